@@ -1,0 +1,226 @@
+import { Envelope } from '../codec/value.js'
+import { FactoryTimeoutError, InvalidOptionError, withKey } from '../errors.js'
+import { type Duration, requireDuration, type Ttl } from '../internal/duration.js'
+import type { CacheEvent, CacheEventType } from '../observe/channels.js'
+import type { Read, Shared } from './shared.js'
+import type { Counters } from './stats.js'
+
+// biome-ignore lint/correctness/noUnusedVariables: T ties the options to the factory's value type for callers.
+export interface GetOrSetOptions<T> {
+  /** TTL of the value the factory returns (overridable from inside it with `ctx.setTtl`). */
+  readonly ttl?: Ttl
+  /** Tags of the value the factory returns. */
+  readonly tags?: readonly string[]
+  /**
+   * How long after expiry the old value may still stand in: while one refresh runs, when the
+   * factory fails, and when it is slower than `timeout`. Default 0 (no grace).
+   */
+  readonly grace?: Duration
+  /** After a failed refresh, serve the stale value without calling the factory for this long. Default `'5s'`. */
+  readonly graceBackoff?: Duration
+  /**
+   * Soft timeout, with a stale value at hand: wait this long for the factory, then answer with the
+   * stale value and let the factory finish in the background. Default 0: answer at once.
+   */
+  readonly timeout?: Duration
+  /** Hard timeout, with no stale value: reject with {@link FactoryTimeoutError} after this long. The factory still finishes and its value is still stored. */
+  readonly hardTimeout?: Duration
+}
+
+/** What a factory learns about the call, and how it can shape the entry it produces. */
+export interface FactoryContext<T> {
+  /** The key, as the caller wrote it. */
+  readonly key: string
+  /** The expired value being refreshed, if there is one inside its grace period. */
+  readonly stale: T | undefined
+  /** Sets the TTL of the value being produced, from what was loaded (`0`: do not store it). */
+  setTtl(ttl: Ttl): void
+  /** Sets the tags of the value being produced. */
+  setTags(tags: readonly string[]): void
+}
+
+export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>
+
+/** The parts of a cache that `getOrSet` works with. */
+export interface CacheInternals {
+  readonly shared: Shared
+  readonly counters: Counters
+  readonly defaults: Omit<GetOrSetOptions<unknown>, 'ttl' | 'tags'>
+  full(key: string): string
+  read(key: string): Promise<Read>
+  write(key: string, value: unknown, ttl: number | null, tags: readonly string[] | undefined): Promise<void>
+  ttl(ttl: Ttl | undefined, key: string): number | null
+  tags(tags: readonly string[] | undefined, key: string): readonly string[] | undefined
+  publish(type: CacheEventType, key: string | undefined, extra?: Partial<CacheEvent>): void
+  recordError(operation: string, key: string | undefined, error: unknown): void
+}
+
+interface Plan {
+  readonly ttl: number | null
+  readonly tags: readonly string[] | undefined
+  readonly grace: number
+  readonly graceBackoff: number
+  readonly timeout: number
+  readonly hardTimeout: number | undefined
+}
+
+const noop = () => {}
+
+export async function getOrSet<T>(
+  cache: CacheInternals,
+  key: string,
+  factory: Factory<T>,
+  options: GetOrSetOptions<T> = {},
+): Promise<T> {
+  const full = cache.full(key)
+  if (typeof factory !== 'function') {
+    throw new InvalidOptionError('getOrSet needs a factory function that produces the value', { key })
+  }
+  const plan = resolvePlan(cache, key, options)
+  const read = await cache.read(key)
+  if (read.state === 'fresh') {
+    cache.counters.hits++
+    cache.publish('hit', key)
+    return read.value as T
+  }
+  cache.counters.misses++
+  cache.publish('miss', key)
+  const { inflight, refreshBackoff, clock } = cache.shared
+  let flight = inflight.get(full) as Promise<T> | undefined
+  if (flight) {
+    cache.counters.coalesced++
+    cache.publish('coalesce', key)
+  }
+
+  if (read.state === 'stale') {
+    const stale = read.value as T
+    if (!flight) {
+      const retryAt = refreshBackoff.get(full)
+      if (retryAt !== undefined && clock.now() < retryAt) return serveStale(cache, key, stale)
+      flight = start(cache, key, full, factory, plan, read)
+    }
+    const outcome = await settleWithin(flight, plan.timeout)
+    return outcome.status === 'fulfilled' ? outcome.value : serveStale(cache, key, stale)
+  }
+
+  flight ??= start(cache, key, full, factory, plan, read)
+  if (plan.hardTimeout === undefined) return flight
+  const outcome = await settleWithin(flight, plan.hardTimeout)
+  if (outcome.status === 'fulfilled') return outcome.value
+  if (outcome.status === 'rejected') throw outcome.reason
+  throw new FactoryTimeoutError(
+    `The factory for "${key}" ran longer than hardTimeout (${plan.hardTimeout} ms); it goes on in the background and its value will be stored`,
+    { key },
+  )
+}
+
+function start<T>(
+  cache: CacheInternals,
+  key: string,
+  full: string,
+  factory: Factory<T>,
+  plan: Plan,
+  read: Read,
+): Promise<T> {
+  const { inflight, refreshBackoff, clock } = cache.shared
+  let ttl = plan.ttl
+  let tags = plan.tags
+  const ctx: FactoryContext<T> = {
+    key,
+    stale: read.state === 'stale' ? (read.value as T) : undefined,
+    setTtl: (next) => {
+      ttl = cache.ttl(next, key)
+    },
+    setTags: (next) => {
+      tags = cache.tags(next, key)
+    },
+  }
+  const run = async (): Promise<T> => {
+    cache.counters.factoryCalls++
+    const started = clock.now()
+    let value: T
+    try {
+      value = await factory(ctx)
+    } catch (error) {
+      cache.counters.factoryErrors++
+      cache.publish('factory', key, { error, durationMs: clock.now() - started })
+      if (read.state === 'stale') refreshBackoff.set(full, clock.now() + plan.graceBackoff)
+      throw error
+    }
+    cache.publish('factory', key, { durationMs: clock.now() - started })
+    refreshBackoff.delete(full)
+    if (ttl !== 0) {
+      const graced = plan.grace > 0 && ttl !== null
+      const stored = graced ? new Envelope(value, clock.now() + (ttl as number)) : value
+      try {
+        await cache.write(key, stored, graced ? (ttl as number) + plan.grace : ttl, tags)
+      } catch (error) {
+        // The caller asked for a value and has one; a store that cannot take it is counted, not thrown.
+        if (isCallerError(error)) throw withKey(error, key)
+        cache.recordError('set', key, error)
+      }
+    }
+    return value
+  }
+  const flight = run()
+  inflight.set(full, flight)
+  const done = () => {
+    if (inflight.get(full) === flight) inflight.delete(full)
+  }
+  flight.then(done, done)
+  return flight
+}
+
+function serveStale<T>(cache: CacheInternals, key: string, stale: T): T {
+  cache.counters.staleServed++
+  cache.publish('stale', key)
+  return stale
+}
+
+type Outcome<T> =
+  | { readonly status: 'fulfilled'; readonly value: T }
+  | { readonly status: 'rejected'; readonly reason: unknown }
+  | { readonly status: 'timeout' }
+
+/** Waits for a promise at most `ms` (0: not at all), without leaving an unhandled rejection behind. */
+function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
+  promise.catch(noop)
+  if (ms <= 0) return Promise.resolve({ status: 'timeout' })
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ status: 'timeout' }), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve({ status: 'fulfilled', value })
+      },
+      (reason) => {
+        clearTimeout(timer)
+        resolve({ status: 'rejected', reason })
+      },
+    )
+  })
+}
+
+function resolvePlan(cache: CacheInternals, key: string, options: GetOrSetOptions<unknown>): Plan {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('getOrSet options must be an object', { key })
+  }
+  const merged = { ...cache.defaults, ...options }
+  const duration = (name: 'grace' | 'graceBackoff' | 'timeout' | 'hardTimeout', fallback: number) =>
+    merged[name] === undefined ? fallback : requireDuration(merged[name], name)
+  const hardTimeout = merged.hardTimeout === undefined ? undefined : duration('hardTimeout', 0)
+  return {
+    ttl: cache.ttl(options.ttl, key),
+    tags: cache.tags(options.tags, key),
+    grace: duration('grace', 0),
+    graceBackoff: duration('graceBackoff', 5000),
+    timeout: duration('timeout', 0),
+    hardTimeout,
+  }
+}
+
+/** Errors that mean the value itself is bad (not the store): they must reach the caller. */
+function isCallerError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === 'E_VALUE_NOT_ENCODABLE' || code === 'E_VALUE_CIRCULAR' || code === 'E_VALUE_TOO_LARGE'
+}

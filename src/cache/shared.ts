@@ -1,0 +1,67 @@
+import type { Codec } from '../codec/codec.js'
+import { Envelope, UNDEFINED } from '../codec/value.js'
+import type { Clock } from '../internal/clock.js'
+import type { CompleteStore, Store } from '../stores/types.js'
+import type { Counters } from './stats.js'
+
+/** State a root cache shares with its namespaces and versions. */
+export interface Shared {
+  readonly store: CompleteStore
+  readonly original: Store
+  /** Present when the store keeps bytes; values are encoded with it. */
+  readonly codec: Codec | undefined
+  readonly clock: Clock
+  readonly prefix: string
+  readonly maxKeyLength: number
+  /** Factory calls running now, by full key: the in-process single flight of `getOrSet`. */
+  readonly inflight: Map<string, Promise<unknown>>
+  /** When a failed refresh of a stale entry may be tried again, by full key. */
+  readonly refreshBackoff: Map<string, number>
+  /** Counters of every cache of this tree, by namespace path ('' for the root). */
+  readonly registry: Map<string, Counters>
+  closed: boolean
+}
+
+/** The outcome of one read, before statistics: fresh, stale (inside grace) or missing. */
+export type Read =
+  | { readonly state: 'fresh'; readonly value: unknown }
+  | { readonly state: 'stale'; readonly value: unknown }
+  | { readonly state: 'miss' }
+
+export const MISS: Read = Object.freeze({ state: 'miss' })
+
+/** Turns what a store returned into a {@link Read}; throws the codec's error for a corrupt entry. */
+export function interpret(shared: Shared, raw: unknown): Read {
+  if (raw === undefined) return MISS
+  let value = shared.codec ? shared.codec.decode(raw as Uint8Array) : raw
+  let state: 'fresh' | 'stale' = 'fresh'
+  if (value instanceof Envelope) {
+    if (shared.clock.now() >= value.staleAt) state = 'stale'
+    value = value.value
+  }
+  return { state, value: value === UNDEFINED ? undefined : value }
+}
+
+/** Prepares a value for the store: encoded for byte stores, `undefined` made storable for memory. */
+export function toStored(shared: Shared, value: unknown): unknown {
+  if (shared.codec) return shared.codec.encode(value)
+  if (value === undefined) return UNDEFINED
+  if (value instanceof Envelope && value.value === undefined) return new Envelope(UNDEFINED, value.staleAt)
+  return value
+}
+
+/** Stores shared between caches: the store closes when the last cache using it closes. */
+const storeUsers = new WeakMap<Store, number>()
+
+export function acquireStore(store: Store): void {
+  storeUsers.set(store, (storeUsers.get(store) ?? 0) + 1)
+}
+
+export async function releaseStore(store: Store): Promise<void> {
+  const users = (storeUsers.get(store) ?? 1) - 1
+  storeUsers.set(store, users)
+  if (users <= 0) {
+    storeUsers.delete(store)
+    await store.close()
+  }
+}

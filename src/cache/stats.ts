@@ -1,0 +1,66 @@
+import type { StoreStats } from '../stores/types.js'
+
+/** Counters one cache (root or namespace) keeps about its own calls. */
+export class Counters {
+  hits = 0
+  misses = 0
+  sets = 0
+  deletes = 0
+  errors = 0
+  coalesced = 0
+  staleServed = 0
+  factoryCalls = 0
+  factoryErrors = 0
+
+  addTo(total: Counters): void {
+    total.hits += this.hits
+    total.misses += this.misses
+    total.sets += this.sets
+    total.deletes += this.deletes
+    total.errors += this.errors
+    total.coalesced += this.coalesced
+    total.staleServed += this.staleServed
+    total.factoryCalls += this.factoryCalls
+    total.factoryErrors += this.factoryErrors
+  }
+}
+
+/** What `cache.stats()` returns. */
+export interface CacheStats {
+  readonly hits: number
+  readonly misses: number
+  /** `hits / (hits + misses)`, from 0 to 1; 0 before the first read. */
+  readonly hitRate: number
+  readonly sets: number
+  readonly deletes: number
+  /** Store failures and unreadable entries met by this cache. */
+  readonly errors: number
+  /** Entries the store dropped to stay within its bounds (the whole store, not just this cache). */
+  readonly evictions: number
+  /** `getOrSet` callers that joined a factory call already running instead of starting their own. */
+  readonly coalesced: number
+  /** `getOrSet` calls answered with a stale value inside its grace period. */
+  readonly staleServed: number
+  readonly factoryCalls: number
+  readonly factoryErrors: number
+  /** What the store reports about itself (entries, bytes) where it can. */
+  readonly store: StoreStats
+  /** The same counters for each namespace below this cache, by namespace path. */
+  readonly namespaces: Readonly<Record<string, Omit<CacheStats, 'store' | 'namespaces' | 'evictions'>>>
+}
+
+export function summarize(counters: Counters): Omit<CacheStats, 'store' | 'namespaces' | 'evictions'> {
+  const reads = counters.hits + counters.misses
+  return {
+    hits: counters.hits,
+    misses: counters.misses,
+    hitRate: reads === 0 ? 0 : counters.hits / reads,
+    sets: counters.sets,
+    deletes: counters.deletes,
+    errors: counters.errors,
+    coalesced: counters.coalesced,
+    staleServed: counters.staleServed,
+    factoryCalls: counters.factoryCalls,
+    factoryErrors: counters.factoryErrors,
+  }
+}

@@ -1,0 +1,146 @@
+import { CorruptValueError, InvalidOptionError, ValueTooLargeError } from '../errors.js'
+import { type CompressionOptions, type Compressor, createCompressor, decompress } from './compression.js'
+import { jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js'
+import { Envelope, snapshot } from './value.js'
+
+/** Encodes cache values for stores that keep bytes (Redis, SQL) and decodes them back. */
+export interface Codec {
+  readonly name: string
+  /** Checks and encodes a value; throws a typed error and encodes nothing when it cannot be stored. */
+  encode(value: unknown): Uint8Array
+  /** Decodes an entry; throws {@link CorruptValueError} for bytes cachekit did not write. */
+  decode(bytes: Uint8Array): unknown
+}
+
+export interface CodecOptions {
+  /** `'msgpack'` (default: fastest, compact), `'json'` (readable by other languages) or your own. */
+  readonly serializer?: 'msgpack' | 'json' | Serializer
+  /** Compress encoded values at or above a size; `false` (default) never compresses. */
+  readonly compression?: CompressionOptions | false
+  /** The largest value, encoded or decompressed, in bytes. Default 64 MiB. */
+  readonly maxValueBytes?: number
+}
+
+/**
+ * Entry layout. A safe integer is written as its decimal ASCII digits and nothing else, so that
+ * Redis `INCRBY` and SQL arithmetic work on it in place. Every other entry starts with a 3-byte
+ * header: 0xC1 (a byte MessagePack never uses and no text starts with), the serializer id, and
+ * flags (bits 0-1: compression; bit 2: a float64 "stale at" time follows, for grace periods).
+ */
+const MAGIC = 0xc1
+const FLAG_ENVELOPE = 0b100
+const HEADER = 3
+const ENVELOPE_BYTES = 8
+const INTEGER_TEXT = /^-?(?:0|[1-9]\d{0,19})$/
+
+export function createCodec(options: CodecOptions = {}): Codec {
+  const serializer = resolveSerializer(options.serializer ?? 'msgpack')
+  const maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024
+  if (!Number.isInteger(maxValueBytes) || maxValueBytes <= 0) {
+    throw new InvalidOptionError(`maxValueBytes must be a positive whole number, got ${maxValueBytes}`)
+  }
+  const compressor: Compressor | undefined = options.compression
+    ? createCompressor(options.compression)
+    : undefined
+  const readers = new Map<number, Serializer>()
+  for (const s of [msgpackSerializer(), jsonSerializer(), serializer]) readers.set(s.id, s)
+
+  function encode(value: unknown): Uint8Array {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && !Object.is(value, -0)) {
+      return Buffer.from(String(value), 'latin1')
+    }
+    snapshot(value, 'check')
+    let flags = 0
+    let staleAt = 0
+    let inner = value
+    if (value instanceof Envelope) {
+      flags |= FLAG_ENVELOPE
+      staleAt = value.staleAt
+      inner = value.value
+    }
+    let payload = serializer.serialize(inner)
+    if (compressor && payload.byteLength >= compressor.threshold) {
+      const packed = compressor.compress(payload)
+      if (packed.byteLength < payload.byteLength) {
+        payload = packed
+        flags |= compressor.code
+      }
+    }
+    const extra = flags & FLAG_ENVELOPE ? ENVELOPE_BYTES : 0
+    const total = HEADER + extra + payload.byteLength
+    if (total > maxValueBytes) {
+      throw new ValueTooLargeError(
+        `Encoded value is ${total} bytes, over maxValueBytes (${maxValueBytes}): store less, or raise maxValueBytes`,
+      )
+    }
+    const out = Buffer.allocUnsafe(total)
+    out[0] = MAGIC
+    out[1] = serializer.id
+    out[2] = flags
+    if (extra) out.writeDoubleBE(staleAt, HEADER)
+    out.set(payload, HEADER + extra)
+    return out
+  }
+
+  function decode(bytes: Uint8Array): unknown {
+    if (bytes.byteLength === 0) throw corrupt('the entry is empty')
+    if (bytes[0] !== MAGIC) return decodeInteger(bytes)
+    if (bytes.byteLength < HEADER) throw corrupt('the header is cut short')
+    const reader = readers.get(bytes[1] as number)
+    if (!reader) throw corrupt(`it was written by serializer #${bytes[1]}, which this cache does not have`)
+    const flags = bytes[2] as number
+    let offset = HEADER
+    let staleAt: number | undefined
+    if (flags & FLAG_ENVELOPE) {
+      if (bytes.byteLength < HEADER + ENVELOPE_BYTES) throw corrupt('the header is cut short')
+      staleAt = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readDoubleBE(HEADER)
+      offset += ENVELOPE_BYTES
+    }
+    let payload = bytes.subarray(offset)
+    let value: unknown
+    try {
+      const compression = flags & 0b11
+      if (compression) payload = decompress(compression, payload, maxValueBytes)
+      value = reader.deserialize(payload)
+    } catch (error) {
+      throw corrupt(`${reader.name} could not decode it`, error)
+    }
+    return staleAt === undefined ? value : new Envelope(value, staleAt)
+  }
+
+  return { name: serializer.name, encode, decode }
+}
+
+function decodeInteger(bytes: Uint8Array): number | bigint {
+  const text = bytes.byteLength <= 21 ? Buffer.from(bytes).toString('latin1') : ''
+  if (!INTEGER_TEXT.test(text)) throw corrupt('it is neither a cachekit entry nor an integer')
+  const n = Number(text)
+  // Redis INCRBY can carry a counter past 2^53; return it exactly rather than rounded.
+  return Number.isSafeInteger(n) ? n : BigInt(text)
+}
+
+function corrupt(why: string, cause?: unknown): CorruptValueError {
+  return new CorruptValueError(
+    `Stored entry cannot be read: ${why}. It is treated as a miss; delete it or let it expire`,
+    { cause },
+  )
+}
+
+function resolveSerializer(option: 'msgpack' | 'json' | Serializer): Serializer {
+  if (option === 'msgpack') return msgpackSerializer()
+  if (option === 'json') return jsonSerializer()
+  if (
+    typeof option === 'object' &&
+    option !== null &&
+    typeof option.serialize === 'function' &&
+    typeof option.deserialize === 'function' &&
+    Number.isInteger(option.id) &&
+    option.id >= 128 &&
+    option.id <= 255
+  ) {
+    return option
+  }
+  throw new InvalidOptionError(
+    "serializer must be 'msgpack', 'json', or an object { id (128-255), name, serialize, deserialize }",
+  )
+}

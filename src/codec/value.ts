@@ -1,0 +1,180 @@
+import { CircularValueError, UnencodableValueError } from '../errors.js'
+import { describe } from '../internal/duration.js'
+
+/**
+ * The values cachekit stores losslessly, in every store and codec: primitives (including
+ * `undefined`, `bigint`, `NaN`, `±Infinity`), plain objects (with `undefined` members), arrays,
+ * `Date`, `Map`, `Set`, `Uint8Array`/`Buffer` and the other typed arrays, nested to any depth up
+ * to {@link MAX_DEPTH}. Functions, symbols, class instances and circular references are refused
+ * with a typed error before anything is written.
+ */
+export type CacheValue = unknown
+
+/** Nesting deeper than this is refused rather than risking a stack overflow in a codec. */
+export const MAX_DEPTH = 256
+
+/**
+ * Stands for a top-level `undefined` in stores that keep live values, where `undefined` already
+ * means "miss". Codecs encode `undefined` itself and never see this.
+ */
+export const UNDEFINED: unique symbol = Symbol.for('cachekit.undefined')
+
+/**
+ * Wraps a value written with a grace period: the store keeps it until `expiresAt + grace`, the
+ * cache treats it as fresh until `staleAt`. Only the cache creates these; codecs and the memory
+ * store carry them through.
+ */
+export class Envelope {
+  constructor(
+    readonly value: unknown,
+    readonly staleAt: number,
+  ) {}
+}
+
+/** How {@link snapshot} treats the parts of a value. */
+export type SnapshotMode = 'freeze' | 'clone' | 'check'
+
+export interface Snapshot {
+  /** The value to keep: a deep copy (`freeze`, `clone`) or the caller's own value (`check`). */
+  readonly value: unknown
+  /** True when the value holds a Date, Map, Set or typed array, which `Object.freeze` cannot protect. */
+  readonly unfreezable: boolean
+  /** A rough size in bytes, for `maxBytes` accounting. */
+  readonly bytes: number
+}
+
+/**
+ * Walks a value once: refuses what cannot be stored (naming the path), measures it, and in `freeze`
+ * mode returns a deep copy whose objects and arrays are frozen; in `clone` mode a plain deep copy.
+ */
+export function snapshot(value: unknown, mode: SnapshotMode): Snapshot {
+  const walker = new Walker(mode)
+  const copy = walker.visit(value, '$', 0)
+  return { value: copy, unfreezable: walker.unfreezable, bytes: walker.bytes }
+}
+
+class Walker {
+  unfreezable = false
+  bytes = 0
+  private readonly ancestors = new Set<object>()
+
+  constructor(private readonly mode: SnapshotMode) {}
+
+  visit(value: unknown, path: string, depth: number): unknown {
+    switch (typeof value) {
+      case 'string':
+        this.bytes += 16 + value.length * 2
+        return value
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+        this.bytes += 8
+        return value
+      case 'bigint':
+        this.bytes += 16
+        return value
+      case 'symbol':
+        if (value === UNDEFINED) return value
+        break
+      case 'object':
+        if (value === null) {
+          this.bytes += 8
+          return value
+        }
+        return this.visitObject(value, path, depth)
+    }
+    throw new UnencodableValueError(
+      `Cannot store ${describe(value)} at ${path}: cache values are data (primitives, plain objects, arrays, Date, Map, Set, typed arrays); store the data the ${typeof value} is built from instead`,
+    )
+  }
+
+  private visitObject(value: object, path: string, depth: number): unknown {
+    if (depth >= MAX_DEPTH) {
+      throw new UnencodableValueError(`Value at ${path} is nested deeper than ${MAX_DEPTH} levels`)
+    }
+    if (this.ancestors.has(value)) {
+      throw new CircularValueError(
+        `Value refers to itself at ${path}: cachekit refuses circular values; store an id in place of the back reference`,
+      )
+    }
+    this.ancestors.add(value)
+    try {
+      return this.copyObject(value, path, depth + 1)
+    } finally {
+      this.ancestors.delete(value)
+    }
+  }
+
+  private copyObject(value: object, path: string, depth: number): unknown {
+    const copying = this.mode !== 'check'
+    if (Array.isArray(value)) {
+      this.bytes += 16 + value.length * 8
+      const out: unknown[] = copying ? new Array(value.length) : value
+      for (let i = 0; i < value.length; i++) {
+        const item = this.visit(value[i], `${path}[${i}]`, depth)
+        if (copying) out[i] = item
+      }
+      return this.seal(out)
+    }
+    const proto = Object.getPrototypeOf(value)
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, unknown> = copying ? {} : (value as Record<string, unknown>)
+      for (const name of Object.keys(value)) {
+        this.bytes += 24 + name.length * 2
+        const item = this.visit((value as Record<string, unknown>)[name], `${path}.${name}`, depth)
+        if (copying) out[name] = item
+      }
+      return this.seal(out)
+    }
+    if (value instanceof Date) {
+      this.unfreezable = true
+      this.bytes += 24
+      return copying ? new Date(value.getTime()) : value
+    }
+    if (value instanceof Map) {
+      this.unfreezable = true
+      this.bytes += 32
+      const out = copying ? new Map<unknown, unknown>() : value
+      let i = 0
+      for (const [k, v] of value) {
+        const ck = this.visit(k, `${path}<key ${i}>`, depth)
+        const cv = this.visit(v, `${path}<value ${i}>`, depth)
+        if (copying) out.set(ck, cv)
+        i++
+      }
+      return out
+    }
+    if (value instanceof Set) {
+      this.unfreezable = true
+      this.bytes += 32
+      const out = copying ? new Set<unknown>() : value
+      let i = 0
+      for (const item of value) {
+        const c = this.visit(item, `${path}<item ${i++}>`, depth)
+        if (copying) out.add(c)
+      }
+      return out
+    }
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      this.unfreezable = true
+      this.bytes += 32 + value.byteLength
+      return copying ? copyTypedArray(value) : value
+    }
+    if (value instanceof Envelope) {
+      return new Envelope(this.visit(value.value, path, depth), value.staleAt)
+    }
+    throw new UnencodableValueError(
+      `Cannot store ${describe(value)} at ${path}: only plain objects, arrays, Date, Map, Set and typed arrays are stored losslessly; store a plain-object form of it (for example its toJSON())`,
+    )
+  }
+
+  private seal<T extends object>(value: T): T {
+    return this.mode === 'freeze' ? Object.freeze(value) : value
+  }
+}
+
+function copyTypedArray(view: ArrayBufferView): ArrayBufferView {
+  if (Buffer.isBuffer(view)) return Buffer.from(view)
+  const Ctor = view.constructor as new (source: ArrayBufferView) => ArrayBufferView
+  return new Ctor(view)
+}

@@ -1,0 +1,32 @@
+export { Cache, type CacheOptions, createCache, type SetOptions } from './cache/cache.js'
+export type { CachedFunction, CachedOptions, MethodDecorator } from './cache/cached.js'
+export type { Factory, FactoryContext, GetOrSetOptions } from './cache/get-or-set.js'
+export { key, MAX_KEY_LENGTH } from './cache/keys.js'
+export type { CacheStats } from './cache/stats.js'
+export { type Codec, type CodecOptions, createCodec } from './codec/codec.js'
+export type { CompressionAlgorithm, CompressionOptions } from './codec/compression.js'
+export { jsonSerializer, msgpackSerializer, type Serializer } from './codec/serializers.js'
+export * from './errors.js'
+export type { Clock } from './internal/clock.js'
+export { type Duration, durationToMs, type Ttl } from './internal/duration.js'
+export { escapeGlob, globToRegExp } from './internal/glob.js'
+export type { MaybePromise } from './internal/maybe-promise.js'
+export { type CacheEvent, type CacheEventType, CHANNELS } from './observe/channels.js'
+export { completeStore } from './stores/complete.js'
+export {
+  MemoryStore,
+  type MemoryStoreOptions,
+  type MutationPolicy,
+  memoryStore,
+} from './stores/memory/index.js'
+export type {
+  CompleteStore,
+  Store,
+  StoreCapabilities,
+  StoreCore,
+  StoreEntry,
+  StoreExtras,
+  StoreStats,
+  StoreWrite,
+  StoreWriteOptions,
+} from './stores/types.js'

@@ -1,0 +1,91 @@
+import { InvalidTtlError } from '../errors.js'
+
+/**
+ * A duration: a number of milliseconds, or a string such as `'250ms'`, `'30s'`, `'5m'`, `'1h'`,
+ * `'1d'`, `'1w'`, or a sum of those (`'1h30m'`).
+ */
+export type Duration = number | `${number}${DurationUnit}` | (string & {})
+
+type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w'
+
+/** A time to live: a {@link Duration}, `null` for never expires; `0` means "do not store". */
+export type Ttl = Duration | null
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  w: 604_800_000,
+  week: 604_800_000,
+}
+
+const PART = /(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|hour|h|day|d|week|w)/gy
+const parsed = new Map<string, number>()
+
+/**
+ * Parses a {@link Duration} into milliseconds. Returns `undefined` for anything that is not one
+ * (negative, NaN, infinite, unknown unit), so callers raise the error that fits their context.
+ */
+export function durationToMs(input: unknown): number | undefined {
+  if (typeof input === 'number') {
+    return Number.isFinite(input) && input >= 0 ? input : undefined
+  }
+  if (typeof input !== 'string') return undefined
+  const known = parsed.get(input)
+  if (known !== undefined) return known
+  const text = input.trim()
+  if (text === '') return undefined
+  let total = 0
+  let at = 0
+  PART.lastIndex = 0
+  for (let match = PART.exec(text); match !== null; match = PART.exec(text)) {
+    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number)
+    at = PART.lastIndex
+    while (text[at] === ' ') at++
+    PART.lastIndex = at
+  }
+  if (at !== text.length || !Number.isFinite(total)) return undefined
+  const ms = Math.round(total)
+  if (parsed.size < 1000) parsed.set(input, ms)
+  return ms
+}
+
+/**
+ * Resolves a {@link Ttl} to milliseconds (`null` = never expires), or throws
+ * {@link InvalidTtlError} naming the key.
+ */
+export function ttlToMs(ttl: unknown, key?: string): number | null {
+  if (ttl === null) return null
+  const ms = durationToMs(ttl)
+  if (ms !== undefined) return Math.ceil(ms)
+  throw new InvalidTtlError(
+    `Invalid TTL ${describe(ttl)}: use a number of milliseconds >= 0, a duration string such as '250ms', '5m', '1h', '1d', or null for no expiry`,
+    { key },
+  )
+}
+
+/** Like {@link durationToMs} but throws {@link InvalidTtlError} for a required option. */
+export function requireDuration(value: unknown, option: string): number {
+  const ms = durationToMs(value)
+  if (ms === undefined) {
+    throw new InvalidTtlError(
+      `Invalid duration ${describe(value)} for option "${option}": use milliseconds >= 0 or a string such as '5s', '5m', '1h'`,
+    )
+  }
+  return ms
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'symbol') return value.toString()
+  if (value === null || typeof value !== 'object') return String(value)
+  return Array.isArray(value) ? 'an array' : `an object (${value.constructor?.name ?? 'null prototype'})`
+}

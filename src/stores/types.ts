@@ -1,0 +1,91 @@
+import type { MaybePromise } from '../internal/maybe-promise.js'
+
+/**
+ * What a store can do beyond the required core. The cache reads these to decide how to encode
+ * values and what it can promise; the conformance suite reads them to decide what to test.
+ */
+export interface StoreCapabilities {
+  /**
+   * `'value'`: the store keeps live JavaScript values (memory); the cache hands it values as they
+   * are and a hit costs no decode. `'bytes'`: the store keeps encoded entries (Redis, SQL); the
+   * cache encodes with its codec before writing and decodes after reading.
+   */
+  readonly valueKind: 'value' | 'bytes'
+  /** `add` and `incr` are atomic for every client of the store, across processes if it is shared. */
+  readonly atomic: boolean
+  /** Several processes see the same entries (Redis, SQL), as opposed to one process's memory. */
+  readonly shared: boolean
+  /** The store implements `deleteByTag` itself. */
+  readonly tags: boolean
+}
+
+/** Options of one write. `ttl` is already resolved: milliseconds > 0, or `null` for no expiry. */
+export interface StoreWriteOptions {
+  readonly ttl: number | null
+  readonly tags?: readonly string[] | undefined
+}
+
+export interface StoreWrite extends StoreWriteOptions {
+  readonly key: string
+  readonly value: unknown
+}
+
+/** An entry with its absolute expiry (epoch milliseconds, `null` = never). */
+export interface StoreEntry {
+  readonly value: unknown
+  readonly expiresAt: number | null
+}
+
+/** Figures a store reports about itself, for `cache.stats()`. */
+export interface StoreStats {
+  readonly entries?: number
+  readonly bytes?: number
+  readonly evictions?: number
+}
+
+/**
+ * The methods every store must have. Keys reach the store complete (prefix, namespaces and
+ * version applied) and valid; values are live values or `Uint8Array`s according to
+ * `capabilities.valueKind`. Return `undefined` from `get` for a miss. A method may answer
+ * synchronously: the cache awaits only what is a promise, which keeps in-memory hits cheap.
+ */
+export interface StoreCore {
+  readonly name: string
+  readonly capabilities: StoreCapabilities
+  get(key: string): MaybePromise<unknown>
+  set(key: string, value: unknown, options: StoreWriteOptions): MaybePromise<void>
+  delete(key: string): MaybePromise<boolean>
+  /** Yields every live key matching a Redis-style glob pattern (see `globToRegExp`). */
+  keys(pattern: string): AsyncIterable<string>
+  close(): MaybePromise<void>
+}
+
+/**
+ * Methods a store may add. Where one is missing, {@link completeStore} supplies a generic version
+ * built on the core; the generic `add`, `incr` and `touch` are not atomic, which a store declares
+ * with `capabilities.atomic: false`.
+ */
+export interface StoreExtras {
+  getEntry(key: string): MaybePromise<StoreEntry | undefined>
+  has(key: string): MaybePromise<boolean>
+  /** Sets only when the key is absent; true when it wrote. */
+  add(key: string, value: unknown, options: StoreWriteOptions): MaybePromise<boolean>
+  getMany(keys: readonly string[]): MaybePromise<readonly unknown[]>
+  setMany(writes: readonly StoreWrite[]): MaybePromise<void>
+  deleteMany(keys: readonly string[]): MaybePromise<number>
+  /** Adds `delta` to an integer entry (a missing one counts from 0, created with `options.ttl`). */
+  incr(key: string, delta: number, options: StoreWriteOptions): MaybePromise<number>
+  /** Gives a live entry a new TTL; false when it is missing. */
+  touch(key: string, ttl: number | null): MaybePromise<boolean>
+  /** Milliseconds left; `null` = never expires; `undefined` = missing. */
+  ttl(key: string): MaybePromise<number | null | undefined>
+  deletePattern(pattern: string): MaybePromise<number>
+  deleteByTag(tag: string): MaybePromise<number>
+  stats(): StoreStats
+}
+
+/** A store as the cache sees it: the core plus whatever extras it implements. */
+export type Store = StoreCore & Partial<StoreExtras>
+
+/** A store with every method present, as returned by {@link completeStore}. */
+export type CompleteStore = StoreCore & StoreExtras
