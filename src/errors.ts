@@ -82,10 +82,10 @@ export class StoreUnavailableError extends CacheError {
 }
 
 /** Attaches the caller's key to an error raised below the cache, where only the full key is known. */
-export function withKey<E>(error: E, key: string): E {
-  if (error instanceof CacheError && error.key === undefined) {
-    error.key = key
-    error.message = `${error.message} (key "${key}")`
+export function withKey<E>(error: E, key: unknown): E {
+  if (error instanceof CacheError && error.key === undefined && typeof key === 'string' && key !== '') {
+    error.key = key.length > 100 ? `${key.slice(0, 100)}...` : key
+    error.message = `${error.message} (key "${error.key}")`
   }
   return error
 }

@@ -1,5 +1,6 @@
-export { Cache, type CacheOptions, createCache, type SetOptions } from './cache/cache.js'
+export { Cache, type SetOptions } from './cache/cache.js'
 export type { CachedFunction, CachedOptions, MethodDecorator } from './cache/cached.js'
+export { type CacheOptions, createCache } from './cache/create.js'
 export type { Factory, FactoryContext, GetOrSetOptions } from './cache/get-or-set.js'
 export { key, MAX_KEY_LENGTH } from './cache/keys.js'
 export type { CacheStats } from './cache/stats.js'

@@ -1,9 +1,8 @@
 import { Envelope } from '../codec/value.js'
-import { FactoryTimeoutError, InvalidOptionError, withKey } from '../errors.js'
-import { type Duration, requireDuration, type Ttl } from '../internal/duration.js'
-import type { CacheEvent, CacheEventType } from '../observe/channels.js'
-import type { Read, Shared } from './shared.js'
-import type { Counters } from './stats.js'
+import { FactoryTimeoutError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
+import { type Duration, durationToMs, requireDuration, type Ttl } from '../internal/duration.js'
+import type { CacheContext } from './context.js'
+import type { Read } from './shared.js'
 
 // biome-ignore lint/correctness/noUnusedVariables: T ties the options to the factory's value type for callers.
 export interface GetOrSetOptions<T> {
@@ -42,18 +41,7 @@ export interface FactoryContext<T> {
 export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>
 
 /** The parts of a cache that `getOrSet` works with. */
-export interface CacheInternals {
-  readonly shared: Shared
-  readonly counters: Counters
-  readonly defaults: Omit<GetOrSetOptions<unknown>, 'ttl' | 'tags'>
-  full(key: string): string
-  read(key: string): Promise<Read>
-  write(key: string, value: unknown, ttl: number | null, tags: readonly string[] | undefined): Promise<void>
-  ttl(ttl: Ttl | undefined, key: string): number | null
-  tags(tags: readonly string[] | undefined, key: string): readonly string[] | undefined
-  publish(type: CacheEventType, key: string | undefined, extra?: Partial<CacheEvent>): void
-  recordError(operation: string, key: string | undefined, error: unknown): void
-}
+type CacheInternals = CacheContext
 
 interface Plan {
   readonly ttl: number | null
@@ -65,24 +53,43 @@ interface Plan {
 }
 
 const noop = () => {}
+const EMPTY: GetOrSetOptions<never> = Object.freeze({})
+const DURATIONS = ['grace', 'graceBackoff', 'timeout', 'hardTimeout'] as const
+
+function checkOptions(options: GetOrSetOptions<unknown>, key: string): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('getOrSet options must be an object', { key })
+  }
+  for (const name of DURATIONS) if (options[name] !== undefined) requireDuration(options[name], name)
+  if (options.ttl !== undefined && options.ttl !== null && durationToMs(options.ttl) === undefined) {
+    throw new InvalidTtlError(
+      `Invalid TTL ${JSON.stringify(options.ttl)} for getOrSet: use ms, '5m' or null`,
+      { key },
+    )
+  }
+}
 
 export async function getOrSet<T>(
   cache: CacheInternals,
   key: string,
   factory: Factory<T>,
-  options: GetOrSetOptions<T> = {},
+  options: GetOrSetOptions<T> = EMPTY,
 ): Promise<T> {
   const full = cache.full(key)
   if (typeof factory !== 'function') {
     throw new InvalidOptionError('getOrSet needs a factory function that produces the value', { key })
   }
-  const plan = resolvePlan(cache, key, options)
-  const read = await cache.read(key)
+  // Options are checked on every call, but resolved into a plan only when the factory may run:
+  // a hit is the hot path.
+  if (options !== EMPTY) checkOptions(options, key)
+  const pending = cache.read(key)
+  const read = pending instanceof Promise ? await pending : pending
   if (read.state === 'fresh') {
     cache.counters.hits++
     cache.publish('hit', key)
     return read.value as T
   }
+  const plan = resolvePlan(cache, key, options)
   cache.counters.misses++
   cache.publish('miss', key)
   const { inflight, refreshBackoff, clock } = cache.shared
@@ -202,9 +209,6 @@ function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
 }
 
 function resolvePlan(cache: CacheInternals, key: string, options: GetOrSetOptions<unknown>): Plan {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('getOrSet options must be an object', { key })
-  }
   const merged = { ...cache.defaults, ...options }
   const duration = (name: 'grace' | 'graceBackoff' | 'timeout' | 'hardTimeout', fallback: number) =>
     merged[name] === undefined ? fallback : requireDuration(merged[name], name)

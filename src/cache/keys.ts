@@ -17,7 +17,6 @@ export function assertKey(key: unknown, maxLength: number): asserts key is strin
   if (key.length > maxLength) {
     throw new InvalidKeyError(
       `Cache key is ${key.length} characters long, over the limit of ${maxLength}: hash the variable part or raise maxKeyLength`,
-      { key: `${key.slice(0, 40)}...` },
     )
   }
 }

@@ -1,4 +1,6 @@
 import type { StoreStats } from '../stores/types.js'
+import { SEPARATOR } from './keys.js'
+import type { Shared } from './shared.js'
 
 /** Counters one cache (root or namespace) keeps about its own calls. */
 export class Counters {
@@ -63,4 +65,17 @@ export function summarize(counters: Counters): Omit<CacheStats, 'store' | 'names
     factoryCalls: counters.factoryCalls,
     factoryErrors: counters.factoryErrors,
   }
+}
+
+/** Totals for a namespace path ('' = the root) and the namespaces below it, plus the store's figures. */
+export function collectStats(shared: Shared, own: string): CacheStats {
+  const total = new Counters()
+  const namespaces: Record<string, ReturnType<typeof summarize>> = {}
+  for (const [path, counters] of shared.registry) {
+    if (path !== own && own !== '' && !path.startsWith(own + SEPARATOR)) continue
+    counters.addTo(total)
+    if (path !== own) namespaces[own ? path.slice(own.length + 1) : path] = summarize(counters)
+  }
+  const store = shared.store.stats()
+  return { ...summarize(total), evictions: store.evictions ?? 0, store, namespaces }
 }

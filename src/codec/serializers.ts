@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr'
+import { setOwn } from './value.js'
 
 /**
  * Turns a checked value into bytes and back. `id` is written into every entry's header so that an
@@ -55,7 +56,8 @@ export function jsonSerializer(): Serializer {
 function toJson(value: unknown): unknown {
   switch (typeof value) {
     case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0) ? value : { [TAG]: 'number', v: String(value) }
+      if (Number.isFinite(value) && !Object.is(value, -0)) return value
+      return { [TAG]: 'number', v: Object.is(value, -0) ? '-0' : String(value) }
     case 'bigint':
       return { [TAG]: 'bigint', v: value.toString() }
     case 'undefined':
@@ -79,7 +81,7 @@ function toJson(value: unknown): unknown {
     return { [TAG]: 'bytes', t: type, v: bytes.toString('base64') }
   }
   const out: Record<string, unknown> = {}
-  for (const name of Object.keys(value)) out[name] = toJson((value as Record<string, unknown>)[name])
+  for (const name of Object.keys(value)) setOwn(out, name, toJson((value as Record<string, unknown>)[name]))
   return Object.hasOwn(out, TAG) ? { [TAG]: 'object', v: out } : out
 }
 
@@ -104,7 +106,7 @@ function fromJson(value: unknown): unknown {
   const tag = record[TAG]
   if (tag === undefined) {
     const out: Record<string, unknown> = {}
-    for (const name of Object.keys(record)) out[name] = fromJson(record[name])
+    for (const name of Object.keys(record)) setOwn(out, name, fromJson(record[name]))
     return out
   }
   const v = record['v']
@@ -125,7 +127,8 @@ function fromJson(value: unknown): unknown {
       return fromBase64(v as string, record['t'] as string)
     case 'object': {
       const out: Record<string, unknown> = {}
-      for (const [name, item] of Object.entries(v as Record<string, unknown>)) out[name] = fromJson(item)
+      for (const [name, item] of Object.entries(v as Record<string, unknown>))
+        setOwn(out, name, fromJson(item))
       return out
     }
     default:

@@ -53,6 +53,40 @@ export function snapshot(value: unknown, mode: SnapshotMode): Snapshot {
   return { value: copy, unfreezable: walker.unfreezable, bytes: walker.bytes }
 }
 
+/**
+ * Frozen copies (from `freeze` snapshots) that hold a Date, Map, Set or typed array somewhere
+ * inside: {@link copyMutableParts} copies these and shares every other frozen node.
+ */
+const holdsMutable = new WeakSet<object>()
+
+/**
+ * What a read of a frozen snapshot returns when the value holds parts `Object.freeze` cannot
+ * protect: fresh copies of those parts and of the objects on the way to them; every other frozen
+ * object is shared. A read costs as much as the path to the mutable parts, not the whole value.
+ */
+export function copyMutableParts(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (value instanceof Date) return new Date(value.getTime())
+  if (value instanceof Map) {
+    const out = new Map<unknown, unknown>()
+    for (const [k, v] of value) out.set(copyMutableParts(k), copyMutableParts(v))
+    return out
+  }
+  if (value instanceof Set) {
+    const out = new Set<unknown>()
+    for (const item of value) out.add(copyMutableParts(item))
+    return out
+  }
+  if (ArrayBuffer.isView(value)) return copyTypedArray(value)
+  if (!holdsMutable.has(value)) return value
+  if (Array.isArray(value)) return Object.freeze(value.map(copyMutableParts))
+  const out: Record<string, unknown> = {}
+  for (const name of Object.keys(value))
+    setOwn(out, name, copyMutableParts((value as Record<string, unknown>)[name]))
+  holdsMutable.add(out)
+  return Object.freeze(out)
+}
+
 class Walker {
   unfreezable = false
   bytes = 0
@@ -98,9 +132,16 @@ class Walker {
       )
     }
     this.ancestors.add(value)
+    const outer = this.unfreezable
+    this.unfreezable = false
     try {
-      return this.copyObject(value, path, depth + 1)
+      const copy = this.copyObject(value, path, depth + 1)
+      if (this.unfreezable && this.mode === 'freeze' && typeof copy === 'object' && copy !== null) {
+        holdsMutable.add(copy)
+      }
+      return copy
     } finally {
+      this.unfreezable ||= outer
       this.ancestors.delete(value)
     }
   }
@@ -122,7 +163,7 @@ class Walker {
       for (const name of Object.keys(value)) {
         this.bytes += 24 + name.length * 2
         const item = this.visit((value as Record<string, unknown>)[name], `${path}.${name}`, depth)
-        if (copying) out[name] = item
+        if (copying) setOwn(out, name, item)
       }
       return this.seal(out)
     }
@@ -171,6 +212,13 @@ class Walker {
   private seal<T extends object>(value: T): T {
     return this.mode === 'freeze' ? Object.freeze(value) : value
   }
+}
+
+/** Assigns as data even for a key named `__proto__`, which a plain assignment would turn into a prototype change. */
+export function setOwn(target: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') {
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true })
+  } else target[name] = value
 }
 
 function copyTypedArray(view: ArrayBufferView): ArrayBufferView {

@@ -5,6 +5,6 @@ export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
 }
 
 /** Applies `fn` to a value that may or may not be a promise, staying synchronous when it can. */
-export function then<T, R>(value: MaybePromise<T>, fn: (value: T) => R): MaybePromise<R> {
+export function whenResolved<T, R>(value: MaybePromise<T>, fn: (value: T) => R): MaybePromise<R> {
   return value instanceof Promise ? value.then(fn) : fn(value)
 }

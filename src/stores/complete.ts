@@ -1,6 +1,6 @@
 import { InvalidOptionError, NotAnIntegerError, UnsupportedOperationError } from '../errors.js'
 import { describe } from '../internal/duration.js'
-import { then } from '../internal/maybe-promise.js'
+import { whenResolved } from '../internal/maybe-promise.js'
 import type { CompleteStore, Store, StoreEntry, StoreWrite, StoreWriteOptions } from './types.js'
 
 /**
@@ -18,7 +18,8 @@ export function completeStore(store: Store): CompleteStore {
   const ttl =
     s.ttl?.bind(s) ??
     (s.getEntry
-      ? (key: string) => then(s.getEntry!(key), (entry) => (entry ? remaining(entry.expiresAt) : undefined))
+      ? (key: string) =>
+          whenResolved(s.getEntry!(key), (entry) => (entry ? remaining(entry.expiresAt) : undefined))
       : unsupported('ttl()'))
   const getEntry =
     s.getEntry?.bind(s) ??
@@ -28,7 +29,7 @@ export function completeStore(store: Store): CompleteStore {
       const left = await ttl(key)
       return { value, expiresAt: left === null || left === undefined ? null : Date.now() + left }
     })
-  const has = s.has?.bind(s) ?? ((key: string) => then(s.get(key), (value) => value !== undefined))
+  const has = s.has?.bind(s) ?? ((key: string) => whenResolved(s.get(key), (value) => value !== undefined))
 
   return {
     name: s.name,

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { snapshot } from '../../codec/value.js'
+import { copyMutableParts, snapshot } from '../../codec/value.js'
 import { CacheClosedError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
 import type { Clock } from '../../internal/clock.js'
 import { systemClock } from '../../internal/clock.js'
@@ -19,8 +19,9 @@ import type {
  *
  * - `'freeze'` (default): values are deep-copied on write and their objects and arrays frozen, so a
  *   read costs nothing and a mutation throws a `TypeError` instead of silently changing the cache.
- *   JavaScript cannot freeze `Date`, `Map`, `Set` and typed arrays; an entry that holds one is
- *   copied again on each read, so a mutation changes only the caller's copy.
+ *   JavaScript cannot freeze `Date`, `Map`, `Set` and typed arrays: a read gets fresh copies of
+ *   those (and of the frozen objects on the way to them, every other part shared), so mutating
+ *   one changes only the caller's copy.
  * - `'clone'`: a deep copy on write and on every read; callers get mutable values. Slowest reads.
  * - `'reference'`: the caller's own object is kept and returned, like lru-cache. Fastest, and a
  *   mutation by anyone is seen by everyone: only for values you never mutate.
@@ -85,7 +86,10 @@ export class MemoryStore implements StoreCore, StoreExtras {
       ttlAutopurge: false,
       updateAgeOnGet: false,
       allowStale: false,
-      ...(clock === systemClock ? {} : { perf: clock, ttlResolution: 0 }),
+      // lru-cache's default caches "now" until a timer fires, which a busy promise chain never
+      // lets happen: entries would outlive their TTL. Read the clock on every check instead.
+      ttlResolution: 0,
+      ...(clock === systemClock ? {} : { perf: clock }),
       dispose: (_value, key, reason) => {
         if (reason === 'evict') this.#evictions++
         if (this.#keyTags.size > 0) this.#untag(key)
@@ -136,7 +140,10 @@ export class MemoryStore implements StoreCore, StoreExtras {
 
   delete(key: string): boolean {
     this.#open()
-    return this.#lru.delete(key)
+    // An expired entry may still sit in the LRU until it is read; it does not count as existing.
+    const existed = this.#lru.has(key)
+    this.#lru.delete(key)
+    return existed
   }
 
   deleteMany(keys: readonly string[]): number {
@@ -186,7 +193,7 @@ export class MemoryStore implements StoreCore, StoreExtras {
     this.#open()
     if (!this.#lru.has(key)) return undefined
     const left = this.#lru.getRemainingTTL(key)
-    return left === Number.POSITIVE_INFINITY ? null : Math.max(0, Math.ceil(left))
+    return left === Number.POSITIVE_INFINITY ? null : Math.max(0, Math.floor(left))
   }
 
   async *keys(pattern: string): AsyncGenerator<string> {
@@ -246,7 +253,7 @@ export class MemoryStore implements StoreCore, StoreExtras {
   }
 
   #copy(value: unknown): unknown {
-    return snapshot(value, this.#mutation === 'clone' ? 'clone' : 'freeze').value
+    return this.#mutation === 'clone' ? snapshot(value, 'clone').value : copyMutableParts(value)
   }
 
   #expiresAt(key: string): number | null {

@@ -1,0 +1,57 @@
+// Checks package.json `exports` against the build, both ways: every entry points at built files
+// that load, and every public door under src/ (a folder's index.ts) has an entry.
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
+const problems = []
+const exported = new Set()
+
+for (const [subpath, target] of Object.entries(pkg.exports)) {
+  if (typeof target === 'string') {
+    if (!existsSync(join(root, target))) problems.push(`${subpath}: ${target} does not exist`)
+    continue
+  }
+  for (const field of ['types', 'import']) {
+    const file = target[field]
+    if (!file) problems.push(`${subpath}: no "${field}" condition`)
+    else if (!existsSync(join(root, file))) problems.push(`${subpath}: ${field} ${file} is not in the build`)
+    else exported.add(file.replace(/^\.\//, ''))
+  }
+  if (target.import && existsSync(join(root, target.import))) {
+    const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`
+    try {
+      const mod = await import(specifier)
+      if (Object.keys(mod).length === 0) problems.push(`${specifier} exports nothing`)
+    } catch (error) {
+      problems.push(`${specifier} does not load: ${error.message}`)
+    }
+  }
+}
+
+// Public doors: src/index.ts and src/<folder>/index.ts (internal/ is never exported).
+const doors = ['src/index.ts']
+const walk = (dir) => {
+  for (const name of readdirSync(join(root, dir))) {
+    const path = join(dir, name)
+    if (statSync(join(root, path)).isDirectory()) {
+      if (name !== 'internal') walk(path)
+    } else if (name === 'index.ts' && dir.split('/').length === 2) doors.push(path)
+  }
+}
+walk('src')
+for (const door of doors) {
+  const built = door.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')
+  const internalOnly = ['dist/cache/index.js', 'dist/codec/index.js', 'dist/observe/index.js']
+  if (!exported.has(built) && !internalOnly.includes(built)) {
+    problems.push(`${relative(root, join(root, door))} is a public door with no "exports" entry`)
+  }
+}
+
+if (problems.length > 0) {
+  console.error(`package exports do not match the build:\n- ${problems.join('\n- ')}`)
+  process.exit(1)
+}
+console.log(`package exports OK: ${Object.keys(pkg.exports).length} entries, ${doors.length} doors`)

@@ -1,0 +1,84 @@
+import { escapeGlob } from '../internal/glob.js'
+import type { SetOptions } from './cache.js'
+import type { CacheContext } from './context.js'
+import { SEPARATOR } from './keys.js'
+
+/** Batch and pattern operations of a cache: one store call each where the store batches. */
+
+export async function getMany<T>(ctx: CacheContext, keys: Iterable<string>): Promise<Map<string, T>> {
+  const list = [...keys]
+  const fulls = list.map((key) => ctx.full(key))
+  const raws = await ctx.call('getMany', undefined, () => ctx.shared.store.getMany(fulls))
+  const found = new Map<string, T>()
+  list.forEach((key, i) => {
+    const read = ctx.count(key, raws[i])
+    if (read.state === 'fresh') found.set(key, read.value as T)
+  })
+  return found
+}
+
+export async function setMany(
+  ctx: CacheContext,
+  entries: Readonly<Record<string, unknown>> | Iterable<readonly [string, unknown]>,
+  options: SetOptions | undefined,
+): Promise<void> {
+  const list =
+    Symbol.iterator in entries
+      ? [...(entries as Iterable<readonly [string, unknown]>)]
+      : Object.entries(entries)
+  const ttl = ctx.ttl(options?.ttl, undefined)
+  const tags = ctx.tags(options?.tags, undefined)
+  // Encode everything first: one value that cannot be stored aborts the batch before any write.
+  const writes = list.map(([key, value]) => ({
+    key: ctx.full(key),
+    value: ctx.encode(value, key),
+    ttl,
+    tags,
+  }))
+  if (ttl === 0) {
+    await deleteMany(
+      ctx,
+      list.map(([key]) => key),
+    )
+    return
+  }
+  await ctx.call('setMany', undefined, () => ctx.shared.store.setMany(writes))
+  ctx.counters.sets += writes.length
+}
+
+export async function deleteMany(ctx: CacheContext, keys: Iterable<string>): Promise<number> {
+  const fulls = [...keys].map((key) => ctx.full(key))
+  const deleted = await ctx.call('deleteMany', undefined, () => ctx.shared.store.deleteMany(fulls))
+  ctx.deleted(undefined, deleted)
+  return deleted
+}
+
+export async function deleteByTag(ctx: CacheContext, tag: string): Promise<number> {
+  ctx.open()
+  const [scoped] = ctx.tags([tag], undefined) as [string]
+  const deleted = await ctx.call('deleteByTag', undefined, () => ctx.shared.store.deleteByTag(scoped))
+  ctx.deleted(undefined, deleted)
+  return deleted
+}
+
+export async function deletePattern(ctx: CacheContext, pattern: string): Promise<number> {
+  const full = ctx.pattern(pattern)
+  const deleted = await ctx.call('deletePattern', undefined, () => ctx.shared.store.deletePattern(full))
+  ctx.deleted(undefined, deleted)
+  return deleted
+}
+
+export async function* keys(ctx: CacheContext, pattern: string): AsyncGenerator<string> {
+  const full = ctx.pattern(pattern)
+  const skip = ctx.base.length
+  for await (const key of ctx.shared.store.keys(full)) yield key.slice(skip)
+}
+
+/** Everything under the prefix and namespace, of every version; nothing else. */
+export async function clear(ctx: CacheContext): Promise<void> {
+  ctx.open()
+  const base = [ctx.shared.prefix, ctx.scope.namespace].filter(Boolean).join(SEPARATOR)
+  const pattern = base ? `${escapeGlob(base)}${SEPARATOR}*` : '*'
+  const deleted = await ctx.call('clear', undefined, () => ctx.shared.store.deletePattern(pattern))
+  ctx.deleted(undefined, deleted)
+}

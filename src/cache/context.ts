@@ -1,0 +1,191 @@
+import { CacheClosedError, InvalidOptionError, withKey } from '../errors.js'
+import type { Ttl } from '../internal/duration.js'
+import { ttlToMs } from '../internal/duration.js'
+import { type CacheEvent, type CacheEventType, channel } from '../observe/channels.js'
+import type { GetOrSetOptions } from './get-or-set.js'
+import { assertKey, assertSegment, SEPARATOR } from './keys.js'
+import { interpret, MISS, type Read, type Shared, toStored } from './shared.js'
+import { Counters } from './stats.js'
+
+/** What distinguishes a namespace or version of a cache from its root. */
+export interface Scope {
+  readonly namespace: string
+  readonly version: number | undefined
+  readonly ttl: number | null
+  readonly getOrSet: Omit<GetOrSetOptions<unknown>, 'ttl' | 'tags'>
+}
+
+/** Distinct namespace paths counted apart in `stats()`; more are counted together under '*'. */
+const MAX_NAMESPACE_STATS = 1000
+
+/**
+ * The working parts of one cache (root, namespace or version): key building and validation, store
+ * calls with error accounting, hit/miss counting and events. `Cache` is the public face over it.
+ */
+export class CacheContext {
+  readonly base: string
+  readonly counters: Counters
+  readonly defaults: Scope['getOrSet']
+  closed = false
+
+  constructor(
+    readonly shared: Shared,
+    readonly scope: Scope,
+    /** The context this one was made from; closing it closes this one. */
+    readonly parent: CacheContext | undefined,
+  ) {
+    const parts = [shared.prefix, scope.namespace, scope.version === undefined ? '' : `v${scope.version}`]
+    const base = parts.filter(Boolean).join(SEPARATOR)
+    this.base = base ? base + SEPARATOR : ''
+    this.defaults = scope.getOrSet
+    // Namespaces made per request (`namespace(`user:${id}`)`) must not grow the registry without
+    // bound: past MAX_NAMESPACE_STATS distinct paths, new ones are counted together under '*'.
+    const { registry } = shared
+    const path = registry.has(scope.namespace) || registry.size < MAX_NAMESPACE_STATS ? scope.namespace : '*'
+    let counters = registry.get(path)
+    if (!counters) registry.set(path, (counters = new Counters()))
+    this.counters = counters
+  }
+
+  isClosed(): boolean {
+    if (this.shared.closed) return true
+    for (let context: CacheContext | undefined = this; context; context = context.parent) {
+      if (context.closed) return true
+    }
+    return false
+  }
+
+  open(): void {
+    if (this.isClosed()) throw new CacheClosedError('This cache was closed; create a new one')
+  }
+
+  /** The store key for a caller's key; throws for a bad key or a closed cache. */
+  full(key: string): string {
+    if (this.isClosed()) throw new CacheClosedError('This cache was closed; create a new one')
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.shared.maxKeyLength) {
+      assertKey(key, this.shared.maxKeyLength)
+    }
+    return this.base + key
+  }
+
+  pattern(pattern: string): string {
+    this.open()
+    if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > this.shared.maxKeyLength) {
+      assertKey(pattern, this.shared.maxKeyLength)
+    }
+    return this.base + pattern
+  }
+
+  ttl(ttl: Ttl | undefined, key: string | undefined): number | null {
+    return ttl === undefined ? this.scope.ttl : ttlToMs(ttl, key)
+  }
+
+  /** Validates tags and scopes them to the root prefix, so they reach across namespaces only. */
+  tags(tags: readonly string[] | undefined, key: string | undefined): readonly string[] | undefined {
+    if (tags === undefined) return undefined
+    if (!Array.isArray(tags)) throw new InvalidOptionError('tags must be an array of strings', { key })
+    const prefix = this.shared.prefix ? this.shared.prefix + SEPARATOR : ''
+    return tags.map((tag: unknown) => {
+      assertSegment(tag, 'A tag')
+      return prefix + tag
+    })
+  }
+
+  encode(value: unknown, key: string): unknown {
+    try {
+      return toStored(this.shared, value)
+    } catch (error) {
+      throw withKey(error, key)
+    }
+  }
+
+  /** Reads without counting; synchronous when the store answers synchronously. */
+  read(key: string): Read | Promise<Read> {
+    const full = this.full(key)
+    let raw: unknown
+    try {
+      raw = this.shared.store.get(full)
+    } catch (error) {
+      this.failed('get', key, error)
+    }
+    if (raw instanceof Promise) {
+      return raw.then(
+        (value) => this.interpret(key, value),
+        (error) => this.failed('get', key, error),
+      )
+    }
+    return this.interpret(key, raw)
+  }
+
+  /** A raw store answer as a {@link Read}; an unreadable entry is a miss and an error. */
+  interpret(key: string, raw: unknown): Read {
+    try {
+      return interpret(this.shared, raw)
+    } catch (error) {
+      this.recordError('decode', key, error)
+      return MISS
+    }
+  }
+
+  /** Interprets a raw read and counts it as a hit or a miss. */
+  count(key: string, raw: unknown): Read {
+    const read = this.interpret(key, raw)
+    if (read.state === 'fresh') this.hit(key)
+    else {
+      this.counters.misses++
+      if (channel.miss.hasSubscribers) channel.miss.publish(this.event('miss', key))
+    }
+    return read
+  }
+
+  hit(key: string): void {
+    this.counters.hits++
+    if (channel.hit.hasSubscribers) channel.hit.publish(this.event('hit', key))
+  }
+
+  async write(
+    key: string,
+    value: unknown,
+    ttl: number | null,
+    tags: readonly string[] | undefined,
+  ): Promise<void> {
+    const full = this.full(key)
+    const stored = this.encode(value, key)
+    await this.call('set', key, () => this.shared.store.set(full, stored, { ttl, tags }))
+    this.counters.sets++
+    if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
+  }
+
+  /** Runs a store call; a failure is counted, published and rethrown naming the key. */
+  async call<T>(operation: string, key: string | undefined, run: () => T | Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      return this.failed(operation, key, error)
+    }
+  }
+
+  failed(operation: string, key: string | undefined, error: unknown): never {
+    this.recordError(operation, key, error)
+    throw key === undefined ? error : withKey(error, key)
+  }
+
+  recordError(operation: string, key: string | undefined, error: unknown): void {
+    this.counters.errors++
+    this.publish('error', key, { error, operation })
+  }
+
+  deleted(key: string | undefined, count: number): void {
+    this.counters.deletes += count
+    if (count > 0 && channel.delete.hasSubscribers) channel.delete.publish(this.event('delete', key))
+  }
+
+  publish(type: CacheEventType, key: string | undefined, extra?: Partial<CacheEvent>): void {
+    const target = channel[type]
+    if (target.hasSubscribers) target.publish(this.event(type, key, extra))
+  }
+
+  event(type: CacheEventType, key: string | undefined, extra?: Partial<CacheEvent>): CacheEvent {
+    return { type, prefix: this.shared.prefix, namespace: this.scope.namespace, key, ...extra }
+  }
+}

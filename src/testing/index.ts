@@ -1,0 +1,6 @@
+export {
+  type ConformanceOptions,
+  ROUND_TRIP_VALUES,
+  runStoreConformance,
+  type TestApi,
+} from './conformance.js'
