@@ -33,7 +33,10 @@ let computed = 0
 const leaderboard = cache.cached(
   async (courseId: number, period: 'week' | 'month') => {
     computed++
-    return [{ user: 1, points: 100 }, { courseId, period }]
+    return [
+      { user: 1, points: 100 },
+      { courseId, period },
+    ]
   },
   { key: 'leaderboard', ttl: '5m' },
 )

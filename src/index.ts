@@ -31,3 +31,10 @@ export type {
   StoreWrite,
   StoreWriteOptions,
 } from './stores/types.js'
+export {
+  type BusListener,
+  type Invalidation,
+  type InvalidationBus,
+  type MemoryBus,
+  memoryBus,
+} from './tiers/bus.js'

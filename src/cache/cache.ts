@@ -1,13 +1,14 @@
 import { Envelope, UNDEFINED } from '../codec/value.js'
-import { CacheError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
+import { CacheError, CorruptValueError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
 import { type Ttl, ttlToMs } from '../internal/duration.js'
 import { channel } from '../observe/channels.js'
+import { releaseStore } from '../stores/lifecycle.js'
 import * as bulk from './bulk.js'
 import { type CachedFunction, type CachedOptions, cached, type MethodDecorator } from './cached.js'
 import { CacheContext, type Scope } from './context.js'
 import { type Factory, type GetOrSetOptions, getOrSet } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
-import { type Read, releaseStore, type Shared } from './shared.js'
+import type { Read, Shared } from './shared.js'
 import { type CacheStats, collectStats } from './stats.js'
 
 export interface SetOptions {
@@ -44,7 +45,7 @@ export class Cache {
       if (raw instanceof Promise) {
         return raw.then(
           (value) => freshValue(ctx.count(key, value)) as T | undefined,
-          (error) => ctx.failed('get', key, error),
+          (error) => this.#unreadable(key, error),
         )
       }
       // Memory hit fast path: a live value needs no decoding and no Read object.
@@ -60,8 +61,16 @@ export class Cache {
       }
       return Promise.resolve(freshValue(ctx.count(key, raw)) as T | undefined)
     } catch (error) {
+      if (error instanceof CorruptValueError) return Promise.resolve(this.#unreadable(key, error))
       return Promise.reject(withKey(error, key))
     }
+  }
+
+  /** A read the store failed: an unreadable entry counts as a miss; any other failure rejects. */
+  #unreadable(key: string, error: unknown): undefined {
+    this.#ctx.readFailed(key, error)
+    this.#ctx.count(key, undefined)
+    return undefined
   }
 
   /** Writes a value. A TTL of `0` stores nothing and removes any value already there. */

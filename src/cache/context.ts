@@ -1,4 +1,4 @@
-import { CacheClosedError, InvalidOptionError, withKey } from '../errors.js'
+import { CacheClosedError, CorruptValueError, InvalidOptionError, withKey } from '../errors.js'
 import type { Ttl } from '../internal/duration.js'
 import { ttlToMs } from '../internal/duration.js'
 import { type CacheEvent, type CacheEventType, channel } from '../observe/channels.js'
@@ -106,15 +106,22 @@ export class CacheContext {
     try {
       raw = this.shared.store.get(full)
     } catch (error) {
-      this.failed('get', key, error)
+      return this.readFailed(key, error)
     }
     if (raw instanceof Promise) {
       return raw.then(
         (value) => this.interpret(key, value),
-        (error) => this.failed('get', key, error),
+        (error) => this.readFailed(key, error),
       )
     }
     return this.interpret(key, raw)
+  }
+
+  /** A read the store could not do: an unreadable entry is a miss (and an error); anything else fails the call. */
+  readFailed(key: string, error: unknown): Read {
+    if (!(error instanceof CorruptValueError)) this.failed('get', key, error)
+    this.recordError('decode', key, error)
+    return MISS
   }
 
   /** A raw store answer as a {@link Read}; an unreadable entry is a miss and an error. */

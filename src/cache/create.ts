@@ -3,15 +3,31 @@ import { InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
 import { requireDuration, type Ttl, ttlToMs } from '../internal/duration.js'
 import { completeStore } from '../stores/complete.js'
-import type { Store } from '../stores/types.js'
+import { acquireStore, releaseStore } from '../stores/lifecycle.js'
+import type { CompleteStore, Store } from '../stores/types.js'
+import type { InvalidationBus } from '../tiers/bus.js'
+import { TieredStore } from '../tiers/tiered-store.js'
 import { Cache, checkVersion } from './cache.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertSegment, MAX_KEY_LENGTH } from './keys.js'
-import { acquireStore, type Shared } from './shared.js'
+import type { Shared } from './shared.js'
 
 export interface CacheOptions {
   /** Where entries live: `memoryStore()`, `redisStore()`, or any store that meets the contract. */
-  readonly store: Store
+  readonly store?: Store
+  /**
+   * Two tiers instead of one store: `[memoryStore(), redisStore(...)]`. Reads try the first (L1)
+   * and refill it from the second (L2); writes and deletes go through both, and out on `bus`.
+   */
+  readonly tiers?: readonly [Store, Store]
+  /** With `tiers`: the longest an L1 copy lives, whatever the entry's TTL. Default: no cap. */
+  readonly l1Ttl?: Ttl
+  /**
+   * With `tiers`: carries invalidations to the other instances, so none serves an L1 copy after
+   * another instance wrote. Default: the L2 store's own bus if it has one (`redisStore` does).
+   * `false`: none (a single instance).
+   */
+  readonly bus?: InvalidationBus | false
   /** Every key this cache writes starts with `prefix:`. `clear()` removes only keys under it. */
   readonly prefix?: string
   /** Default TTL of writes that name none. Default `null`: entries never expire unless told to. */
@@ -40,7 +56,8 @@ export function createCache(options: CacheOptions): Cache {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('createCache needs options: createCache({ store: memoryStore() })')
   }
-  const store = completeStore(options.store)
+  const clock = options.clock ?? systemClock
+  const store = resolveStore(options, clock)
   const prefix = options.prefix ?? ''
   if (prefix !== '') assertSegment(prefix, 'prefix')
   const maxKeyLength = options.maxKeyLength ?? MAX_KEY_LENGTH
@@ -53,9 +70,9 @@ export function createCache(options: CacheOptions): Cache {
   }
   const shared: Shared = {
     store,
-    original: options.store,
+    original: options.store ?? store,
     codec: store.capabilities.valueKind === 'bytes' ? resolveCodec(options.codec) : undefined,
-    clock: options.clock ?? systemClock,
+    clock,
     prefix,
     maxKeyLength,
     inflight: new Map(),
@@ -69,8 +86,44 @@ export function createCache(options: CacheOptions): Cache {
     ttl: options.ttl === undefined ? null : ttlToMs(options.ttl),
     getOrSet: defaults,
   })
-  acquireStore(options.store)
+  acquireStore(shared.original)
   return cache
+}
+
+/** The store the cache talks to: the one given, or the two tiers as one. */
+function resolveStore(options: CacheOptions, clock: Clock): CompleteStore {
+  if (options.tiers === undefined) {
+    if (options.store === undefined) {
+      throw new InvalidOptionError('createCache needs a store: createCache({ store: memoryStore() })')
+    }
+    return completeStore(options.store)
+  }
+  if (options.store !== undefined) {
+    throw new InvalidOptionError('Give createCache either store or tiers, not both')
+  }
+  if (!Array.isArray(options.tiers) || options.tiers.length !== 2) {
+    throw new InvalidOptionError('tiers must be two stores: [memoryStore(), redisStore(...)]')
+  }
+  const [l1, l2] = options.tiers.map(completeStore) as [CompleteStore, CompleteStore]
+  for (const tier of options.tiers) acquireStore(tier)
+  const bus = options.bus === false ? undefined : (options.bus ?? busOf(options.tiers[1]))
+  return completeStore(
+    new TieredStore(l1, l2, {
+      l1Ttl: options.l1Ttl === undefined ? null : ttlToMs(options.l1Ttl),
+      bus,
+      codec: l2.capabilities.valueKind === 'bytes' ? resolveCodec(options.codec) : undefined,
+      clock,
+      release: async () => {
+        for (const tier of options.tiers ?? []) await releaseStore(tier)
+      },
+    }),
+  )
+}
+
+/** A store may offer an invalidation bus of its own (the Redis store does, over pub/sub). */
+function busOf(store: Store): InvalidationBus | undefined {
+  const candidate = store as Store & { invalidationBus?: () => InvalidationBus }
+  return typeof candidate.invalidationBus === 'function' ? candidate.invalidationBus() : undefined
 }
 
 function resolveCodec(option: CodecOptions | Codec | undefined): Codec {

@@ -46,22 +46,7 @@ export function interpret(shared: Shared, raw: unknown): Read {
 export function toStored(shared: Shared, value: unknown): unknown {
   if (shared.codec) return shared.codec.encode(value)
   if (value === undefined) return UNDEFINED
-  if (value instanceof Envelope && value.value === undefined) return new Envelope(UNDEFINED, value.staleAt)
+  if (value instanceof Envelope && value.value === undefined)
+    return new Envelope(UNDEFINED, value.staleAt, value.tags)
   return value
-}
-
-/** Stores shared between caches: the store closes when the last cache using it closes. */
-const storeUsers = new WeakMap<Store, number>()
-
-export function acquireStore(store: Store): void {
-  storeUsers.set(store, (storeUsers.get(store) ?? 0) + 1)
-}
-
-export async function releaseStore(store: Store): Promise<void> {
-  const users = (storeUsers.get(store) ?? 1) - 1
-  storeUsers.set(store, users)
-  if (users <= 0) {
-    storeUsers.delete(store)
-    await store.close()
-  }
 }

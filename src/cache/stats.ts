@@ -77,5 +77,7 @@ export function collectStats(shared: Shared, own: string): CacheStats {
     if (path !== own) namespaces[own ? path.slice(own.length + 1) : path] = summarize(counters)
   }
   const store = shared.store.stats()
+  // Failures the store absorbed belong to the whole store, so only the root reports them.
+  if (own === '') total.errors += store.errors ?? 0
   return { ...summarize(total), evictions: store.evictions ?? 0, store, namespaces }
 }

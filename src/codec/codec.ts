@@ -25,10 +25,12 @@ export interface CodecOptions {
  * Entry layout. A safe integer is written as its decimal ASCII digits and nothing else, so that
  * Redis `INCRBY` and SQL arithmetic work on it in place. Every other entry starts with a 3-byte
  * header: 0xC1 (a byte MessagePack never uses and no text starts with), the serializer id, and
- * flags (bits 0-1: compression; bit 2: a float64 "stale at" time follows, for grace periods).
+ * flags (bits 0-1: compression; bit 2: an envelope follows: a float64 "stale at" time, for grace
+ * periods, then, with bit 3, the entry's tags as a u16 count of u16-length UTF-8 strings).
  */
 const MAGIC = 0xc1
 const FLAG_ENVELOPE = 0b100
+const FLAG_TAGS = 0b1000
 const HEADER = 3
 const ENVELOPE_BYTES = 8
 const INTEGER_TEXT = /^-?(?:0|[1-9]\d{0,19})$/
@@ -51,11 +53,12 @@ export function createCodec(options: CodecOptions = {}): Codec {
     }
     snapshot(value, 'check')
     let flags = 0
-    let staleAt = 0
+    let envelope: Buffer | undefined
     let inner = value
     if (value instanceof Envelope) {
       flags |= FLAG_ENVELOPE
-      staleAt = value.staleAt
+      if (value.tags && value.tags.length > 0) flags |= FLAG_TAGS
+      envelope = encodeEnvelope(value)
       inner = value.value
     }
     let payload = serializer.serialize(inner)
@@ -66,7 +69,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
         flags |= compressor.code
       }
     }
-    const extra = flags & FLAG_ENVELOPE ? ENVELOPE_BYTES : 0
+    const extra = envelope ? envelope.byteLength : 0
     const total = HEADER + extra + payload.byteLength
     if (total > maxValueBytes) {
       throw new ValueTooLargeError(
@@ -77,7 +80,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
     out[0] = MAGIC
     out[1] = serializer.id
     out[2] = flags
-    if (extra) out.writeDoubleBE(staleAt, HEADER)
+    if (envelope) out.set(envelope, HEADER)
     out.set(payload, HEADER + extra)
     return out
   }
@@ -91,10 +94,16 @@ export function createCodec(options: CodecOptions = {}): Codec {
     const flags = bytes[2] as number
     let offset = HEADER
     let staleAt: number | undefined
+    let tags: string[] | undefined
     if (flags & FLAG_ENVELOPE) {
-      if (bytes.byteLength < HEADER + ENVELOPE_BYTES) throw corrupt('the header is cut short')
-      staleAt = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readDoubleBE(HEADER)
-      offset += ENVELOPE_BYTES
+      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      try {
+        staleAt = view.readDoubleBE(offset)
+        offset += ENVELOPE_BYTES
+        if (flags & FLAG_TAGS) [tags, offset] = decodeTags(view, offset)
+      } catch {
+        throw corrupt('the header is cut short')
+      }
     }
     let payload = bytes.subarray(offset)
     let value: unknown
@@ -105,10 +114,41 @@ export function createCodec(options: CodecOptions = {}): Codec {
     } catch (error) {
       throw corrupt(`${reader.name} could not decode it`, error)
     }
-    return staleAt === undefined ? value : new Envelope(value, staleAt)
+    return staleAt === undefined ? value : new Envelope(value, staleAt, tags)
   }
 
   return { name: serializer.name, encode, decode }
+}
+
+function encodeEnvelope(envelope: Envelope): Buffer {
+  const tags = envelope.tags ?? []
+  const parts = tags.map((tag) => Buffer.from(tag, 'utf8'))
+  const out = Buffer.allocUnsafe(
+    ENVELOPE_BYTES + (parts.length ? 2 + parts.reduce((n, p) => n + 2 + p.length, 0) : 0),
+  )
+  out.writeDoubleBE(envelope.staleAt, 0)
+  if (parts.length) {
+    let at = out.writeUInt16BE(parts.length, ENVELOPE_BYTES)
+    for (const part of parts) {
+      at = out.writeUInt16BE(part.length, at)
+      at += part.copy(out, at)
+    }
+  }
+  return out
+}
+
+function decodeTags(view: Buffer, start: number): [string[], number] {
+  const count = view.readUInt16BE(start)
+  let at = start + 2
+  const tags: string[] = []
+  for (let i = 0; i < count; i++) {
+    const length = view.readUInt16BE(at)
+    at += 2
+    if (at + length > view.byteLength) throw new RangeError('tag runs past the entry')
+    tags.push(view.toString('utf8', at, at + length))
+    at += length
+  }
+  return [tags, at]
 }
 
 function decodeInteger(bytes: Uint8Array): number | bigint {

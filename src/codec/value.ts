@@ -20,14 +20,17 @@ export const MAX_DEPTH = 256
 export const UNDEFINED: unique symbol = Symbol.for('cachekit.undefined')
 
 /**
- * Wraps a value written with a grace period: the store keeps it until `expiresAt + grace`, the
- * cache treats it as fresh until `staleAt`. Only the cache creates these; codecs and the memory
- * store carry them through.
+ * Wraps a value with what the cache must know about it beyond the value itself: `staleAt`, when a
+ * value written with a grace period stops being fresh (the store keeps it until `staleAt + grace`;
+ * `Infinity` when there is no grace), and `tags`, carried inside the entry by tiered caches so an
+ * L1 filled from L2 still knows them. Only the cache creates these; codecs and the memory store
+ * carry them through.
  */
 export class Envelope {
   constructor(
     readonly value: unknown,
     readonly staleAt: number,
+    readonly tags?: readonly string[] | undefined,
   ) {}
 }
 
@@ -202,7 +205,7 @@ class Walker {
       return copying ? copyTypedArray(value) : value
     }
     if (value instanceof Envelope) {
-      return new Envelope(this.visit(value.value, path, depth), value.staleAt)
+      return new Envelope(this.visit(value.value, path, depth), value.staleAt, value.tags)
     }
     throw new UnencodableValueError(
       `Cannot store ${describe(value)} at ${path}: only plain objects, arrays, Date, Map, Set and typed arrays are stored losslessly; store a plain-object form of it (for example its toJSON())`,

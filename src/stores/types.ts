@@ -41,6 +41,8 @@ export interface StoreStats {
   readonly entries?: number
   readonly bytes?: number
   readonly evictions?: number
+  /** Failures the store absorbed itself (an `onError: 'ignore'` policy, a lost bus message). */
+  readonly errors?: number
 }
 
 /**
@@ -52,6 +54,7 @@ export interface StoreStats {
 export interface StoreCore {
   readonly name: string
   readonly capabilities: StoreCapabilities
+  /** The value, `undefined` for a miss; throw `CorruptValueError` for an entry that cannot be read (the cache counts it as a miss). */
   get(key: string): MaybePromise<unknown>
   set(key: string, value: unknown, options: StoreWriteOptions): MaybePromise<void>
   delete(key: string): MaybePromise<boolean>
@@ -73,7 +76,10 @@ export interface StoreExtras {
   getMany(keys: readonly string[]): MaybePromise<readonly unknown[]>
   setMany(writes: readonly StoreWrite[]): MaybePromise<void>
   deleteMany(keys: readonly string[]): MaybePromise<number>
-  /** Adds `delta` to an integer entry (a missing one counts from 0, created with `options.ttl`). */
+  /**
+   * Adds `delta` to an integer entry (a missing one counts from 0, created with `options.ttl`).
+   * A store that absorbs failures (`onError: 'ignore'`) resolves to `delta`, as if the key were new.
+   */
   incr(key: string, delta: number, options: StoreWriteOptions): MaybePromise<number>
   /** Gives a live entry a new TTL; false when it is missing. */
   touch(key: string, ttl: number | null): MaybePromise<boolean>

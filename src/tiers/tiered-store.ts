@@ -1,0 +1,280 @@
+import type { Codec } from '../codec/codec.js'
+import { Envelope, UNDEFINED } from '../codec/value.js'
+import { InvalidOptionError } from '../errors.js'
+import type { Clock } from '../internal/clock.js'
+import type { MaybePromise } from '../internal/maybe-promise.js'
+import { channel } from '../observe/channels.js'
+import type {
+  CompleteStore,
+  StoreCapabilities,
+  StoreCore,
+  StoreEntry,
+  StoreExtras,
+  StoreStats,
+  StoreWrite,
+  StoreWriteOptions,
+} from '../stores/types.js'
+import { type Invalidation, type InvalidationBus, instanceId } from './bus.js'
+
+export interface TieredStoreOptions {
+  /** The longest an L1 copy lives, whatever the entry's TTL (`null`: no cap). */
+  readonly l1Ttl: number | null
+  /** Carries invalidations to the other instances; none for a single instance. */
+  readonly bus: InvalidationBus | undefined
+  /** Encodes L2 entries when L2 keeps bytes. */
+  readonly codec: Codec | undefined
+  readonly clock: Clock
+  /** Releases the two tiers (each closes when no other cache uses it). */
+  readonly release: () => Promise<void>
+}
+
+/**
+ * L1 (in-process) over L2 (shared) as one store: reads try L1 and refill it from L2 with the
+ * entry's remaining TTL; writes and deletes go to L2 then L1, then out on the bus so every other
+ * instance drops its L1 copy. While the bus is down, reads skip L1 (it may be missing
+ * invalidations), and L1 is emptied when the bus comes back.
+ *
+ * Tags travel inside L2 entries, so an L1 filled from L2 knows them and a remote `deleteByTag`
+ * reaches it.
+ */
+export class TieredStore implements StoreCore, StoreExtras {
+  readonly name: string
+  readonly capabilities: StoreCapabilities
+  readonly #l1: CompleteStore
+  readonly #l2: CompleteStore
+  readonly #options: TieredStoreOptions
+  readonly #origin = instanceId()
+  /** Bumped by every invalidation; a refill started under an older epoch is dropped. */
+  #epoch = 0
+  #busUp: boolean
+  #errors = 0
+  #unsubscribe: Promise<() => Promise<void>> | undefined
+
+  constructor(l1: CompleteStore, l2: CompleteStore, options: TieredStoreOptions) {
+    if (l1.capabilities.valueKind !== 'value' || l1.capabilities.shared) {
+      throw new InvalidOptionError(
+        `The first tier must be an in-process store such as memoryStore(), not ${l1.name}`,
+      )
+    }
+    this.#l1 = l1
+    this.#l2 = l2
+    this.#options = options
+    this.name = `tiered(${l1.name}, ${l2.name})`
+    this.capabilities = { ...l2.capabilities, valueKind: 'value' }
+    this.#busUp = options.bus === undefined
+    this.#unsubscribe = options.bus?.subscribe({
+      message: (invalidation) => {
+        if (invalidation.origin !== this.#origin) void this.#dropL1(invalidation)
+      },
+      down: () => {
+        this.#busUp = false
+        this.#epoch++
+      },
+      up: () => {
+        // Whatever happened while we were deaf is unknown: start L1 afresh.
+        this.#epoch++
+        void this.#l1.deletePattern('*')
+        this.#busUp = true
+      },
+    })
+    this.#unsubscribe?.catch((error) => this.#failed('subscribe', error))
+  }
+
+  get(key: string): MaybePromise<unknown> {
+    if (this.#busUp) {
+      const hit = this.#l1.get(key)
+      if (hit instanceof Promise)
+        return hit.then((value) => (value === undefined ? this.#fromL2(key) : value))
+      if (hit !== undefined) return hit
+    }
+    return this.#fromL2(key)
+  }
+
+  async getEntry(key: string): Promise<StoreEntry | undefined> {
+    const entry = await this.#l2.getEntry(key)
+    return entry ? { value: this.#decode(entry.value).value, expiresAt: entry.expiresAt } : undefined
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (this.#busUp && (await this.#l1.has(key))) || this.#l2.has(key)
+  }
+
+  async set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
+    await this.#l2.set(key, this.#encode(value, options.tags), options)
+    await this.#l1.set(key, value, this.#l1Options(options))
+    await this.#publish({ keys: [key] })
+  }
+
+  async add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
+    const added = await this.#l2.add(key, this.#encode(value, options.tags), options)
+    if (added) {
+      await this.#l1.set(key, value, this.#l1Options(options))
+      await this.#publish({ keys: [key] })
+    }
+    return added
+  }
+
+  async getMany(keys: readonly string[]): Promise<readonly unknown[]> {
+    const found = this.#busUp ? [...(await this.#l1.getMany(keys))] : keys.map(() => undefined)
+    await Promise.all(
+      found.map(async (value, i) => {
+        if (value === undefined) found[i] = await this.#fromL2(keys[i] as string)
+      }),
+    )
+    return found
+  }
+
+  async setMany(writes: readonly StoreWrite[]): Promise<void> {
+    await this.#l2.setMany(
+      writes.map((write) => ({ ...write, value: this.#encode(write.value, write.tags) })),
+    )
+    await this.#l1.setMany(writes.map((write) => ({ ...write, ...this.#l1Options(write) })))
+    await this.#publish({ keys: writes.map((write) => write.key) })
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const deleted = await this.#l2.delete(key)
+    await this.#l1.delete(key)
+    await this.#publish({ keys: [key] })
+    return deleted
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    const deleted = await this.#l2.deleteMany(keys)
+    await this.#l1.deleteMany(keys)
+    await this.#publish({ keys })
+    return deleted
+  }
+
+  async incr(key: string, delta: number, options: StoreWriteOptions): Promise<number> {
+    const result = await this.#l2.incr(key, delta, options)
+    await this.#l1.delete(key)
+    await this.#publish({ keys: [key] })
+    return result
+  }
+
+  async touch(key: string, ttl: number | null): Promise<boolean> {
+    const touched = await this.#l2.touch(key, ttl)
+    await this.#l1.delete(key)
+    await this.#publish({ keys: [key] })
+    return touched
+  }
+
+  ttl(key: string): MaybePromise<number | null | undefined> {
+    return this.#l2.ttl(key)
+  }
+
+  keys(pattern: string): AsyncIterable<string> {
+    return this.#l2.keys(pattern)
+  }
+
+  async deletePattern(pattern: string): Promise<number> {
+    const deleted = await this.#l2.deletePattern(pattern)
+    await this.#l1.deletePattern(pattern)
+    await this.#publish({ patterns: [pattern] })
+    return deleted
+  }
+
+  async deleteByTag(tag: string): Promise<number> {
+    const deleted = await this.#l2.deleteByTag(tag)
+    await this.#l1.deleteByTag(tag)
+    await this.#publish({ tags: [tag] })
+    return deleted
+  }
+
+  /** L1's figures, with the failures the tiers absorbed (bus messages that did not go out or in). */
+  stats(): StoreStats {
+    return { ...this.#l1.stats(), errors: this.#errors + (this.#l2.stats().errors ?? 0) }
+  }
+
+  async close(): Promise<void> {
+    const unsubscribe = await this.#unsubscribe?.catch(() => undefined)
+    this.#unsubscribe = undefined
+    await unsubscribe?.()
+    await this.#options.release()
+  }
+
+  /** Reads L2 and refills L1 with the remaining TTL, unless an invalidation came in meanwhile. */
+  async #fromL2(key: string): Promise<unknown> {
+    const epoch = this.#epoch
+    const entry = await this.#l2.getEntry(key)
+    if (entry === undefined) return undefined
+    const { value, tags } = this.#decode(entry.value)
+    const left = entry.expiresAt === null ? null : entry.expiresAt - this.#options.clock.now()
+    if (this.#busUp && epoch === this.#epoch && (left === null || left > 0)) {
+      await this.#l1.set(key, value, this.#l1Options({ ttl: left, tags }))
+    }
+    return value
+  }
+
+  /** The L2 form of a value: tags folded into the entry, encoded when L2 keeps bytes. */
+  #encode(value: unknown, tags: readonly string[] | undefined): unknown {
+    let wrapped = value
+    if (tags && tags.length > 0) {
+      wrapped =
+        value instanceof Envelope
+          ? new Envelope(value.value, value.staleAt, tags)
+          : new Envelope(value, Infinity, tags)
+    }
+    const { codec } = this.#options
+    if (!codec) return wrapped
+    if (wrapped === UNDEFINED) return codec.encode(undefined)
+    if (wrapped instanceof Envelope && wrapped.value === UNDEFINED) {
+      return codec.encode(new Envelope(undefined, wrapped.staleAt, wrapped.tags))
+    }
+    return codec.encode(wrapped)
+  }
+
+  /** The cache's form of an L2 entry, and the tags it carried. */
+  #decode(raw: unknown): { value: unknown; tags: readonly string[] | undefined } {
+    let value = this.#options.codec ? this.#options.codec.decode(raw as Uint8Array) : raw
+    let tags: readonly string[] | undefined
+    if (value instanceof Envelope) {
+      tags = value.tags
+      const inner = value.value === undefined ? UNDEFINED : value.value
+      value = value.staleAt === Infinity ? inner : new Envelope(inner, value.staleAt)
+    } else if (value === undefined) value = UNDEFINED
+    return { value, tags }
+  }
+
+  #l1Options(options: StoreWriteOptions): StoreWriteOptions {
+    const cap = this.#options.l1Ttl
+    const ttl = cap === null ? options.ttl : options.ttl === null ? cap : Math.min(cap, options.ttl)
+    return { ttl, tags: options.tags }
+  }
+
+  async #dropL1(invalidation: Invalidation): Promise<void> {
+    this.#epoch++
+    try {
+      if (invalidation.keys?.length) await this.#l1.deleteMany(invalidation.keys)
+      for (const pattern of invalidation.patterns ?? []) await this.#l1.deletePattern(pattern)
+      for (const tag of invalidation.tags ?? []) await this.#l1.deleteByTag(tag)
+    } catch (error) {
+      this.#failed('invalidate', error)
+    }
+  }
+
+  #failed(operation: string, error: unknown): void {
+    this.#errors++
+    if (channel.error.hasSubscribers) {
+      channel.error.publish({
+        type: 'error',
+        prefix: '',
+        namespace: '',
+        operation: `tiers.${operation}`,
+        error,
+      })
+    }
+  }
+
+  async #publish(invalidation: Omit<Invalidation, 'origin'>): Promise<void> {
+    this.#epoch++
+    const { bus } = this.#options
+    if (!bus) return
+    try {
+      await bus.publish({ origin: this.#origin, ...invalidation })
+    } catch (error) {
+      this.#failed('publish', error)
+    }
+  }
+}
