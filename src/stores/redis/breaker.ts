@@ -1,0 +1,73 @@
+/**
+ * A circuit breaker: after `threshold` consecutive failures it opens and refuses calls at once;
+ * after `coolDownMs` it lets one probe through (half-open); the probe's success closes it, its
+ * failure opens it for another cool-down. A dead Redis then costs a branch per call, not a deadline.
+ */
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+export interface BreakerOptions {
+  /** Consecutive failures that open the circuit. Default 5. */
+  readonly threshold?: number
+  /** How long the circuit stays open before a probe, in ms. Default 1000. */
+  readonly coolDownMs?: number
+}
+
+export class CircuitBreaker {
+  readonly threshold: number
+  readonly coolDownMs: number
+  #state: BreakerState = 'closed'
+  #failures = 0
+  #openedAt = 0
+  #probing = false
+  /** Called when the state changes, for logs. */
+  onChange: ((state: BreakerState) => void) | undefined
+
+  constructor(options: BreakerOptions = {}) {
+    this.threshold = options.threshold ?? 5
+    this.coolDownMs = options.coolDownMs ?? 1000
+  }
+
+  get state(): BreakerState {
+    return this.#state
+  }
+
+  /** True when a call may go to the server now. In half-open state only one probe at a time may. */
+  allow(): boolean {
+    if (this.#state === 'closed') return true
+    if (this.#state === 'open') {
+      if (performance.now() - this.#openedAt < this.coolDownMs) return false
+      this.#set('half-open')
+    }
+    if (this.#probing) return false
+    this.#probing = true
+    return true
+  }
+
+  success(): void {
+    this.#failures = 0
+    this.#probing = false
+    if (this.#state !== 'closed') this.#set('closed')
+  }
+
+  failure(): void {
+    this.#probing = false
+    this.#failures++
+    if (this.#state === 'half-open' || (this.#state === 'closed' && this.#failures >= this.threshold)) {
+      this.#openedAt = performance.now()
+      this.#set('open')
+    }
+  }
+
+  /** Opens the circuit now, e.g. when the connection is known to be down. */
+  trip(): void {
+    if (this.#state === 'open') return
+    this.#probing = false
+    this.#openedAt = performance.now()
+    this.#set('open')
+  }
+
+  #set(state: BreakerState): void {
+    this.#state = state
+    this.onChange?.(state)
+  }
+}

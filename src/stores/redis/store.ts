@@ -1,0 +1,389 @@
+import { CacheError, NotAnIntegerError, UnencodableValueError, ValueTooLargeError } from '../../errors.js'
+import type { InvalidationBus } from '../../tiers/bus.js'
+import type {
+  StoreCapabilities,
+  StoreCore,
+  StoreEntry,
+  StoreExtras,
+  StoreStats,
+  StoreWrite,
+  StoreWriteOptions,
+} from '../types.js'
+import { checkKey, isReserved } from './bookkeeping.js'
+import type { BreakerState } from './breaker.js'
+import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
+import { connect } from './connect.js'
+import type { NodeSender, RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
+import { Guard, type GuardCounters, RETHROW } from './guard.js'
+import { inspectNodes, type RedisInspection } from './inspect.js'
+import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { INCR, runScript, type ScriptRunner } from './scripts.js'
+import { batchesOf, groupBySlot } from './slot.js'
+import { addTags, deleteTagged } from './tags.js'
+
+const CAPABILITIES: StoreCapabilities = { valueKind: 'bytes', atomic: true, shared: true, tags: true }
+
+/** Keys per UNLINK/MGET batch in multi-key work. */
+const BATCH = 1000
+/** UNLINK batches in flight at once during deletePattern. */
+const IN_FLIGHT = 8
+
+export interface RedisStoreStats extends StoreStats {
+  /** Calls that failed on an unreachable or slow Redis, or an open circuit. */
+  readonly errors: number
+  /** Of those, the ones turned into misses/no-ops by `onError: 'ignore'`. */
+  readonly ignoredErrors: number
+  readonly timeouts: number
+  readonly shortCircuited: number
+  readonly circuit: BreakerState
+  readonly connected: boolean
+}
+
+/**
+ * The Redis/Valkey store: standalone, Sentinel or Cluster through node-redis (or an ioredis client).
+ * Values are Buffers the cache encoded; integers are plain ASCII digits, so `incr` is INCRBY.
+ */
+export class RedisStore implements StoreCore, StoreExtras {
+  readonly name = 'redis'
+  readonly capabilities = CAPABILITIES
+  readonly #options: ResolvedOptions
+  readonly #guard: Guard
+  #closing: Promise<void> | undefined
+  readonly #subscriptions = new Set<Unsubscribe>()
+
+  constructor(options: RedisStoreOptions) {
+    this.#options = resolveOptions(options)
+    this.#guard = new Guard(this.#options)
+    connect(this.#guard, this.#options)
+  }
+
+  /** The deadline of one call, in ms. */
+  get timeout(): number {
+    return this.#options.timeout
+  }
+
+  get(key: string): Promise<unknown> {
+    checkKey(key)
+    return this.#guard.call((d) => d.send(['GET', key], key).then(toValue), undefined)
+  }
+
+  getEntry(key: string): Promise<StoreEntry | undefined> {
+    checkKey(key)
+    return this.#guard.call(async (d) => {
+      const [value, left] = await Promise.all([d.send(['GET', key], key), d.send(['PTTL', key], key)])
+      if (value === null || value === undefined) return undefined
+      const ms = Number(left)
+      return { value: value as Buffer, expiresAt: ms < 0 ? null : Date.now() + ms }
+    }, undefined)
+  }
+
+  has(key: string): Promise<boolean> {
+    checkKey(key)
+    return this.#guard.call((d) => d.send(['EXISTS', key], key).then((n) => Number(n) === 1), false)
+  }
+
+  set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
+    checkKey(key)
+    const bytes = this.#bytes(value, key)
+    return this.#guard.call((d) => this.#write(d, key, bytes, options), undefined)
+  }
+
+  add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
+    checkKey(key)
+    const bytes = this.#bytes(value, key)
+    return this.#guard.call(async (d) => {
+      const args: RedisArg[] = ['SET', key, bytes, 'NX']
+      if (options.ttl !== null) args.push('PX', String(options.ttl))
+      const reply = await d.send(args, key)
+      if (reply === null || reply === undefined) return false
+      if (options.tags && options.tags.length > 0) await addTags(d, key, bytes, options.tags, options.ttl)
+      return true
+    }, false)
+  }
+
+  getMany(keys: readonly string[]): Promise<readonly unknown[]> {
+    for (const key of keys) checkKey(key)
+    const misses = keys.map(() => undefined)
+    if (keys.length === 0) return Promise.resolve(misses)
+    return this.#guard.call(async (d) => {
+      if (d.topology !== 'cluster') {
+        const reply = (await d.send(['MGET', ...keys], keys[0])) as unknown[]
+        return reply.map(toValue)
+      }
+      const out: unknown[] = [...misses]
+      await Promise.all(
+        [...groupBySlot(keys)].map(async ([, indexes]) => {
+          const group = indexes.map((i) => keys[i] as string)
+          const reply = (await d.send(['MGET', ...group], group[0])) as unknown[]
+          indexes.forEach((index, j) => {
+            out[index] = toValue(reply[j])
+          })
+        }),
+      )
+      return out
+    }, misses)
+  }
+
+  setMany(writes: readonly StoreWrite[]): Promise<void> {
+    // Check every write first: one bad value aborts the batch before anything is sent.
+    const prepared = writes.map((w) => ({ write: w, bytes: this.#bytes(w.value, checkKey(w.key)) }))
+    if (prepared.length === 0) return Promise.resolve()
+    // Commands issued in one tick leave in one socket write: one round trip (per node in Cluster).
+    return this.#guard.call(async (d) => {
+      await Promise.all(prepared.map(({ write, bytes }) => this.#write(d, write.key, bytes, write)))
+    }, undefined)
+  }
+
+  delete(key: string): Promise<boolean> {
+    checkKey(key)
+    return this.#guard.call((d) => d.send(['UNLINK', key], key).then((n) => Number(n) > 0), false)
+  }
+
+  deleteMany(keys: readonly string[]): Promise<number> {
+    for (const key of keys) checkKey(key)
+    if (keys.length === 0) return Promise.resolve(0)
+    return this.#guard.call((d) => unlink(d, keys), 0)
+  }
+
+  incr(key: string, delta: number, options: StoreWriteOptions): Promise<number> {
+    checkKey(key)
+    return this.#guard
+      .call(
+        (d) =>
+          runScript(d, INCR, [key], [String(delta), options.ttl === null ? '' : String(options.ttl)]).then(
+            Number,
+          ),
+        delta,
+      )
+      .catch((error: unknown) => {
+        throw this.#integerError(error)
+      })
+  }
+
+  touch(key: string, ttl: number | null): Promise<boolean> {
+    checkKey(key)
+    return this.#guard.call(async (d) => {
+      if (ttl !== null) return Number(await d.send(['PEXPIRE', key, String(ttl)], key)) === 1
+      const [exists] = await Promise.all([d.send(['EXISTS', key], key), d.send(['PERSIST', key], key)])
+      return Number(exists) === 1
+    }, false)
+  }
+
+  ttl(key: string): Promise<number | null | undefined> {
+    checkKey(key)
+    return this.#guard.call(
+      (d) =>
+        d.send(['PTTL', key], key).then((reply) => {
+          const ms = Number(reply)
+          return ms === -2 ? undefined : ms === -1 ? null : ms
+        }),
+      undefined,
+    )
+  }
+
+  /** Yields live keys matching the glob, by SCAN (on every master in Cluster); never KEYS. */
+  async *keys(pattern: string): AsyncGenerator<string> {
+    const seen = new Set<string>()
+    const masters = await this.#guard.call((d) => d.masters(), RETHROW)
+    for (const send of masters) {
+      for await (const page of this.#scan(send, pattern)) {
+        for (const key of page) {
+          if (seen.has(key)) continue
+          seen.add(key)
+          yield key
+        }
+      }
+    }
+  }
+
+  /** SCAN + UNLINK in batches on every master; never KEYS, never FLUSHDB. Skips reserved keys. */
+  async deletePattern(pattern: string): Promise<number> {
+    const masters = await this.#guard.call((d) => d.masters(), RETHROW)
+    let deleted = 0
+    const inFlight = new Set<Promise<void>>()
+    for (const send of masters) {
+      for await (const page of this.#scan(send, pattern)) {
+        if (page.length === 0) continue
+        const job: Promise<void> = this.#guard
+          .call(
+            (d) => (d.topology === 'cluster' ? unlink(d, page) : send(['UNLINK', ...page]).then(Number)),
+            RETHROW,
+          )
+          .then((n) => {
+            deleted += n
+            inFlight.delete(job)
+          })
+        inFlight.add(job)
+        if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight)
+      }
+    }
+    await Promise.all(inFlight)
+    return deleted
+  }
+
+  /** Removes every entry written with the tag, without scanning the keyspace (see tags.ts). */
+  deleteByTag(tag: string): Promise<number> {
+    return this.#guard.call((d) => deleteTagged(d, tag), 0)
+  }
+
+  stats(): RedisStoreStats {
+    const c: GuardCounters = this.#guard.counters
+    return {
+      errors: c.errors,
+      ignoredErrors: c.ignored,
+      timeouts: c.timeouts,
+      shortCircuited: c.shortCircuited,
+      circuit: this.#guard.breaker?.state ?? 'closed',
+      connected: this.#guard.driver?.ready ?? false,
+    }
+  }
+
+  /** Redis INFO figures (summed over masters in Cluster) and the DB size. */
+  inspect(): Promise<RedisInspection> {
+    return this.#guard.call(async (d) => inspectNodes(d.topology, await d.masters()), RETHROW)
+  }
+
+  /**
+   * An invalidation bus over this Redis's pub/sub, for tiered caches: `createCache({ tiers: [l1,
+   * store] })` uses it unless given another. Subscribing takes a connection of its own.
+   */
+  invalidationBus(channel = DEFAULT_CHANNEL): InvalidationBus {
+    return redisInvalidationBus(
+      {
+        publish: (name, payload) =>
+          this.#guard.call((d) => d.send(['PUBLISH', name, payload]).then(() => undefined), RETHROW),
+        subscribe: (name, listener, status) => this.#subscribe(name, listener, status),
+      },
+      channel,
+    )
+  }
+
+  /** Runs Lua scripts on this Redis under the store's deadline and breaker (for rate limiting, locks). */
+  scriptRunner(): ScriptRunner {
+    return {
+      run: (s, keys, args) => this.#guard.call((d) => runScript(d, s, keys, args.map(String)), RETHROW),
+    }
+  }
+
+  /** Closes connections the store opened (a client passed in stays open). Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing
+    for (const unsubscribe of this.#subscriptions) void unsubscribe().catch(() => {})
+    this.#subscriptions.clear()
+    this.#guard.closed = true
+    this.#guard.deadlines.failAll(new CacheError('The Redis store was closed during the call'))
+    this.#guard.startup.failAll(new CacheError('The Redis store was closed during the call'))
+    const driver = this.#guard.driver
+    this.#closing = driver ? driver.close().catch(() => {}) : Promise.resolve()
+    return this.#closing
+  }
+
+  // -- internals ------------------------------------------------------------------------------
+
+  /** Subscribes once the client exists, retrying with backoff; the status says when it is live. */
+  async #subscribe(
+    channel: string,
+    listener: (message: Buffer) => void,
+    status: SubscriptionStatus,
+  ): Promise<Unsubscribe> {
+    for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
+      if (this.#guard.closed) throw new CacheError('The Redis store was closed')
+      const driver = this.#guard.driver
+      if (driver !== undefined) {
+        try {
+          const unsubscribe = await driver.subscribe(channel, listener, status)
+          const tracked = async () => {
+            this.#subscriptions.delete(tracked)
+            await unsubscribe()
+          }
+          this.#subscriptions.add(tracked)
+          return tracked
+        } catch {
+          status.down()
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay).unref())
+    }
+  }
+
+  #bytes(value: unknown, key: string): Buffer {
+    let bytes: Buffer
+    if (Buffer.isBuffer(value)) bytes = value
+    else if (value instanceof Uint8Array)
+      bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    else if (typeof value === 'string') bytes = Buffer.from(value, 'utf8')
+    else {
+      throw new UnencodableValueError(
+        'The Redis store keeps bytes: pass values through a cache (createCache) so they are encoded',
+        { key },
+      )
+    }
+    if (bytes.byteLength > this.#options.maxValueBytes) {
+      throw new ValueTooLargeError(
+        `Value is ${bytes.byteLength} bytes, over the Redis store's maxValueBytes (${this.#options.maxValueBytes})`,
+        { key },
+      )
+    }
+    return bytes
+  }
+
+  async #write(d: RedisDriver, key: string, bytes: Buffer, options: StoreWriteOptions): Promise<void> {
+    const args: RedisArg[] =
+      options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', String(options.ttl)]
+    if (!options.tags || options.tags.length === 0) {
+      await d.send(args, key)
+      return
+    }
+    await Promise.all([d.send(args, key), addTags(d, key, bytes, options.tags, options.ttl)])
+  }
+
+  async *#scan(send: NodeSender, pattern: string): AsyncGenerator<string[]> {
+    let cursor = '0'
+    do {
+      const reply = (await this.#guard.call(
+        () => send(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(this.#options.scanCount)]),
+        RETHROW,
+      )) as [Buffer | string, (Buffer | string)[]]
+      cursor = String(reply[0])
+      const keys: string[] = []
+      for (const raw of reply[1]) {
+        const key = raw.toString()
+        if (!isReserved(key)) keys.push(key)
+      }
+      yield keys
+    } while (cursor !== '0')
+  }
+
+  #integerError(error: unknown): unknown {
+    const message = error instanceof Error ? error.message : ''
+    if (/not an integer|ERANGE|overflow|WRONGTYPE/.test(message)) {
+      return new NotAnIntegerError(
+        /ERANGE|overflow/.test(message)
+          ? 'Cannot increment: the result leaves the safe integer range'
+          : 'Cannot increment: the stored value is not an integer; set it to a number first',
+        { cause: error },
+      )
+    }
+    return error
+  }
+}
+
+function toValue(reply: unknown): unknown {
+  return reply === null || reply === undefined ? undefined : reply
+}
+
+/** UNLINKs keys in batches (grouped by hash slot in Cluster); resolves to how many existed. */
+async function unlink(d: RedisDriver, keys: readonly string[]): Promise<number> {
+  const counts = await Promise.all(
+    batchesOf(keys, d.topology === 'cluster', BATCH).map((batch) => {
+      const group = batch.map((i) => keys[i] as string)
+      return d.send(['UNLINK', ...group], group[0])
+    }),
+  )
+  return counts.reduce((total: number, n) => total + Number(n), 0)
+}
+
+/** Creates a {@link RedisStore}. Connects in the background; never blocks or throws on a down Redis. */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStore(options)
+}

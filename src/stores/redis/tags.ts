@@ -1,0 +1,50 @@
+import type { StoreWriteOptions } from '../types.js'
+import { parseMember, tagMember, tagSetKey } from './bookkeeping.js'
+import type { RedisDriver } from './driver.js'
+import { DELETE_TAGGED, runScript, TAG, TAKE } from './scripts.js'
+import { batchesOf } from './slot.js'
+
+/** Keys per DELETE_TAGGED call outside Cluster. */
+const BATCH = 1000
+
+/**
+ * Tags in Redis: one set per tag (`__cachekit:tag:<tag>`, see bookkeeping.ts) listing its keys with
+ * a fingerprint of the tagged value, written in the same round trip as the value and kept alive as
+ * long as its longest-lived member.
+ */
+export async function addTags(
+  d: RedisDriver,
+  key: string,
+  bytes: Buffer,
+  tags: readonly string[],
+  ttl: StoreWriteOptions['ttl'],
+): Promise<void> {
+  const sets = tags.map(tagSetKey)
+  const args = [tagMember(key, bytes), ttl === null ? '' : String(ttl)]
+  // In Cluster each tag set may live on another node: one script call per set.
+  if (d.topology === 'cluster') await Promise.all(sets.map((set) => runScript(d, TAG, [set], args)))
+  else await runScript(d, TAG, sets, args)
+}
+
+/**
+ * Removes every entry written with the tag: takes (reads and deletes) the tag's set in one step,
+ * then deletes the keys whose values are still the ones that were tagged, so an entry rewritten
+ * since without the tag survives. Resolves to how many were deleted.
+ */
+export async function deleteTagged(d: RedisDriver, tag: string): Promise<number> {
+  const members = (await runScript(d, TAKE, [tagSetKey(tag)], [])) as Buffer[]
+  if (members.length === 0) return 0
+  const entries = members.map((m) => parseMember(m.toString('utf8')))
+  const keys = entries.map((e) => e.key)
+  const counts = await Promise.all(
+    batchesOf(keys, d.topology === 'cluster', BATCH).map((batch) =>
+      runScript(
+        d,
+        DELETE_TAGGED,
+        batch.map((i) => keys[i] as string),
+        batch.map((i) => (entries[i] as { fingerprint: string }).fingerprint),
+      ),
+    ),
+  )
+  return counts.reduce((total: number, n) => total + Number(n), 0)
+}
