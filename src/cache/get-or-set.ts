@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { Envelope } from '../codec/value.js'
 import { FactoryTimeoutError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
 import { type Duration, durationToMs, requireDuration, type Ttl } from '../internal/duration.js'
+import type { StoreLeases } from '../stores/types.js'
 import type { CacheContext } from './context.js'
 import type { Read } from './shared.js'
 
@@ -22,6 +24,13 @@ export interface GetOrSetOptions<T> {
    * stale value and let the factory finish in the background. Default 0: answer at once.
    */
   readonly timeout?: Duration
+  /**
+   * Single flight across processes, on stores that offer leases (Redis, and tiers over Redis):
+   * one process computes a cold key while the others wait for word that it is done. `ttl` is how
+   * long a lease lasts without renewal (it is renewed while the factory runs). Default on, with
+   * `{ ttl: '10s' }`; `false` keeps single flight inside each process.
+   */
+  readonly lease?: { readonly ttl?: Duration } | false
   /** Hard timeout, with no stale value: reject with {@link FactoryTimeoutError} after this long. The factory still finishes and its value is still stored. */
   readonly hardTimeout?: Duration
 }
@@ -44,6 +53,8 @@ export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>
 type CacheInternals = CacheContext
 
 interface Plan {
+  /** Lease TTL in ms, or undefined for per-process single flight only. */
+  readonly lease: number | undefined
   readonly ttl: number | null
   readonly tags: readonly string[] | undefined
   readonly grace: number
@@ -142,7 +153,7 @@ function start<T>(
       tags = cache.tags(next, key)
     },
   }
-  const run = async (): Promise<T> => {
+  const compute = async (): Promise<T> => {
     cache.counters.factoryCalls++
     const started = clock.now()
     let value: T
@@ -169,13 +180,73 @@ function start<T>(
     }
     return value
   }
-  const flight = run()
+  const leases = plan.lease === undefined ? undefined : cache.shared.store.leases?.()
+  const flight = leases ? acrossProcesses(cache, key, full, leases, plan.lease as number, compute) : compute()
   inflight.set(full, flight)
   const done = () => {
     if (inflight.get(full) === flight) inflight.delete(full)
   }
   flight.then(done, done)
   return flight
+}
+
+/**
+ * Single flight across processes: take the key's lease and compute, or wait for the holder's word
+ * and read what it stored. A holder that fails or vanishes leaves no value: try again (a few
+ * times), then compute here. A store that cannot lease (Redis down) leaves per-process single
+ * flight, which the caller already has.
+ */
+async function acrossProcesses<T>(
+  cache: CacheInternals,
+  key: string,
+  full: string,
+  leases: StoreLeases,
+  leaseTtl: number,
+  compute: () => Promise<T>,
+): Promise<T> {
+  const token = randomUUID()
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let acquired: boolean
+    try {
+      acquired = await leases.acquire(full, token, leaseTtl)
+    } catch (error) {
+      cache.recordError('lease', key, error)
+      return compute()
+    }
+    if (acquired) {
+      const renewal = setInterval(() => leases.renew(full, token, leaseTtl).catch(noop), leaseTtl / 3)
+      renewal.unref()
+      try {
+        return await compute()
+      } finally {
+        clearInterval(renewal)
+        leases.release(full, token).catch(noop)
+      }
+    }
+    const waiting = leases.wait(full, leaseTtl)
+    const early = await readFresh(cache, key)
+    if (early) {
+      waiting.cancel()
+      return early.value as T
+    }
+    await waiting.done
+    const filled = await readFresh(cache, key)
+    if (filled) {
+      cache.counters.coalesced++
+      cache.publish('coalesce', key)
+      return filled.value as T
+    }
+  }
+  return compute()
+}
+
+async function readFresh(cache: CacheInternals, key: string): Promise<{ value: unknown } | undefined> {
+  try {
+    const read = await cache.read(key)
+    return read.state === 'fresh' ? read : undefined
+  } catch {
+    return undefined
+  }
 }
 
 function serveStale<T>(cache: CacheInternals, key: string, stale: T): T {
@@ -213,7 +284,9 @@ function resolvePlan(cache: CacheInternals, key: string, options: GetOrSetOption
   const duration = (name: 'grace' | 'graceBackoff' | 'timeout' | 'hardTimeout', fallback: number) =>
     merged[name] === undefined ? fallback : requireDuration(merged[name], name)
   const hardTimeout = merged.hardTimeout === undefined ? undefined : duration('hardTimeout', 0)
+  const lease = merged.lease === false ? undefined : requireDuration(merged.lease?.ttl ?? 10_000, 'lease.ttl')
   return {
+    lease: lease === undefined || lease <= 0 ? undefined : lease,
     ttl: cache.ttl(options.ttl, key),
     tags: cache.tags(options.tags, key),
     grace: duration('grace', 0),

@@ -39,6 +39,7 @@ export function completeStore(store: Store): CompleteStore {
     delete: s.delete.bind(s),
     keys: s.keys.bind(s),
     close: s.close.bind(s),
+    ...(s.leases ? { leases: s.leases.bind(s) } : {}),
     getEntry,
     has,
     ttl,

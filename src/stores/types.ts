@@ -61,6 +61,29 @@ export interface StoreCore {
   /** Yields every live key matching a Redis-style glob pattern (see `globToRegExp`). */
   keys(pattern: string): AsyncIterable<string>
   close(): MaybePromise<void>
+  /**
+   * Leases for `getOrSet`'s single flight across processes (optional; shared stores offer it).
+   * The cache uses them by default when present.
+   */
+  leases?(): StoreLeases
+}
+
+/**
+ * A lease per key, held by a token: the holder computes the value while every other process waits
+ * for word that it is done. Only the holder can renew or release it; an abandoned lease expires.
+ */
+export interface StoreLeases {
+  /** Takes the lease for `ttl` ms; false when another token holds it. */
+  acquire(key: string, token: string, ttl: number): Promise<boolean>
+  /** Extends the lease if `token` still holds it. */
+  renew(key: string, token: string, ttl: number): Promise<boolean>
+  /** Ends the lease if `token` holds it, and tells every waiter in every process. */
+  release(key: string, token: string): Promise<void>
+  /**
+   * Starts waiting for the lease on `key` to end (released, or else `timeout` ms). Register first,
+   * then re-check the value, so a release between the two is not missed.
+   */
+  wait(key: string, timeout: number): { readonly done: Promise<void>; cancel(): void }
 }
 
 /**

@@ -10,6 +10,7 @@ import type {
   StoreCore,
   StoreEntry,
   StoreExtras,
+  StoreLeases,
   StoreStats,
   StoreWrite,
   StoreWriteOptions,
@@ -40,6 +41,8 @@ export interface TieredStoreOptions {
 export class TieredStore implements StoreCore, StoreExtras {
   readonly name: string
   readonly capabilities: StoreCapabilities
+  /** L2's leases: the single flight of getOrSet spans every instance sharing L2. */
+  readonly leases?: () => StoreLeases
   readonly #l1: CompleteStore
   readonly #l2: CompleteStore
   readonly #options: TieredStoreOptions
@@ -61,6 +64,8 @@ export class TieredStore implements StoreCore, StoreExtras {
     this.#options = options
     this.name = `tiered(${l1.name}, ${l2.name})`
     this.capabilities = { ...l2.capabilities, valueKind: 'value' }
+    const l2Leases = l2.leases
+    if (l2Leases) this.leases = () => l2Leases()
     this.#busUp = options.bus === undefined
     this.#unsubscribe = options.bus?.subscribe({
       message: (invalidation) => {

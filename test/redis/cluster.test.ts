@@ -38,7 +38,6 @@ describe.skipIf(!redisAvailable())('redis store on Cluster (3 masters, 3 replica
     await cache.close()
   })
 
-
   it('survives a master failover: ignore callers see no errors, throw callers recover', async () => {
     const ignoring = createCache({
       store: redisStore({ url: setup.url, onError: 'ignore', onLog: () => {} }),

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
 import { type RedisServer, redisAvailable, startRedis, waitFor } from '../harness/redis.js'
@@ -62,7 +62,7 @@ describe.skipIf(!redisAvailable())('tiers over Redis with the pub/sub bus', () =
       })
 
     beforeAll(async () => {
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 4; i++) {
         const worker = fork(new URL('./fixtures/tier-worker.ts', import.meta.url).pathname, [server.url], {
           execArgv: ['--import', 'tsx'],
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -79,6 +79,17 @@ describe.skipIf(!redisAvailable())('tiers over Redis with the pub/sub bus', () =
     afterAll(async () => {
       await Promise.all(workers.map((worker) => ask(worker, { op: 'close' }).catch(() => {})))
       for (const worker of workers) worker.kill()
+    })
+
+    it('4 processes x 500 concurrent getOrSet on a cold key call the factory once', async () => {
+      const answers = await Promise.all(
+        workers.map((worker) => ask(worker, { op: 'getOrSet', key: 'cold', callers: 500, factoryMs: 150 })),
+      )
+      expect(answers).toEqual([1, 1, 1, 1]) // every caller in each process got one and the same value
+      const calls = await Promise.all(workers.map((worker) => ask(worker, { op: 'factoryCalls' })))
+      expect((calls as number[]).reduce((a, b) => a + b, 0)).toBe(1)
+      const values = await Promise.all(workers.map((worker) => ask(worker, { op: 'get', key: 'cold' })))
+      expect(new Set(values).size).toBe(1)
     })
 
     it('invalidation reaches the L1 of every process', async () => {

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../../errors.js'
-import type { DriverEvents, RedisDriver } from './driver.js'
+import { CacheError, InvalidOptionError } from '../../errors.js'
+import type { DriverEvents, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
 import type { Guard } from './guard.js'
 import { isIORedis, wrapIORedis } from './ioredis.js'
 import { createNodeRedisDriver, wrapNodeRedis } from './node-redis.js'
@@ -57,4 +57,35 @@ export function connect(guard: Guard, options: ResolvedOptions): void {
     events.down(error)
     guard.log({ level: 'warn', message: error instanceof Error ? error.message : String(error) })
   })
+}
+
+/**
+ * Subscribes once the client exists, retrying with backoff; `status` says when it is live. The
+ * returned function unsubscribes and is also kept in `subscriptions`, which the store closes.
+ */
+export async function subscribeWhenConnected(
+  guard: Guard,
+  subscriptions: Set<Unsubscribe>,
+  channel: string,
+  listener: (message: Buffer) => void,
+  status: SubscriptionStatus,
+): Promise<Unsubscribe> {
+  for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
+    if (guard.closed) throw new CacheError('The Redis store was closed')
+    const driver = guard.driver
+    if (driver !== undefined) {
+      try {
+        const unsubscribe = await driver.subscribe(channel, listener, status)
+        const tracked = async () => {
+          subscriptions.delete(tracked)
+          await unsubscribe()
+        }
+        subscriptions.add(tracked)
+        return tracked
+      } catch {
+        status.down()
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay).unref())
+  }
 }

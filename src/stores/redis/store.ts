@@ -5,6 +5,7 @@ import type {
   StoreCore,
   StoreEntry,
   StoreExtras,
+  StoreLeases,
   StoreStats,
   StoreWrite,
   StoreWriteOptions,
@@ -12,10 +13,11 @@ import type {
 import { checkKey, isReserved } from './bookkeeping.js'
 import type { BreakerState } from './breaker.js'
 import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
-import { connect } from './connect.js'
+import { connect, subscribeWhenConnected } from './connect.js'
 import type { NodeSender, RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
 import { Guard, type GuardCounters, RETHROW } from './guard.js'
 import { inspectNodes, type RedisInspection } from './inspect.js'
+import { redisLeases } from './leases.js'
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
 import { batchesOf, groupBySlot } from './slot.js'
@@ -50,6 +52,7 @@ export class RedisStore implements StoreCore, StoreExtras {
   readonly #guard: Guard
   #closing: Promise<void> | undefined
   readonly #subscriptions = new Set<Unsubscribe>()
+  #leases: StoreLeases | undefined
 
   constructor(options: RedisStoreOptions) {
     this.#options = resolveOptions(options)
@@ -258,6 +261,20 @@ export class RedisStore implements StoreCore, StoreExtras {
     )
   }
 
+  /** Leases for getOrSet's single flight across processes (see leases.ts). */
+  leases(): StoreLeases {
+    this.#leases ??= redisLeases({
+      setIfAbsent: (key, token, ttl) =>
+        this.#guard.call(
+          (d) => d.send(['SET', key, token, 'NX', 'PX', String(ttl)], key).then((reply) => reply !== null),
+          RETHROW,
+        ),
+      run: (s, keys, args) => this.#guard.call((d) => runScript(d, s, keys, args), RETHROW),
+      subscribe: (channel, listener, status) => this.#subscribe(channel, listener, status),
+    })
+    return this.#leases
+  }
+
   /** Runs Lua scripts on this Redis under the store's deadline and breaker (for rate limiting, locks). */
   scriptRunner(): ScriptRunner {
     return {
@@ -280,30 +297,12 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   // -- internals ------------------------------------------------------------------------------
 
-  /** Subscribes once the client exists, retrying with backoff; the status says when it is live. */
-  async #subscribe(
+  #subscribe(
     channel: string,
     listener: (message: Buffer) => void,
     status: SubscriptionStatus,
   ): Promise<Unsubscribe> {
-    for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
-      if (this.#guard.closed) throw new CacheError('The Redis store was closed')
-      const driver = this.#guard.driver
-      if (driver !== undefined) {
-        try {
-          const unsubscribe = await driver.subscribe(channel, listener, status)
-          const tracked = async () => {
-            this.#subscriptions.delete(tracked)
-            await unsubscribe()
-          }
-          this.#subscriptions.add(tracked)
-          return tracked
-        } catch {
-          status.down()
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay).unref())
-    }
+    return subscribeWhenConnected(this.#guard, this.#subscriptions, channel, listener, status)
   }
 
   #bytes(value: unknown, key: string): Buffer {
