@@ -89,3 +89,15 @@ export function withKey<E>(error: E, key: unknown): E {
   }
   return error
 }
+
+/** A request-protection refusal that has no result to return it in (e.g. a one-time code resent too soon). */
+export class RateLimitedError extends CacheError {
+  static override readonly code = 'E_RATE_LIMITED'
+  /** How long until the same call could succeed. */
+  readonly retryAfterMs: number
+
+  constructor(message: string, options: { cause?: unknown; key?: string | undefined; retryAfterMs: number }) {
+    super(message, options)
+    this.retryAfterMs = options.retryAfterMs
+  }
+}

@@ -42,6 +42,19 @@ describe('keys', () => {
     expect(make().makeKey('k')).toBe('k')
   })
 
+  it('a prefix or namespace with glob characters is matched literally by keys and patterns', async () => {
+    const store = memoryStore()
+    const odd = make({ store, prefix: 'p[x]*' })
+    const near = make({ store, prefix: 'px' })
+    await odd.namespace('n?').set('k1', 1)
+    await odd.set('k2', 2)
+    await near.set('k3', 3)
+    expect((await collect(odd.keys())).sort()).toEqual(['k2', 'n?:k1'])
+    expect(await odd.namespace('n?').deletePattern('*')).toBe(1)
+    expect(await odd.deletePattern('*')).toBe(1)
+    expect(await near.get('k3')).toBe(3)
+  })
+
   it('rejects bad keys asynchronously, never with a synchronous throw', async () => {
     const cache = make()
     const bad = [undefined, null, 42, '', 'x'.repeat(1025), {}] as unknown as string[]

@@ -3,6 +3,7 @@ import { CacheError, CorruptValueError, InvalidOptionError, InvalidTtlError, wit
 import { type Ttl, ttlToMs } from '../internal/duration.js'
 import { channel } from '../observe/channels.js'
 import { releaseStore } from '../stores/lifecycle.js'
+import type { Store } from '../stores/types.js'
 import * as bulk from './bulk.js'
 import { type CachedFunction, type CachedOptions, cached, type MethodDecorator } from './cached.js'
 import { CacheContext, type Scope } from './context.js'
@@ -29,6 +30,11 @@ export class Cache {
   /** @internal Use `createCache`, `cache.namespace()` or `cache.withVersion()`. */
   constructor(shared: Shared, scope: Scope, parent?: Cache) {
     this.#ctx = new CacheContext(shared, scope, parent === undefined ? undefined : parent.#ctx)
+  }
+
+  /** The store this cache was built on (with `tiers`, the two tiers as one `TieredStore`). */
+  get store(): Store {
+    return this.#ctx.shared.original
   }
 
   /** The exact key this cache writes to the store for `key`. */

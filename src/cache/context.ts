@@ -1,6 +1,7 @@
 import { CacheClosedError, CorruptValueError, InvalidOptionError, withKey } from '../errors.js'
 import type { Ttl } from '../internal/duration.js'
 import { ttlToMs } from '../internal/duration.js'
+import { escapeGlob } from '../internal/glob.js'
 import { type CacheEvent, type CacheEventType, channel } from '../observe/channels.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
@@ -24,6 +25,7 @@ const MAX_NAMESPACE_STATS = 1000
  */
 export class CacheContext {
   readonly base: string
+  readonly escapedBase: string
   readonly counters: Counters
   readonly defaults: Scope['getOrSet']
   closed = false
@@ -37,6 +39,7 @@ export class CacheContext {
     const parts = [shared.prefix, scope.namespace, scope.version === undefined ? '' : `v${scope.version}`]
     const base = parts.filter(Boolean).join(SEPARATOR)
     this.base = base ? base + SEPARATOR : ''
+    this.escapedBase = escapeGlob(this.base)
     this.defaults = scope.getOrSet
     // Namespaces made per request (`namespace(`user:${id}`)`) must not grow the registry without
     // bound: past MAX_NAMESPACE_STATS distinct paths, new ones are counted together under '*'.
@@ -73,7 +76,8 @@ export class CacheContext {
     if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > this.shared.maxKeyLength) {
       assertKey(pattern, this.shared.maxKeyLength)
     }
-    return this.base + pattern
+    // The prefix and namespaces are literal text: a '*' or '[' in them must not act as a glob.
+    return this.escapedBase + pattern
   }
 
   ttl(ttl: Ttl | undefined, key: string | undefined): number | null {

@@ -57,7 +57,8 @@ export function createCache(options: CacheOptions): Cache {
     throw new InvalidOptionError('createCache needs options: createCache({ store: memoryStore() })')
   }
   const clock = options.clock ?? systemClock
-  const store = resolveStore(options, clock)
+  const original = resolveStore(options, clock)
+  const store = completeStore(original)
   const prefix = options.prefix ?? ''
   if (prefix !== '') assertSegment(prefix, 'prefix')
   const maxKeyLength = options.maxKeyLength ?? MAX_KEY_LENGTH
@@ -70,7 +71,7 @@ export function createCache(options: CacheOptions): Cache {
   }
   const shared: Shared = {
     store,
-    original: options.store ?? store,
+    original,
     codec: store.capabilities.valueKind === 'bytes' ? resolveCodec(options.codec) : undefined,
     clock,
     prefix,
@@ -91,12 +92,12 @@ export function createCache(options: CacheOptions): Cache {
 }
 
 /** The store the cache talks to: the one given, or the two tiers as one. */
-function resolveStore(options: CacheOptions, clock: Clock): CompleteStore {
+function resolveStore(options: CacheOptions, clock: Clock): Store {
   if (options.tiers === undefined) {
     if (options.store === undefined) {
       throw new InvalidOptionError('createCache needs a store: createCache({ store: memoryStore() })')
     }
-    return completeStore(options.store)
+    return options.store
   }
   if (options.store !== undefined) {
     throw new InvalidOptionError('Give createCache either store or tiers, not both')
@@ -107,17 +108,15 @@ function resolveStore(options: CacheOptions, clock: Clock): CompleteStore {
   const [l1, l2] = options.tiers.map(completeStore) as [CompleteStore, CompleteStore]
   for (const tier of options.tiers) acquireStore(tier)
   const bus = options.bus === false ? undefined : (options.bus ?? busOf(options.tiers[1]))
-  return completeStore(
-    new TieredStore(l1, l2, {
-      l1Ttl: options.l1Ttl === undefined ? null : ttlToMs(options.l1Ttl),
-      bus,
-      codec: l2.capabilities.valueKind === 'bytes' ? resolveCodec(options.codec) : undefined,
-      clock,
-      release: async () => {
-        for (const tier of options.tiers ?? []) await releaseStore(tier)
-      },
-    }),
-  )
+  return new TieredStore(options.tiers, l1, l2, {
+    l1Ttl: options.l1Ttl === undefined ? null : ttlToMs(options.l1Ttl),
+    bus,
+    codec: l2.capabilities.valueKind === 'bytes' ? resolveCodec(options.codec) : undefined,
+    clock,
+    release: async () => {
+      for (const tier of options.tiers ?? []) await releaseStore(tier)
+    },
+  })
 }
 
 /** A store may offer an invalidation bus of its own (the Redis store does, over pub/sub). */

@@ -6,6 +6,7 @@ import type { MaybePromise } from '../internal/maybe-promise.js'
 import { channel } from '../observe/channels.js'
 import type {
   CompleteStore,
+  Store,
   StoreCapabilities,
   StoreCore,
   StoreEntry,
@@ -53,7 +54,13 @@ export class TieredStore implements StoreCore, StoreExtras {
   #errors = 0
   #unsubscribe: Promise<() => Promise<void>> | undefined
 
-  constructor(l1: CompleteStore, l2: CompleteStore, options: TieredStoreOptions) {
+  constructor(
+    /** The two tiers as they were given: `[l1, l2]`. */
+    readonly tiers: readonly [Store, Store],
+    l1: CompleteStore,
+    l2: CompleteStore,
+    options: TieredStoreOptions,
+  ) {
     if (l1.capabilities.valueKind !== 'value' || l1.capabilities.shared) {
       throw new InvalidOptionError(
         `The first tier must be an in-process store such as memoryStore(), not ${l1.name}`,

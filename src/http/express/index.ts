@@ -1,0 +1,23 @@
+import type { NextFunction, Request, Response } from 'express'
+import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
+
+export type ExpressRateLimitOptions = RateLimitMiddlewareOptions<Request>
+
+/**
+ * Express rate limit middleware. `req.ip` is not used: trust in proxies is this middleware's own
+ * `trustProxy` option, so Express's `trust proxy` setting cannot widen it by accident.
+ */
+export function rateLimit(options: ExpressRateLimitOptions) {
+  const decide = createRateLimitDecider<Request>(options, {
+    peer: (req) => req.socket.remoteAddress,
+    header: (req, name) => req.get(name),
+  })
+  return function cachekitRateLimit(req: Request, res: Response, next: NextFunction): void {
+    decide(req).then((verdict) => {
+      if (verdict.action === 'skip') return next()
+      res.set(verdict.headers)
+      if (verdict.action === 'pass') return next()
+      res.status(verdict.status).send(verdict.body)
+    }, next)
+  }
+}

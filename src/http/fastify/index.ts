@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
+
+export type FastifyRateLimitOptions = RateLimitMiddlewareOptions<FastifyRequest>
+
+/** An `onRequest` hook, for one route (`{ onRequest: rateLimitHook(...) }`) or a scope. */
+export function rateLimitHook(options: FastifyRateLimitOptions) {
+  const decide = createRateLimitDecider<FastifyRequest>(options, {
+    peer: (req) => req.raw.socket.remoteAddress,
+    header: (req, name) => {
+      const value = req.headers[name]
+      return Array.isArray(value) ? value.join(', ') : value
+    },
+  })
+  return async function cachekitRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const verdict = await decide(request)
+    if (verdict.action === 'skip') return
+    reply.headers(verdict.headers)
+    if (verdict.action === 'reject') await reply.code(verdict.status).send(verdict.body)
+  }
+}
+
+/**
+ * A Fastify plugin: `app.register(rateLimit({ limiter, scope: 'api' }))`. Like fastify-plugin, it
+ * skips encapsulation, so the hook applies to the routes of the instance that registers it.
+ */
+export function rateLimit(options: FastifyRateLimitOptions) {
+  const hook = rateLimitHook(options)
+  const plugin = function cachekitRateLimitPlugin(
+    fastify: FastifyInstance,
+    _opts: unknown,
+    done: (err?: Error) => void,
+  ) {
+    fastify.addHook('onRequest', hook)
+    done()
+  }
+  Object.assign(plugin, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'cachekit-rate-limit',
+  })
+  return plugin
+}

@@ -1,0 +1,28 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
+
+export interface HonoRateLimitOptions extends RateLimitMiddlewareOptions<Context> {
+  /**
+   * The socket peer's address. Default: `@hono/node-server`'s `c.env.incoming.socket`; pass one for
+   * other runtimes (e.g. Bun's `server.requestIP`).
+   */
+  readonly peer?: (c: Context) => string | undefined
+}
+
+interface NodeBindings {
+  readonly incoming?: { readonly socket?: { readonly remoteAddress?: string } }
+}
+
+export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
+  const decide = createRateLimitDecider<Context>(options, {
+    peer: options.peer ?? ((c) => (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress),
+    header: (c, name) => c.req.header(name),
+  })
+  return async function cachekitRateLimit(c, next) {
+    const verdict = await decide(c)
+    if (verdict.action === 'skip') return next()
+    for (const [name, value] of Object.entries(verdict.headers)) c.header(name, value)
+    if (verdict.action === 'pass') return next()
+    return c.body(verdict.body, verdict.status)
+  }
+}

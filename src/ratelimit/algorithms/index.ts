@@ -1,0 +1,15 @@
+import type { Algorithm } from '../rules.js'
+import { fixedWindow } from './fixed-window.js'
+import { gcra } from './gcra.js'
+import { slidingWindow } from './sliding-window.js'
+import { tokenBucket } from './token-bucket.js'
+import type { AlgorithmImpl } from './types.js'
+
+export const IMPLEMENTATIONS: Readonly<Record<Algorithm, AlgorithmImpl>> = {
+  gcra,
+  'fixed-window': fixedWindow,
+  'sliding-window': slidingWindow,
+  'token-bucket': tokenBucket,
+}
+
+export type { AlgorithmImpl, State, Step } from './types.js'

@@ -1,0 +1,80 @@
+import type { Policy } from '../rules.js'
+import { type AlgorithmImpl, retryUp, roundDown, type State, type Step } from './types.js'
+
+/** Slack for comparing weighted counts: float noise only, not a fraction of a request. */
+const COUNT_EPS = 1e-9
+
+/**
+ * Sliding window counter: the previous window's count weighted by how much of it still overlaps
+ * the sliding window, plus the current window's count. State `[windowStart, previous, current]`.
+ */
+function decide(state: State, now: number, cost: number, policy: Policy): Step {
+  const w = policy.windowMs
+  const limit = policy.limit
+  const start = now - (now % w)
+  let prev = 0
+  let curr = 0
+  if (state[0] === start) {
+    prev = state[1] ?? 0
+    curr = state[2] ?? 0
+  } else if (state[0] === start - w) {
+    prev = state[2] ?? 0
+  }
+  const elapsed = now - start
+  const estimate = (prev * (w - elapsed)) / w + curr
+  if (estimate + cost > limit + COUNT_EPS) {
+    const need = limit - cost
+    let wait: number
+    if (curr <= need && prev > 0) wait = w - ((need - curr) * w) / prev - elapsed
+    else wait = start + w + (curr > 0 ? w - (need * w) / curr : 0) - now
+    return {
+      allowed: false,
+      remaining: roundDown(limit - estimate),
+      resetMs: curr > 0 ? start + 2 * w - now : prev > 0 ? start + w - now : 0,
+      retryAfterMs: retryUp(wait),
+      next: state,
+      ttlMs: 0,
+    }
+  }
+  const after = curr + cost
+  return {
+    allowed: true,
+    remaining: roundDown(limit - (estimate + cost)),
+    resetMs: after > 0 ? start + 2 * w - now : prev > 0 ? start + w - now : 0,
+    retryAfterMs: 0,
+    next: [start, prev, after],
+    ttlMs: start + 2 * w - now,
+  }
+}
+
+const lua = `ALG['s'] = function(st, now, cost, limit, w, burst)
+  local start = now - (now % w)
+  local prev, curr = 0, 0
+  if st[1] == start then
+    prev = st[2] or 0
+    curr = st[3] or 0
+  elseif st[1] == start - w then
+    prev = st[3] or 0
+  end
+  local elapsed = now - start
+  local estimate = (prev * (w - elapsed)) / w + curr
+  local reset
+  if estimate + cost > limit + 1e-9 then
+    local need = limit - cost
+    local wait
+    if curr <= need and prev > 0 then
+      wait = w - ((need - curr) * w) / prev - elapsed
+    else
+      local extra = 0
+      if curr > 0 then extra = w - (need * w) / curr end
+      wait = start + w + extra - now
+    end
+    if curr > 0 then reset = start + 2 * w - now elseif prev > 0 then reset = start + w - now else reset = 0 end
+    return 0, down(limit - estimate), reset, retry(wait), st, 0
+  end
+  local after = curr + cost
+  if after > 0 then reset = start + 2 * w - now elseif prev > 0 then reset = start + w - now else reset = 0 end
+  return 1, down(limit - (estimate + cost)), reset, 0, {start, prev, after}, start + 2 * w - now
+end`
+
+export const slidingWindow: AlgorithmImpl = { algorithm: 'sliding-window', code: 's', decide, lua }

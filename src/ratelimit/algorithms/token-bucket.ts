@@ -1,0 +1,55 @@
+import type { Policy } from '../rules.js'
+import { type AlgorithmImpl, retryUp, roundUp, type State, type Step } from './types.js'
+
+/** Slack for token counts: float noise only (a token step can be as small as 0.001). */
+const TOKEN_EPS = 1e-6
+const floorTokens = (n: number) => Math.max(0, Math.floor(n + TOKEN_EPS))
+
+/**
+ * Token bucket: `burst` tokens, refilled at `limit` per window. State `[tokens, updatedAt]`; a
+ * missing state is a full bucket.
+ */
+function decide(state: State, now: number, cost: number, policy: Policy): Step {
+  const cap = policy.burst
+  const rate = policy.limit / policy.windowMs
+  const stored = state[0]
+  const at = state[1] ?? now
+  const tokens = stored === undefined ? cap : Math.min(cap, stored + Math.max(0, now - at) * rate)
+  if (tokens + TOKEN_EPS < cost) {
+    return {
+      allowed: false,
+      remaining: floorTokens(tokens),
+      resetMs: roundUp((cap - tokens) / rate),
+      retryAfterMs: retryUp((cost - tokens) / rate),
+      next: state,
+      ttlMs: 0,
+    }
+  }
+  const left = tokens - cost
+  return {
+    allowed: true,
+    remaining: floorTokens(left),
+    resetMs: roundUp((cap - left) / rate),
+    retryAfterMs: 0,
+    next: [left, now],
+    ttlMs: Math.max(1, Math.ceil((cap - left) / rate)),
+  }
+}
+
+const lua = `ALG['t'] = function(st, now, cost, limit, window, burst)
+  local TEPS = 1e-6
+  local cap = burst
+  local rate = limit / window
+  local tokens = cap
+  if st[1] ~= nil then
+    local at = st[2] or now
+    tokens = math.min(cap, st[1] + math.max(0, now - at) * rate)
+  end
+  if tokens + TEPS < cost then
+    return 0, math.max(0, math.floor(tokens + TEPS)), up((cap - tokens) / rate), retry((cost - tokens) / rate), st, 0
+  end
+  local left = tokens - cost
+  return 1, math.max(0, math.floor(left + TEPS)), up((cap - left) / rate), 0, {left, now}, math.max(1, math.ceil((cap - left) / rate))
+end`
+
+export const tokenBucket: AlgorithmImpl = { algorithm: 'token-bucket', code: 't', decide, lua }

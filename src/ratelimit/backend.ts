@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto'
+import { Cache } from '../cache/cache.js'
+import { InvalidOptionError } from '../errors.js'
+import type { Clock } from '../internal/clock.js'
+import { MemoryStore } from '../stores/memory/index.js'
+import { TieredStore } from '../tiers/tiered-store.js'
+import type { State } from './algorithms/index.js'
+import type { Policy } from './rules.js'
+
+/** A Lua script sent by EVALSHA (and by EVAL when the server answers NOSCRIPT). */
+export interface LuaScript {
+  readonly name: string
+  readonly source: string
+  readonly sha: string
+}
+
+export function defineScript(name: string, source: string): LuaScript {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
+}
+
+/**
+ * What the Redis backends need from a connection: run a script in one round trip. All `keys` of one
+ * call share a hash tag, so the script also runs in Redis Cluster. The cachekit RedisStore provides
+ * one (with its deadline and circuit breaker); {@link scriptRunnerFromClient} wraps a raw client.
+ */
+export interface ScriptRunner {
+  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
+}
+
+interface NodeRedisClient {
+  sendCommand(args: string[]): Promise<unknown>
+}
+interface NodeRedisCluster {
+  sendCommand(key: string | undefined, readonly: boolean | undefined, args: string[]): Promise<unknown>
+  readonly masters: unknown
+}
+interface IoRedisClient {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && /^NOSCRIPT/.test(error.message)
+}
+
+/**
+ * Wraps a node-redis client or cluster (or an ioredis client) as a {@link ScriptRunner}: EVALSHA,
+ * and EVAL once when the server has lost the script (restart, failover, SCRIPT FLUSH).
+ */
+export function scriptRunnerFromClient(client: unknown): ScriptRunner {
+  if (client === null || typeof client !== 'object') {
+    throw new InvalidOptionError('scriptRunnerFromClient needs a node-redis or ioredis client')
+  }
+  let send: (args: string[], route: string | undefined) => Promise<unknown>
+  const c = client as Partial<NodeRedisClient & NodeRedisCluster & IoRedisClient>
+  if ('masters' in c && typeof c.sendCommand === 'function') {
+    const cluster = client as NodeRedisCluster
+    send = (args, route) => cluster.sendCommand(route, false, args)
+  } else if (typeof c.sendCommand === 'function') {
+    const single = client as NodeRedisClient
+    send = (args) => single.sendCommand(args)
+  } else if (typeof c.call === 'function') {
+    const io = client as IoRedisClient
+    send = (args) => io.call(args[0] as string, ...args.slice(1))
+  } else {
+    throw new InvalidOptionError(
+      'scriptRunnerFromClient needs a node-redis client/cluster or an ioredis client',
+    )
+  }
+  return {
+    async run(script, keys, args) {
+      const tail = [String(keys.length), ...keys, ...args.map(String)]
+      try {
+        return await send(['EVALSHA', script.sha, ...tail], keys[0])
+      } catch (error) {
+        if (!isNoScript(error)) throw error
+        return send(['EVAL', script.source, ...tail], keys[0])
+      }
+    },
+  }
+}
+
+export function isScriptRunner(value: unknown): value is ScriptRunner {
+  return value !== null && typeof value === 'object' && typeof (value as ScriptRunner).run === 'function'
+}
+
+/** In-process state with TTLs: a cachekit MemoryStore (shared with whoever else uses it) or a private one. */
+export interface StateMap {
+  get(key: string): unknown
+  set(key: string, value: unknown, ttlMs: number | null): void
+  delete(key: string): void
+}
+
+export function stateMapOf(store: MemoryStore): StateMap {
+  return {
+    get: (key) => store.get(key),
+    set: (key, value, ttlMs) => store.set(key, value, { ttl: ttlMs }),
+    delete: (key) => {
+      store.delete(key)
+    },
+  }
+}
+
+/** A private in-process map (the `'local'` failure policy and tests). */
+export function privateStateMap(clock: Clock, maxEntries = 100_000): StateMap {
+  return stateMapOf(new MemoryStore({ maxEntries, clock, mutation: 'reference' }))
+}
+
+/** Where request-protection state lives: in this process, or in Redis through a script runner. */
+export type Backing =
+  | { readonly kind: 'memory'; readonly map: StateMap }
+  | { readonly kind: 'redis'; readonly runner: ScriptRunner }
+
+/**
+ * Accepts a cachekit MemoryStore, anything with a `scriptRunner()` method (the cachekit RedisStore),
+ * or a {@link ScriptRunner}.
+ */
+export function resolveBacking(store: unknown, what: string, clock: Clock): Backing {
+  if (store === undefined) return { kind: 'memory', map: privateStateMap(clock) }
+  // A cache stands for the store it was built on; tiers for their shared (second) tier.
+  if (store instanceof Cache) return resolveBacking(store.store, what, clock)
+  if (store instanceof TieredStore) return resolveBacking(store.tiers[1], what, clock)
+  if (store instanceof MemoryStore) return { kind: 'memory', map: stateMapOf(store) }
+  if (store !== null && typeof store === 'object') {
+    const withRunner = store as { scriptRunner?: unknown }
+    if (typeof withRunner.scriptRunner === 'function') {
+      const runner: unknown = (withRunner.scriptRunner as () => unknown).call(store)
+      if (isScriptRunner(runner)) return { kind: 'redis', runner }
+    }
+    if (isScriptRunner(store)) return { kind: 'redis', runner: store }
+  }
+  throw new InvalidOptionError(
+    `${what} store must be a cachekit MemoryStore, a store with scriptRunner() (the Redis store), a cache built on one, or a ScriptRunner (scriptRunnerFromClient(redisClient))`,
+  )
+}
+
+/** One policy's outcome, as both backends report it. */
+export interface PolicyOutcome {
+  readonly allowed: boolean
+  readonly remaining: number
+  readonly resetMs: number
+  readonly retryAfterMs: number
+  /** Refused because the policy's `blockFor` is in force. */
+  readonly blocked: boolean
+}
+
+export type Mode = 'consume' | 'peek'
+
+/** The rate limiter's storage side: every decision of one request in one atomic step. */
+export interface RateBackend {
+  decide(base: string, policies: readonly Policy[], cost: number, mode: Mode): Promise<PolicyOutcome[]>
+  reset(base: string, policies: readonly Policy[]): Promise<void>
+}
+
+export function stateKey(base: string, index: number, policy: Policy, code: string): string {
+  return `${base}:${index}${code}${policy.windowMs}`
+}
+
+export function blockKey(base: string, index: number): string {
+  return `${base}:${index}b`
+}
+
+export function asState(value: unknown): State {
+  return Array.isArray(value) ? (value as number[]) : []
+}

@@ -1,0 +1,7 @@
+import { describe } from 'vitest'
+import { MemoryStore } from '../../src/index.js'
+import { rateScenarios } from './scenarios.js'
+
+describe('rate limiter on the memory store', () => {
+  rateScenarios(() => new MemoryStore())
+})
