@@ -1,0 +1,35 @@
+/**
+ * What the engine needs from a database client, whichever library is behind it. One adapter per
+ * client library (`pg`, `better-sqlite3`, `mysql2`) implements it; the engine speaks only this and
+ * the SQL text of its dialect.
+ */
+
+/** One SQL statement with its positional parameters. */
+export interface Statement {
+  readonly sql: string
+  readonly params: readonly unknown[]
+}
+
+/** What a statement returned: its rows (empty for writes) and how many rows it changed or matched. */
+export interface SqlResult {
+  readonly rows: readonly Readonly<Record<string, unknown>>[]
+  readonly affected: number
+}
+
+export interface SqlDriver {
+  /** Calls cross a network: the engine puts a deadline on each. False for SQLite (in-process). */
+  readonly remote: boolean
+  /** The database lives in this process's memory only (`:memory:` SQLite), so it is not shared. */
+  readonly memory: boolean
+  query(statement: Statement): Promise<SqlResult>
+  /**
+   * Runs the statements in order in one transaction. `verify` sees the results before the commit
+   * and may throw to roll everything back; the transaction rejects with what it threw.
+   */
+  transaction(
+    statements: readonly Statement[],
+    verify?: (results: readonly SqlResult[]) => void,
+  ): Promise<SqlResult[]>
+  /** Closes what the store opened; a client the caller passed in is left open. */
+  close(): Promise<void>
+}

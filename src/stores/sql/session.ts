@@ -1,0 +1,143 @@
+import { CacheClosedError, StoreUnavailableError } from '../../errors.js'
+import type { Dialect, Plan, SqlDialectName } from './dialect.js'
+import type { SqlDriver, SqlResult } from './driver.js'
+import { openDriver } from './drivers/open.js'
+import { DeadlineError, isRetryable, toStoreError } from './errors.js'
+import type { ResolvedSqlOptions } from './options.js'
+
+/** Passed as a fallback to say "rethrow even under onError: 'ignore'". */
+export const RETHROW: unique symbol = Symbol('rethrow')
+
+/** Tries of a call that met a deadlock or serialization failure. */
+const ATTEMPTS = 5
+
+export interface SessionCounters {
+  errors: number
+  ignored: number
+  timeouts: number
+}
+
+/**
+ * The store's hold on its database: opening the driver and migrating on first use, and the rules
+ * every call follows. The store must be open, the answer must come within `timeout` (PostgreSQL,
+ * MySQL), deadlocks are retried; failures become typed errors, and under `onError: 'ignore'`
+ * unavailability resolves to the call's fallback instead.
+ */
+export class Session {
+  readonly counters: SessionCounters = { errors: 0, ignored: 0, timeouts: 0 }
+  readonly #options: ResolvedSqlOptions
+  readonly #sql: Dialect
+  readonly #name: SqlDialectName
+  readonly #onReady: () => void
+  #opening: Promise<SqlDriver> | undefined
+  #migration: Promise<void> | undefined
+  /** The driver once open and migrated: calls skip the readiness chain. */
+  #live: SqlDriver | undefined
+  #closed = false
+
+  constructor(options: ResolvedSqlOptions, sql: Dialect, onReady: () => void) {
+    this.#options = options
+    this.#sql = sql
+    this.#name = options.dialect
+    this.#onReady = onReady
+  }
+
+  assertOpen(): void {
+    if (this.#closed) throw new CacheClosedError(`This ${this.#name} store was closed; create a new one`)
+  }
+
+  /** Runs `work` against the driver under the rules above. */
+  async call<T>(fallback: T | typeof RETHROW, work: (driver: SqlDriver) => Promise<T>): Promise<T> {
+    this.assertOpen()
+    try {
+      const attempt = async () => {
+        const driver = this.#live ?? (await this.#ready())
+        for (let tries = 1; ; tries++) {
+          try {
+            return await work(driver)
+          } catch (error) {
+            if (tries >= ATTEMPTS || !isRetryable(error)) throw error
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries))
+          }
+        }
+      }
+      return await (this.#options.dialect === 'sqlite' ? attempt() : this.#deadline(attempt()))
+    } catch (error) {
+      const failure = toStoreError(error, this.#name, this.#options.secrets)
+      if (failure instanceof StoreUnavailableError) {
+        this.counters.errors++
+        if (error instanceof DeadlineError) this.counters.timeouts++
+        if (this.#options.onError === 'ignore' && fallback !== RETHROW && !this.#closed) {
+          this.counters.ignored++
+          return fallback
+        }
+      }
+      throw failure
+    }
+  }
+
+  /** Creates the tables if they do not exist. */
+  async migrate(driver: SqlDriver): Promise<void> {
+    await execute(driver, this.#sql.migrate({ unlogged: this.#options.unlogged }))
+  }
+
+  /** Closes the connections the store opened (waiting for one being opened). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const opening = this.#opening
+    if (opening === undefined) return
+    const driver = await opening.catch(() => undefined)
+    await driver?.close().catch(() => {})
+  }
+
+  #deadline<T>(work: Promise<T>): Promise<T> {
+    const ms = this.#options.timeout
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DeadlineError(ms)), ms)
+      timer.unref()
+      work.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  /** Opens the driver (once) and migrates (once, when `autoMigrate`); a failure is retried next call. */
+  async #ready(): Promise<SqlDriver> {
+    this.#opening ??= openDriver(this.#options).catch((error: unknown) => {
+      this.#opening = undefined
+      throw error
+    })
+    const driver = await this.#opening
+    if (this.#options.autoMigrate) {
+      this.#migration ??= this.migrate(driver).catch((error: unknown) => {
+        this.#migration = undefined
+        throw error
+      })
+      await this.#migration
+    }
+    this.assertOpen()
+    this.#live = driver
+    this.#onReady()
+    return driver
+  }
+}
+
+/** Runs a plan: alone, in order, or in one transaction, as it says. */
+export async function execute(
+  driver: SqlDriver,
+  plan: Plan,
+  verify?: (results: readonly SqlResult[]) => void,
+): Promise<SqlResult[]> {
+  if (plan.transaction) return driver.transaction(plan.statements, verify)
+  const results: SqlResult[] = []
+  for (const statement of plan.statements) results.push(await driver.query(statement))
+  return results
+}
