@@ -4,8 +4,9 @@ import { type Clock, systemClock } from '../internal/clock.js'
 import { requireDuration, type Ttl, ttlToMs } from '../internal/duration.js'
 import { completeStore } from '../stores/complete.js'
 import { acquireStore, releaseStore } from '../stores/lifecycle.js'
-import type { CompleteStore, Store } from '../stores/types.js'
+import type { Store } from '../stores/types.js'
 import type { InvalidationBus } from '../tiers/bus.js'
+import { FallbackStore } from '../tiers/fallback-store.js'
 import { TieredStore } from '../tiers/tiered-store.js'
 import { Cache, checkVersion } from './cache.js'
 import type { GetOrSetOptions } from './get-or-set.js'
@@ -28,6 +29,11 @@ export interface CacheOptions {
    * `false`: none (a single instance).
    */
   readonly bus?: InvalidationBus | false
+  /**
+   * A store (SQL) to use while the store (or, with tiers, L2) is unavailable. See `FallbackStore`
+   * for the rule that keeps stale data out of both when the primary returns.
+   */
+  readonly fallback?: Store
   /** Every key this cache writes starts with `prefix:`. `clear()` removes only keys under it. */
   readonly prefix?: string
   /** Default TTL of writes that name none. Default `null`: entries never expire unless told to. */
@@ -97,7 +103,7 @@ function resolveStore(options: CacheOptions, clock: Clock): Store {
     if (options.store === undefined) {
       throw new InvalidOptionError('createCache needs a store: createCache({ store: memoryStore() })')
     }
-    return options.store
+    return withFallback(options.store, options, clock)
   }
   if (options.store !== undefined) {
     throw new InvalidOptionError('Give createCache either store or tiers, not both')
@@ -105,8 +111,9 @@ function resolveStore(options: CacheOptions, clock: Clock): Store {
   if (!Array.isArray(options.tiers) || options.tiers.length !== 2) {
     throw new InvalidOptionError('tiers must be two stores: [memoryStore(), redisStore(...)]')
   }
-  const [l1, l2] = options.tiers.map(completeStore) as [CompleteStore, CompleteStore]
   for (const tier of options.tiers) acquireStore(tier)
+  const l1 = completeStore(options.tiers[0])
+  const l2 = completeStore(withFallback(options.tiers[1], options, clock, false))
   const bus = options.bus === false ? undefined : (options.bus ?? busOf(options.tiers[1]))
   return new TieredStore(options.tiers, l1, l2, {
     l1Ttl: options.l1Ttl === undefined ? null : ttlToMs(options.l1Ttl),
@@ -115,6 +122,21 @@ function resolveStore(options: CacheOptions, clock: Clock): Store {
     clock,
     release: async () => {
       for (const tier of options.tiers ?? []) await releaseStore(tier)
+    },
+  })
+}
+
+/** The primary wrapped with the cache's fallback store, when it has one. */
+function withFallback(primary: Store, options: CacheOptions, clock: Clock, owned = true): Store {
+  const { fallback } = options
+  if (fallback === undefined) return primary
+  if (owned) acquireStore(primary)
+  acquireStore(fallback)
+  return new FallbackStore(completeStore(primary), completeStore(fallback), {
+    clock,
+    release: async () => {
+      if (owned) await releaseStore(primary)
+      await releaseStore(fallback)
     },
   })
 }

@@ -40,6 +40,7 @@ export function completeStore(store: Store): CompleteStore {
     keys: s.keys.bind(s),
     close: s.close.bind(s),
     ...(s.leases ? { leases: s.leases.bind(s) } : {}),
+    ...(s.available ? { available: s.available.bind(s) } : {}),
     getEntry,
     has,
     ttl,

@@ -62,6 +62,11 @@ export interface StoreCore {
   keys(pattern: string): AsyncIterable<string>
   close(): MaybePromise<void>
   /**
+   * False while the store knows calls cannot succeed (disconnected, circuit open): a cache with a
+   * `fallback` checks it before each call. Optional; stores without it are probed.
+   */
+  available?(): boolean
+  /**
    * Leases for `getOrSet`'s single flight across processes (optional; shared stores offer it).
    * The cache uses them by default when present.
    */

@@ -194,9 +194,10 @@ export class TieredStore implements StoreCore, StoreExtras {
     return deleted
   }
 
-  /** L1's figures, with the failures the tiers absorbed (bus messages that did not go out or in). */
-  stats(): StoreStats {
-    return { ...this.#l1.stats(), errors: this.#errors + (this.#l2.stats().errors ?? 0) }
+  /** L1's figures, with the failures the tiers absorbed (bus messages that did not go out or in), and L2's own. */
+  stats(): StoreStats & { readonly l2: StoreStats } {
+    const l2 = this.#l2.stats()
+    return { ...this.#l1.stats(), errors: this.#errors + (l2.errors ?? 0), l2 }
   }
 
   async close(): Promise<void> {

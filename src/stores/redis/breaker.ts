@@ -31,6 +31,11 @@ export class CircuitBreaker {
     return this.#state
   }
 
+  /** True while open and cooling down: calls fail at once without reaching the server. */
+  get shortCircuiting(): boolean {
+    return this.#state === 'open' && performance.now() - this.#openedAt < this.coolDownMs
+  }
+
   /** True when a call may go to the server now. In half-open state only one probe at a time may. */
   allow(): boolean {
     if (this.#state === 'closed') return true

@@ -60,6 +60,17 @@ export class RedisStore implements StoreCore, StoreExtras {
     connect(this.#guard, this.#options)
   }
 
+  /**
+   * False while calls cannot succeed: disconnected (after the first connection attempt) or the
+   * circuit is open and cooling down. A cache with a `fallback` reads this before each call.
+   */
+  available(): boolean {
+    const guard = this.#guard
+    if (guard.closed) return false
+    if (guard.driver?.ready !== true) return guard.initial !== undefined
+    return guard.breaker?.shortCircuiting !== true
+  }
+
   /** The deadline of one call, in ms. */
   get timeout(): number {
     return this.#options.timeout
