@@ -1,3 +1,4 @@
+import type { Cache } from '../cache/cache.js'
 import { InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
 import { type Duration, describe, requireDuration } from '../internal/duration.js'
@@ -25,7 +26,11 @@ import { type Algorithm, capacity, type Policy, parseRules, type RuleSet } from 
 export type FailurePolicy = 'open' | 'closed' | 'local'
 
 /** A cachekit MemoryStore, the cachekit Redis store (anything with `scriptRunner()`), or a {@link ScriptRunner}. */
-export type ProtectionStore = MemoryStore | ScriptRunner | { scriptRunner(): ScriptRunner }
+/**
+ * Where request-protection state lives: a memory store, a Redis store (anything with
+ * `scriptRunner()`), a cache built on either (tiers use their shared tier), or a script runner.
+ */
+export type ProtectionStore = MemoryStore | ScriptRunner | { scriptRunner(): ScriptRunner } | Cache
 
 export interface RateLimiterOptions<S extends string> {
   /** Where counters live. Default: a private in-process map. */
