@@ -1,0 +1,161 @@
+/**
+ * Child of the tiers scenario's invalidation test (bench/tiers.ts): one process with a tiered
+ * cache (L1 memory over L2 Redis, with the library's own invalidation bus), driven by the parent
+ * over IPC. The writer sets keys; a reader first proves a key is served from its L1, then reads it
+ * in a loop until it sees the writer's new value and reports when, on the machine-wide monotonic
+ * clock (`process.hrtime.bigint()`, CLOCK_MONOTONIC, the same in every process).
+ *
+ * `node --import tsx invalidation-child.ts <library> <redis-url>`
+ */
+import { setImmediate as tick } from 'node:timers/promises'
+import { BentoCache, bentostore } from 'bentocache'
+import { memoryDriver } from 'bentocache/drivers/memory'
+import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
+import { createCache, memoryStore } from './cachekit.js'
+import { redisStore } from './cachekit-redis.js'
+
+export type Library = 'cachekit' | 'bentocache'
+
+export interface Versioned {
+  readonly round: number
+  readonly v: number
+}
+
+export type Request =
+  | { readonly type: 'prime'; readonly keys: readonly string[] }
+  | { readonly type: 'load'; readonly keys: readonly string[] }
+  | { readonly type: 'arm'; readonly key: string; readonly round: number }
+  | { readonly type: 'write'; readonly key: string; readonly round: number }
+  | { readonly type: 'close' }
+
+export type Reply =
+  | { readonly type: 'started'; readonly l2Key: string }
+  | { readonly type: 'primed' }
+  | { readonly type: 'loaded'; readonly ok: boolean }
+  /** `l1`: the key read back its old value while L2 no longer held it, so it came from L1. */
+  | { readonly type: 'armed'; readonly l1: boolean }
+  /** When the new value was first read (hrtime ns as a string), or null after {@link GIVE_UP_MS}. */
+  | { readonly type: 'seen'; readonly at: string | null; readonly reads: number }
+  | { readonly type: 'written'; readonly t0: string; readonly t1: string }
+
+/** A reader gives up on a round after this long. */
+const GIVE_UP_MS = 2_000
+
+interface Tiered {
+  get(key: string): Promise<Versioned | undefined>
+  set(key: string, value: Versioned): Promise<unknown>
+  /** The key as written in Redis. */
+  l2Key(key: string): string
+  close(): Promise<unknown>
+}
+
+const [library, url] = process.argv.slice(2) as [Library, string]
+if (!library || !url || !process.send)
+  throw new Error('usage: fork invalidation-child.ts <library> <redis-url>')
+
+function make(): Tiered {
+  if (library === 'cachekit') {
+    const cache = createCache({
+      tiers: [memoryStore({ maxEntries: 10_000 }), redisStore({ url })],
+      prefix: 'inv',
+    })
+    return {
+      get: (key) => cache.get<Versioned>(key),
+      set: (key, value) => cache.set(key, value, { ttl: '10m' }),
+      l2Key: (key) => cache.makeKey(key),
+      close: () => cache.close(),
+    }
+  }
+  const { hostname: host, port } = new URL(url)
+  const connection = { host, port: Number(port) }
+  const bento = new BentoCache({
+    default: 'tiered',
+    stores: {
+      tiered: bentostore()
+        .useL1Layer(memoryDriver({ maxItems: 10_000 }))
+        .useL2Layer(redisDriver({ connection, prefix: 'bentoinv' }))
+        .useBus(redisBusDriver({ connection })),
+    },
+  })
+  return {
+    get: (key) => bento.get<Versioned>({ key }),
+    set: (key, value) => bento.set({ key, value, ttl: '10m' }),
+    l2Key: (key) => `bentoinv:${key}`,
+    close: () => bento.disconnectAll(),
+  }
+}
+
+// The parent is gone (a failed scenario): do not outlive it.
+process.on('disconnect', () => process.exit(0))
+
+const cache = make()
+const send = (reply: Reply): void => {
+  process.send!(reply)
+}
+
+// Let the bus subscribe (a tiered cache empties its L1 when its bus comes up) before anything counts.
+// A loaded machine may take longer than the store's first-connection wait: retry for up to 10 s.
+for (let attempt = 0; ; attempt++) {
+  try {
+    await cache.get('warmup')
+    break
+  } catch (error) {
+    if (attempt === 50) throw error
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+await new Promise((resolve) => setTimeout(resolve, 500))
+send({ type: 'started', l2Key: cache.l2Key('k') })
+
+let queue = Promise.resolve()
+process.on('message', (request: Request) => {
+  queue = queue
+    .then(() => handle(request))
+    .catch((error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    })
+})
+
+async function handle(request: Request): Promise<void> {
+  switch (request.type) {
+    case 'prime':
+      for (const [round, key] of request.keys.entries()) await cache.set(key, { round, v: 0 })
+      return send({ type: 'primed' })
+    case 'load': {
+      let ok = true
+      for (const [round, key] of request.keys.entries()) {
+        const got = await cache.get(key)
+        if (got?.round !== round || got.v !== 0) ok = false
+      }
+      return send({ type: 'loaded', ok })
+    }
+    case 'arm': {
+      const before = await cache.get(request.key)
+      const l1 = before?.round === request.round && before.v === 0
+      send({ type: 'armed', l1 })
+      // Poll until the new value shows, yielding to the event loop between reads so the bus's
+      // socket is read; spinning only for the few ms of a round keeps the other processes' CPU free.
+      const giveUp = process.hrtime.bigint() + BigInt(GIVE_UP_MS) * 1_000_000n
+      let reads = 0
+      for (;;) {
+        const got = await cache.get(request.key)
+        reads++
+        const now = process.hrtime.bigint()
+        if (got?.v === 1) return send({ type: 'seen', at: String(now), reads })
+        if (now > giveUp) return send({ type: 'seen', at: null, reads })
+        await tick()
+      }
+    }
+    case 'write': {
+      const t0 = process.hrtime.bigint()
+      await cache.set(request.key, { round: request.round, v: 1 })
+      const t1 = process.hrtime.bigint()
+      return send({ type: 'written', t0: String(t0), t1: String(t1) })
+    }
+    case 'close':
+      // Some clients complain about their own shutdown; the measurements are in by now.
+      await cache.close().catch(() => {})
+      process.exit(0)
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * Scenario 6: tiered caches, L1 memory over L2 Redis, on one throwaway `redis-server`
+ * (lib/redis-server.ts). First the tiered get hit (served from L1) of cachekit against BentoCache
+ * (memory L1, redis L2, redis bus) and cache-manager's multi-store (memory Keyv over @keyv/redis).
+ * Then how long a write in one process takes to reach the L1 of two others: three processes
+ * (lib/invalidation-child.ts), one writing, two reading.
+ */
+
+import { type ChildProcess, fork } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createKeyv } from '@keyv/redis'
+import { BentoCache, bentostore } from 'bentocache'
+import { memoryDriver } from 'bentocache/drivers/memory'
+import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
+import { createCache as createCacheManager } from 'cache-manager'
+import { Redis } from 'ioredis'
+import { Keyv } from 'keyv'
+import { createCache, memoryStore } from './lib/cachekit.js'
+import { redisStore } from './lib/cachekit-redis.js'
+import { generate, profileDocument, windows } from './lib/data.js'
+import { met, ops, percent, ratio, table } from './lib/format.js'
+import type { Library, Reply, Request } from './lib/invalidation-child.js'
+import { type MeasureOptions, measure, type OpTask, pairedRatio, roundsNote } from './lib/measure.js'
+import {
+  type BenchRedis,
+  command,
+  commandCounts,
+  commandDelta,
+  describeCommands,
+  startBenchRedis,
+} from './lib/redis-server.js'
+import { defineScenario, progress, ratioTarget, type Target } from './lib/scenario.js'
+
+const ENTRIES = 10_000
+const BATCH = 1_000
+const FULL: MeasureOptions = { time: 100, warmupTime: 20, rounds: 8 }
+const QUICK: MeasureOptions = { time: 100, warmupTime: 30, rounds: 1 }
+/** Writes timed in the invalidation test. */
+const WRITES = 200
+const QUICK_WRITES = 40
+const READERS = 2
+
+const CACHEKIT = 'cachekit tiers'
+const BENTO = 'BentoCache (memory L1 + redis L2 + redis bus)'
+const CACHE_MANAGER = 'cache-manager multi-store'
+
+type Doc = Record<string, unknown> & { id: number }
+
+interface Contender {
+  readonly name: string
+  readonly note: string
+  set(key: string, value: Doc): Promise<unknown>
+  get(key: string): Promise<unknown>
+  close(): Promise<unknown>
+}
+
+export default defineScenario({
+  title: '6. Tiers: L1 hit over Redis, and invalidation across 3 processes',
+  async run({ quick }) {
+    const server = await startBenchRedis()
+    try {
+      return await runOn(server, quick)
+    } finally {
+      await server.stop()
+    }
+  },
+})
+
+async function runOn(server: BenchRedis, quick: boolean) {
+  // Part 1: tiered get hits.
+  const keys = generate(ENTRIES, (i) => `account:${100_000 + i}`)
+  const template = profileDocument()
+  const values = generate(ENTRIES, (i): Doc => ({ ...template, id: 100_000 + i }))
+  const contenders = makeContenders(server)
+  const misses = { count: 0 }
+  const l2Commands = new Map<string, string>()
+  let hitResults: Awaited<ReturnType<typeof measure>>
+  const options = quick ? QUICK : FULL
+  try {
+    progress(`filling ${ENTRIES.toLocaleString('en-US')} ~1 KB objects per contender`)
+    for (const c of contenders) {
+      for (let at = 0; at < ENTRIES; at += 500) {
+        await Promise.all(keys.slice(at, at + 500).map((key, j) => c.set(key, values[at + j]!)))
+      }
+      for (const i of [0, 4_321, ENTRIES - 1]) {
+        const got = (await c.get(keys[i]!)) as Doc | undefined
+        if (got?.id !== values[i]!.id) throw new Error(`${c.name} returned ${JSON.stringify(got)}`)
+      }
+    }
+    // A hit must be an L1 hit: one pass over every key may not send a single read to Redis.
+    for (const c of contenders) {
+      const before = await commandCounts(server.port)
+      for (const key of keys) await c.get(key)
+      l2Commands.set(c.name, describeCommands(commandDelta(before, await commandCounts(server.port))))
+    }
+
+    const tasks: OpTask[] = contenders.map((c) => {
+      const next = windows(ENTRIES, BATCH)
+      return {
+        name: c.name,
+        async: true,
+        ops: BATCH,
+        fn: async () => {
+          const at = next()
+          for (let i = at; i < at + BATCH; i++) if ((await c.get(keys[i]!)) === undefined) misses.count++
+        },
+      }
+    })
+    progress(`${tasks.length} tiered caches × ${options.rounds} rounds`)
+    hitResults = await measure(tasks, options)
+    if (misses.count !== 0) throw new Error(`${misses.count} gets missed; the figures would not be hits`)
+  } finally {
+    for (const c of contenders) await c.close().catch(() => {})
+  }
+
+  // Part 2: invalidation latency across processes.
+  const writes = quick ? QUICK_WRITES : WRITES
+  const latency = new Map<Library, Latency>()
+  for (const library of ['cachekit', 'bentocache'] as const) {
+    progress(`invalidation: ${library}, 1 writer + ${READERS} readers, ${writes} writes`)
+    latency.set(library, await invalidationLatency(server, library, writes))
+  }
+
+  const ck = hitResults.get(CACHEKIT)!
+  const hitRows = contenders.map((c) => {
+    const m = hitResults.get(c.name)!
+    return [
+      c.name,
+      `${ops(m.opsPerSec)} ${percent(m.spread)}`,
+      ratio(pairedRatio(ck, m)),
+      l2Commands.get(c.name)!,
+    ]
+  })
+  const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`
+  const latencyRows = [...latency].map(([library, l]) => [
+    library === 'cachekit' ? CACHEKIT : BENTO,
+    `${l.samples.length} (${l.invalid} rounds discarded)`,
+    ms(quantile(l.samples, 0.5)),
+    ms(quantile(l.samples, 0.9)),
+    ms(quantile(l.samples, 0.99)),
+    ms(quantile(l.samples, 1)),
+    ms(quantile(l.writeNs, 0.5)),
+    l.lost,
+  ])
+  const ckLatency = latency.get('cachekit')!
+  const p99 = quantile(ckLatency.samples, 0.99)
+  const targets: Target[] = [
+    ratioTarget(
+      'cachekit tiered get hit ÷ BentoCache tiered get hit',
+      pairedRatio(ck, hitResults.get(BENTO)!),
+      '>=',
+      1.5,
+    ),
+    {
+      name: `cachekit invalidation latency p99, 3 processes (1 writer, ${READERS} readers)`,
+      goal: '<= 10 ms',
+      measured: `${(p99 / 1e6).toFixed(2)} ms (p50 ${(quantile(ckLatency.samples, 0.5) / 1e6).toFixed(2)} ms, ${ckLatency.samples.length} samples)`,
+      met: p99 <= 10e6 && ckLatency.lost === 0 && ckLatency.samples.length > 0,
+    },
+  ]
+
+  const body = [
+    `One \`redis-server\` ${server.version} started for this scenario on a free loopback port (no persistence).`,
+    '',
+    '### Tiered get hit',
+    '',
+    `${ENTRIES.toLocaleString('en-US')} keys, values ~1 KB objects like \`profileDocument()\` of bench/lib/data.ts (nested objects, arrays, a Date), written through each tiered cache before timing so every get is an L1 hit; checked: one pass over every key sent Redis the commands in the last column (none means no read reached L2). Each timed call is ${BATCH.toLocaleString('en-US')} awaited gets on consecutive keys; ops/s is ${roundsNote(options)}. "cachekit ÷ row" is the median of per-round ratios.`,
+    '',
+    table(['Tiered cache', 'get hit ops/s', 'cachekit ÷ row', 'Redis commands during 10,000 gets'], hitRows),
+    '',
+    `- **${CACHEKIT}**: \`createCache({ tiers: [memoryStore({ maxEntries }), redisStore({ url })], prefix })\`, its defaults (values frozen in L1; the Redis store's pub/sub bus).`,
+    `- **${BENTO}**: \`bentostore().useL1Layer(memoryDriver({ maxItems })).useL2Layer(redisDriver({ connection })).useBus(redisBusDriver({ connection }))\`, its defaults (L1 values serialized). \`bento.get({ key })\`.`,
+    `- **${CACHE_MANAGER}**: \`createCache({ stores: [new Keyv(), createKeyv(url, { namespace })] })\` from cache-manager: a memory Keyv over @keyv/redis. It has no cross-instance invalidation, so it is not in the test below.`,
+    '',
+    '### Invalidation latency across 3 processes',
+    '',
+    `Three Node processes, each with its own tiered cache on the same Redis: one writer and ${READERS} readers. Before timing, the writer writes one key per round (value \`{ round, v: 0 }\`) and, after 300 ms for its bus messages to pass, each reader reads them all, which fills its L1. Each round: the parent deletes the round's key from Redis directly (no bus message), so a reader that still reads \`v: 0\` proves the key comes from its L1 (a round where any reader fails this proof is discarded); the readers then read the key in a loop, yielding to the event loop between reads, and the writer records t0 and calls \`set(key, { round, v: 1 })\`. A reader's latency is the time from t0 to its first read of \`v: 1\`, which it can only get once the invalidation has dropped its L1 copy; times come from \`process.hrtime.bigint()\` (CLOCK_MONOTONIC, shared by the processes). ${writes} writes × ${READERS} readers; "lost" counts reader rounds that never saw the new value within 2 s. "write" is the writer's own \`set\` (L2 write + publish).`,
+    '',
+    table(['Tiered cache', 'samples', 'p50', 'p90', 'p99', 'max', 'write p50', 'lost'], latencyRows),
+    '',
+    `cachekit: invalidation p99 ${met(targets[1]!.met)} (${(p99 / 1e6).toFixed(2)} ms against 10 ms).`,
+  ].join('\n')
+  return { body, targets }
+}
+
+function makeContenders(server: BenchRedis): Contender[] {
+  const { url, port } = server
+  const cache = createCache({
+    tiers: [memoryStore({ maxEntries: 2 * ENTRIES }), redisStore({ url })],
+    prefix: 'ck',
+  })
+  const cachekit: Contender = {
+    name: CACHEKIT,
+    note: '',
+    set: (key, value) => cache.set(key, value, { ttl: '10m' }),
+    get: (key) => cache.get(key),
+    close: () => cache.close(),
+  }
+
+  const connection = { host: '127.0.0.1', port }
+  const bento = new BentoCache({
+    default: 'tiered',
+    stores: {
+      tiered: bentostore()
+        .useL1Layer(memoryDriver({ maxItems: 2 * ENTRIES }))
+        .useL2Layer(redisDriver({ connection: new Redis(port, '127.0.0.1'), prefix: 'bento' }))
+        .useBus(redisBusDriver({ connection })),
+    },
+  })
+  const bentoCache: Contender = {
+    name: BENTO,
+    note: '',
+    set: (key, value) => bento.set({ key, value, ttl: '10m' }),
+    get: (key) => bento.get({ key }),
+    close: () => bento.disconnectAll(),
+  }
+
+  const l2 = createKeyv(url, { namespace: 'cm' })
+  const manager = createCacheManager({ stores: [new Keyv(), l2] })
+  const cacheManager: Contender = {
+    name: CACHE_MANAGER,
+    note: '',
+    set: (key, value) => manager.set(key, value, 10 * 60_000),
+    get: (key) => manager.get(key),
+    close: async () => {
+      await manager.disconnect()
+    },
+  }
+  return [cachekit, bentoCache, cacheManager]
+}
+
+interface Latency {
+  /** ns from the write's start to a reader's first read of the new value, per reader per round. */
+  readonly samples: number[]
+  readonly writeNs: number[]
+  /** Rounds discarded because a reader could not prove the key was in its L1. */
+  invalid: number
+  /** Reader rounds that never saw the new value. */
+  lost: number
+}
+
+const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'invalidation-child.ts')
+
+async function invalidationLatency(server: BenchRedis, library: Library, writes: number): Promise<Latency> {
+  const children = Array.from({ length: 1 + READERS }, () => new Child(library, server.url))
+  try {
+    const started = await Promise.all(children.map((c) => c.next('started')))
+    const [writer, ...readers] = children as [Child, ...Child[]]
+    const keys = generate(writes, (i) => `inv:${i}`)
+    const l2Key = (key: string) => started[0]!.l2Key.replace(/k$/, key)
+
+    writer.send({ type: 'prime', keys })
+    await writer.next('primed')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    for (const reader of readers) reader.send({ type: 'load', keys })
+    for (const loaded of await Promise.all(readers.map((r) => r.next('loaded')))) {
+      if (!loaded.ok) throw new Error(`${library}: a reader did not read back the primed values`)
+    }
+
+    const result: Latency = { samples: [], writeNs: [], invalid: 0, lost: 0 }
+    for (const [round, key] of keys.entries()) {
+      if ((await command(server.port, `DEL ${l2Key(key)}`)) !== '1') {
+        throw new Error(`${library}: ${l2Key(key)} was not in Redis; the L1 proof would mean nothing`)
+      }
+      for (const reader of readers) reader.send({ type: 'arm', key, round })
+      const armed = await Promise.all(readers.map((r) => r.next('armed')))
+      const seen = Promise.all(readers.map((r) => r.next('seen')))
+      writer.send({ type: 'write', key, round })
+      const written = await writer.next('written')
+      const replies = await seen
+      if (!armed.every((a) => a.l1)) {
+        result.invalid++
+        continue
+      }
+      const t0 = BigInt(written.t0)
+      result.writeNs.push(Number(BigInt(written.t1) - t0))
+      for (const reply of replies) {
+        if (reply.at === null) result.lost++
+        else result.samples.push(Number(BigInt(reply.at) - t0))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    return result
+  } finally {
+    for (const child of children) child.close()
+  }
+}
+
+/** One child process and the replies it sent, taken in order by type. */
+class Child {
+  readonly #process: ChildProcess
+  readonly #replies: Reply[] = []
+  readonly #waiting: { type: Reply['type']; resolve: (reply: Reply) => void }[] = []
+  #failure: Error | undefined
+
+  constructor(library: Library, url: string) {
+    this.#process = fork(childScript, [library, url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.#process.on('message', (reply: Reply) => {
+      const at = this.#waiting.findIndex((w) => w.type === reply.type)
+      if (at >= 0) this.#waiting.splice(at, 1)[0]!.resolve(reply)
+      else this.#replies.push(reply)
+    })
+    this.#process.on('exit', (code) => {
+      if (code !== 0) this.#failure = new Error(`invalidation child exited with code ${code}`)
+    })
+  }
+
+  send(request: Request): void {
+    this.#process.send(request)
+  }
+
+  next<T extends Reply['type']>(type: T, timeoutMs = 30_000): Promise<Extract<Reply, { type: T }>> {
+    const at = this.#replies.findIndex((r) => r.type === type)
+    if (at >= 0) return Promise.resolve(this.#replies.splice(at, 1)[0] as Extract<Reply, { type: T }>)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(this.#failure ?? new Error(`no ${type} from an invalidation child within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.#waiting.push({
+        type,
+        resolve: (reply) => {
+          clearTimeout(timer)
+          resolve(reply as Extract<Reply, { type: T }>)
+        },
+      })
+    })
+  }
+
+  close(): void {
+    if (this.#process.connected) this.#process.send({ type: 'close' } satisfies Request)
+    setTimeout(() => this.#process.kill('SIGKILL'), 2_000).unref()
+  }
+}
+
+/** The q-quantile (0..1) by nearest rank. */
+function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
