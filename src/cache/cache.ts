@@ -80,16 +80,17 @@ export class Cache {
   }
 
   /** Writes a value. A TTL of `0` stores nothing and removes any value already there. */
-  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
     const ctx = this.#ctx
-    const full = ctx.full(key)
-    const ttl = ctx.ttl(options?.ttl, key)
-    const tags = ctx.tags(options?.tags, key)
-    if (ttl === 0) {
-      await ctx.call('delete', key, () => ctx.shared.store.delete(full))
-      return
+    try {
+      const full = ctx.full(key)
+      const ttl = ctx.ttl(options?.ttl, key)
+      const tags = ctx.tags(options?.tags, key)
+      if (ttl === 0) return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(noop)
+      return ctx.write(key, full, value, ttl, tags)
+    } catch (error) {
+      return Promise.reject(withKey(error, key))
     }
-    await ctx.write(key, value, ttl, tags)
   }
 
   /** Writes only if the key is absent (atomic in stores that say so); true when it wrote. */
@@ -286,6 +287,8 @@ export function checkVersion(version: number): number {
   }
   return version
 }
+
+function noop(): void {}
 
 function freshValue(read: Read): unknown {
   return read.state === 'fresh' ? read.value : undefined

@@ -154,31 +154,44 @@ export class CacheContext {
     if (channel.hit.hasSubscribers) channel.hit.publish(this.event('hit', key))
   }
 
-  async write(
+  /** Encodes and writes a value, then counts it; `full` is `this.full(key)`, already checked. */
+  write(
     key: string,
+    full: string,
     value: unknown,
     ttl: number | null,
     tags: readonly string[] | undefined,
   ): Promise<void> {
-    const full = this.full(key)
     const stored = this.encode(value, key)
-    await this.call('set', key, () => this.shared.store.set(full, stored, { ttl, tags }))
-    this.counters.sets++
-    if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
+    return this.call('set', key, () => this.shared.store.set(full, stored, { ttl, tags })).then(() => {
+      this.counters.sets++
+      if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
+    })
   }
 
-  /** Runs a store call; a failure is counted, published and rethrown naming the key. */
-  async call<T>(operation: string, key: string | undefined, run: () => T | Promise<T>): Promise<T> {
+  /**
+   * Runs a store call; a failure is counted, published and rethrown naming the key. Not an async
+   * function: a store that answers synchronously costs one promise, not three.
+   */
+  call<T>(operation: string, key: string | undefined, run: () => T | Promise<T>): Promise<T> {
+    let result: T | Promise<T>
     try {
-      return await run()
+      result = run()
     } catch (error) {
-      return this.failed(operation, key, error)
+      return Promise.reject(this.failure(operation, key, error))
     }
+    if (result instanceof Promise) return result.catch((error: unknown) => this.failed(operation, key, error))
+    return Promise.resolve(result)
   }
 
   failed(operation: string, key: string | undefined, error: unknown): never {
+    throw this.failure(operation, key, error)
+  }
+
+  /** Counts and publishes a failed store call; returns the error to throw, naming the key. */
+  failure(operation: string, key: string | undefined, error: unknown): unknown {
     this.recordError(operation, key, error)
-    throw key === undefined ? error : withKey(error, key)
+    return key === undefined ? error : withKey(error, key)
   }
 
   recordError(operation: string, key: string | undefined, error: unknown): void {

@@ -171,7 +171,7 @@ function start<T>(
       const graced = plan.grace > 0 && ttl !== null
       const stored = graced ? new Envelope(value, clock.now() + (ttl as number)) : value
       try {
-        await cache.write(key, stored, graced ? (ttl as number) + plan.grace : ttl, tags)
+        await cache.write(key, full, stored, graced ? (ttl as number) + plan.grace : ttl, tags)
       } catch (error) {
         // The caller asked for a value and has one; a store that cannot take it is counted, not thrown.
         if (isCallerError(error)) throw withKey(error, key)

@@ -52,7 +52,7 @@ export interface Snapshot {
  */
 export function snapshot(value: unknown, mode: SnapshotMode): Snapshot {
   const walker = new Walker(mode)
-  const copy = walker.visit(value, '$', 0)
+  const copy = walker.visit(value, 0)
   return { value: copy, unfreezable: walker.unfreezable, bytes: walker.bytes }
 }
 
@@ -90,14 +90,20 @@ export function copyMutableParts(value: unknown): unknown {
   return Object.freeze(out)
 }
 
+/** One step of the path to a value's part, formatted only when an error needs it. */
+type Step = string | number | { readonly label: string }
+
 class Walker {
   unfreezable = false
   bytes = 0
-  private readonly ancestors = new Set<object>()
+  /** The objects being visited, outermost first: meeting one again means a cycle. */
+  private readonly ancestors: object[] = []
+  /** The path to the current part, as steps: building `$.a.b` strings for every part is costly. */
+  private readonly steps: Step[] = []
 
   constructor(private readonly mode: SnapshotMode) {}
 
-  visit(value: unknown, path: string, depth: number): unknown {
+  visit(value: unknown, depth: number): unknown {
     switch (typeof value) {
       case 'string':
         this.bytes += 16 + value.length * 2
@@ -118,44 +124,56 @@ class Walker {
           this.bytes += 8
           return value
         }
-        return this.visitObject(value, path, depth)
+        return this.visitObject(value, depth)
     }
     throw new UnencodableValueError(
-      `Cannot store ${describe(value)} at ${path}: cache values are data (primitives, plain objects, arrays, Date, Map, Set, typed arrays); store the data the ${typeof value} is built from instead`,
+      `Cannot store ${describe(value)} at ${this.path()}: cache values are data (primitives, plain objects, arrays, Date, Map, Set, typed arrays); store the data the ${typeof value} is built from instead`,
     )
   }
 
-  private visitObject(value: object, path: string, depth: number): unknown {
-    if (depth >= MAX_DEPTH) {
-      throw new UnencodableValueError(`Value at ${path} is nested deeper than ${MAX_DEPTH} levels`)
-    }
-    if (this.ancestors.has(value)) {
-      throw new CircularValueError(
-        `Value refers to itself at ${path}: cachekit refuses circular values; store an id in place of the back reference`,
-      )
-    }
-    this.ancestors.add(value)
-    const outer = this.unfreezable
-    this.unfreezable = false
-    try {
-      const copy = this.copyObject(value, path, depth + 1)
-      if (this.unfreezable && this.mode === 'freeze' && typeof copy === 'object' && copy !== null) {
-        holdsMutable.add(copy)
-      }
-      return copy
-    } finally {
-      this.unfreezable ||= outer
-      this.ancestors.delete(value)
-    }
+  private visitAt(step: Step, value: unknown, depth: number): unknown {
+    this.steps.push(step)
+    const copy = this.visit(value, depth)
+    this.steps.pop()
+    return copy
   }
 
-  private copyObject(value: object, path: string, depth: number): unknown {
+  private path(): string {
+    let out = '$'
+    for (const step of this.steps) {
+      out += typeof step === 'string' ? `.${step}` : typeof step === 'number' ? `[${step}]` : step.label
+    }
+    return out
+  }
+
+  private visitObject(value: object, depth: number): unknown {
+    if (depth >= MAX_DEPTH) {
+      throw new UnencodableValueError(`Value at ${this.path()} is nested deeper than ${MAX_DEPTH} levels`)
+    }
+    if (this.ancestors.includes(value)) {
+      throw new CircularValueError(
+        `Value refers to itself at ${this.path()}: cachekit refuses circular values; store an id in place of the back reference`,
+      )
+    }
+    this.ancestors.push(value)
+    const outer = this.unfreezable
+    this.unfreezable = false
+    const copy = this.copyObject(value, depth + 1)
+    if (this.unfreezable && this.mode === 'freeze' && typeof copy === 'object' && copy !== null) {
+      holdsMutable.add(copy)
+    }
+    this.unfreezable ||= outer
+    this.ancestors.pop()
+    return copy
+  }
+
+  private copyObject(value: object, depth: number): unknown {
     const copying = this.mode !== 'check'
     if (Array.isArray(value)) {
       this.bytes += 16 + value.length * 8
       const out: unknown[] = copying ? new Array(value.length) : value
       for (let i = 0; i < value.length; i++) {
-        const item = this.visit(value[i], `${path}[${i}]`, depth)
+        const item = this.visitAt(i, value[i], depth)
         if (copying) out[i] = item
       }
       return this.seal(out)
@@ -165,7 +183,7 @@ class Walker {
       const out: Record<string, unknown> = copying ? {} : (value as Record<string, unknown>)
       for (const name of Object.keys(value)) {
         this.bytes += 24 + name.length * 2
-        const item = this.visit((value as Record<string, unknown>)[name], `${path}.${name}`, depth)
+        const item = this.visitAt(name, (value as Record<string, unknown>)[name], depth)
         if (copying) setOwn(out, name, item)
       }
       return this.seal(out)
@@ -181,8 +199,8 @@ class Walker {
       const out = copying ? new Map<unknown, unknown>() : value
       let i = 0
       for (const [k, v] of value) {
-        const ck = this.visit(k, `${path}<key ${i}>`, depth)
-        const cv = this.visit(v, `${path}<value ${i}>`, depth)
+        const ck = this.visitAt({ label: `<key ${i}>` }, k, depth)
+        const cv = this.visitAt({ label: `<value ${i}>` }, v, depth)
         if (copying) out.set(ck, cv)
         i++
       }
@@ -194,7 +212,7 @@ class Walker {
       const out = copying ? new Set<unknown>() : value
       let i = 0
       for (const item of value) {
-        const c = this.visit(item, `${path}<item ${i++}>`, depth)
+        const c = this.visitAt({ label: `<item ${i++}>` }, item, depth)
         if (copying) out.add(c)
       }
       return out
@@ -205,10 +223,10 @@ class Walker {
       return copying ? copyTypedArray(value) : value
     }
     if (value instanceof Envelope) {
-      return new Envelope(this.visit(value.value, path, depth), value.staleAt, value.tags)
+      return new Envelope(this.visit(value.value, depth), value.staleAt, value.tags)
     }
     throw new UnencodableValueError(
-      `Cannot store ${describe(value)} at ${path}: only plain objects, arrays, Date, Map, Set and typed arrays are stored losslessly; store a plain-object form of it (for example its toJSON())`,
+      `Cannot store ${describe(value)} at ${this.path()}: only plain objects, arrays, Date, Map, Set and typed arrays are stored losslessly; store a plain-object form of it (for example its toJSON())`,
     )
   }
 
