@@ -1,10 +1,14 @@
 import { defineConfig } from 'vitest/config'
 
+const ci = process.env['CI'] === 'true'
+
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
-    hookTimeout: 30_000,
-    reporters: ['default'],
+    hookTimeout: 60_000,
+    // Under CI a JSON report lets scripts/check-skips.mjs prove that no suite was skipped.
+    reporters: ci ? ['default', 'json'] : ['default'],
+    ...(ci ? { outputFile: { json: '.ci/vitest-report.json' } } : {}),
   },
 })
