@@ -13,18 +13,13 @@ import {
   createRateLimiter,
   type ProtectionStore,
   retryAfterSeconds,
-  scriptRunnerFromClient,
 } from '../src/ratelimit/index.js'
+import { redisStore } from '../src/stores/redis/index.js'
 
-let store: ProtectionStore = new MemoryStore()
-let close = async () => {}
-if (process.env['REDIS_URL']) {
-  const { createClient } = await import('redis')
-  const client = createClient({ url: process.env['REDIS_URL'] })
-  await client.connect()
-  store = scriptRunnerFromClient(client)
-  close = async () => client.destroy()
-}
+// The memory store in development; with REDIS_URL, one Redis shared by every instance of the app.
+const redis = process.env['REDIS_URL'] ? redisStore({ url: process.env['REDIS_URL'] }) : undefined
+const store: ProtectionStore = redis ?? new MemoryStore()
+const close = async () => redis?.close()
 
 const limiter = createRateLimiter({
   store,

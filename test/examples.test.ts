@@ -1,19 +1,29 @@
 import { execFile } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, redisAvailable, startRedis } from './harness/redis.js'
 
 const run = promisify(execFile)
 const root = new URL('..', import.meta.url).pathname
 const examples = readdirSync(`${root}examples`).filter((name) => name.endsWith('.ts'))
 
 /** Every example is documentation that runs: it must exit cleanly and print what it shows. */
-describe('examples', () => {
+describe.skipIf(!redisAvailable())('examples', () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
   for (const name of examples) {
     it(`${name} runs`, async () => {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', `examples/${name}`], {
         cwd: root,
         timeout: 60_000,
+        env: { ...process.env, REDIS_URL: server.url },
       })
       expect(stdout.trim().length).toBeGreaterThan(0)
     })
