@@ -1,8 +1,7 @@
 import { type Dialect, MAX_KEY_BYTES, MAX_TAG_BYTES, marks, type Plan, type Tables } from '../dialect.js'
 import type { Statement } from '../driver.js'
 import { globToLike } from '../pattern.js'
-
-const LIVE = (alias = '') => `(${alias}expires_at IS NULL OR ${alias}expires_at > ?)`
+import { LIVE, questionMarkStatements } from './question-marks.js'
 
 /**
  * MySQL 8 and MariaDB 10.5+ (the `mysql2` client). Keys are `VARBINARY`, so comparison and LIKE are
@@ -18,6 +17,7 @@ export function mysqlDialect(names: Tables): Dialect {
   const text = 'CAST(cache_value AS CHAR CHARACTER SET latin1)'
   return {
     name: 'mysql',
+    ...questionMarkStatements(t),
     maxBatch: 1000,
 
     // MySQL commits DDL implicitly; CREATE TABLE IF NOT EXISTS is safe to race on its own.
@@ -44,21 +44,6 @@ export function mysqlDialect(names: Tables): Dialect {
           params: [],
         },
       ],
-    }),
-
-    get: (key, now) => ({
-      sql: `SELECT cache_value, expires_at FROM ${t} WHERE cache_key = ? AND ${LIVE()}`,
-      params: [key, now],
-    }),
-
-    expiry: (key, now) => ({
-      sql: `SELECT expires_at FROM ${t} WHERE cache_key = ? AND ${LIVE()}`,
-      params: [key, now],
-    }),
-
-    getMany: (keys, now) => ({
-      sql: `SELECT cache_key, cache_value FROM ${t} WHERE cache_key IN (${marks(keys.length)}) AND ${LIVE()}`,
-      params: [...keys, now],
     }),
 
     set(rows): Statement {
@@ -116,11 +101,6 @@ ON DUPLICATE KEY UPDATE
     touch: (key, expiresAt, now) => ({
       sql: `UPDATE ${t} SET expires_at = ? WHERE cache_key = ? AND ${LIVE()}`,
       params: [expiresAt, key, now],
-    }),
-
-    delete: (keys, now) => ({
-      sql: `DELETE FROM ${t} WHERE cache_key IN (${marks(keys.length)}) AND ${LIVE()}`,
-      params: [...keys, now],
     }),
 
     keys: (match, after, now, limit) => ({

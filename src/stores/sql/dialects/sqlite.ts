@@ -1,8 +1,8 @@
 import { type Dialect, marks, type Plan, type Tables } from '../dialect.js'
 import type { Statement } from '../driver.js'
 import { globToSqliteGlob } from '../pattern.js'
+import { LIVE, questionMarkStatements } from './question-marks.js'
 
-const LIVE = (alias = '') => `(${alias}expires_at IS NULL OR ${alias}expires_at > ?)`
 const SAFE = '9007199254740991'
 
 /**
@@ -15,6 +15,7 @@ export function sqliteDialect(names: Tables): Dialect {
   const g = `"${names.tags}"`
   return {
     name: 'sqlite',
+    ...questionMarkStatements(t),
     // SQLite allows 32,766 parameters per statement; 4 per row leaves room.
     maxBatch: 1000,
 
@@ -41,21 +42,6 @@ export function sqliteDialect(names: Tables): Dialect {
           params: [],
         },
       ],
-    }),
-
-    get: (key, now) => ({
-      sql: `SELECT cache_value, expires_at FROM ${t} WHERE cache_key = ? AND ${LIVE()}`,
-      params: [key, now],
-    }),
-
-    expiry: (key, now) => ({
-      sql: `SELECT expires_at FROM ${t} WHERE cache_key = ? AND ${LIVE()}`,
-      params: [key, now],
-    }),
-
-    getMany: (keys, now) => ({
-      sql: `SELECT cache_key, cache_value FROM ${t} WHERE cache_key IN (${marks(keys.length)}) AND ${LIVE()}`,
-      params: [...keys, now],
     }),
 
     set(rows): Statement {
@@ -118,11 +104,6 @@ RETURNING cache_value`,
     touch: (key, expiresAt, now) => ({
       sql: `UPDATE ${t} SET expires_at = ? WHERE cache_key = ? AND ${LIVE()}`,
       params: [expiresAt, key, now],
-    }),
-
-    delete: (keys, now) => ({
-      sql: `DELETE FROM ${t} WHERE cache_key IN (${marks(keys.length)}) AND ${LIVE()}`,
-      params: [...keys, now],
     }),
 
     keys: (match, after, now, limit) => ({
