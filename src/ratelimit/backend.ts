@@ -108,7 +108,13 @@ export function privateStateMap(clock: Clock, maxEntries = 100_000): StateMap {
 /** Where request-protection state lives: in this process, or in Redis through a script runner. */
 export type Backing =
   | { readonly kind: 'memory'; readonly map: StateMap }
-  | { readonly kind: 'redis'; readonly runner: ScriptRunner }
+  | { readonly kind: 'redis'; readonly runner: ScriptRunner; readonly channel?: PubSubChannel | undefined }
+
+/** A pub/sub channel, when the store offers one (`RedisStore.channel`): shares deny caches. */
+export interface PubSubChannel {
+  publish(message: string): Promise<void>
+  subscribe(listener: (message: string) => void): Promise<() => Promise<void>>
+}
 
 /**
  * Accepts a cachekit MemoryStore, anything with a `scriptRunner()` method (the cachekit RedisStore),
@@ -121,10 +127,14 @@ export function resolveBacking(store: unknown, what: string, clock: Clock): Back
   if (store instanceof TieredStore) return resolveBacking(store.tiers[1], what, clock)
   if (store instanceof MemoryStore) return { kind: 'memory', map: stateMapOf(store) }
   if (store !== null && typeof store === 'object') {
-    const withRunner = store as { scriptRunner?: unknown }
+    const withRunner = store as { scriptRunner?: unknown; channel?: unknown }
     if (typeof withRunner.scriptRunner === 'function') {
       const runner: unknown = (withRunner.scriptRunner as () => unknown).call(store)
-      if (isScriptRunner(runner)) return { kind: 'redis', runner }
+      const channel =
+        typeof withRunner.channel === 'function'
+          ? (name: string) => (withRunner.channel as (name: string) => PubSubChannel).call(store, name)
+          : undefined
+      if (isScriptRunner(runner)) return { kind: 'redis', runner, channel: channel?.('cachekit:rl:deny') }
     }
     if (isScriptRunner(store)) return { kind: 'redis', runner: store }
   }

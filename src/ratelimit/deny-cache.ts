@@ -9,8 +9,8 @@ interface Denial {
 /**
  * Refusals remembered in this process until their `retryAfterMs` passes, so a client hammering a
  * blocked key costs no Redis call. A refusal of cost `c` also answers any cost >= `c` (a larger
- * cost cannot pass sooner). `reset()` clears the entry here; other processes keep theirs until it
- * expires (sharing resets by pub/sub is not done yet). Bounded: the oldest entries go first.
+ * cost cannot pass sooner). On a Redis store the limiter shares refusals and resets with the other
+ * processes over pub/sub. Bounded: the oldest entries go first.
  */
 export class DenyCache {
   readonly #entries = new Map<string, Denial>()

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Cache } from '../cache/cache.js'
 import { InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
@@ -6,6 +7,7 @@ import type { MemoryStore } from '../stores/memory/index.js'
 import {
   type Mode,
   type PolicyOutcome,
+  type PubSubChannel,
   privateStateMap,
   type RateBackend,
   resolveBacking,
@@ -45,7 +47,10 @@ export interface RateLimiterOptions<S extends string> {
   readonly timeout?: Duration
   /** After a Redis failure, skip Redis for this long (straight to the failure policy). Default `'1s'`. */
   readonly retryAfterFailure?: Duration
-  /** Remember refusals in this process until they expire, so blocked keys cost no Redis call. Default true. */
+  /**
+   * Remember refusals until they expire, so blocked keys cost no Redis call. Default true. On a
+   * Redis store (which has pub/sub) refusals and resets are shared with every other instance.
+   */
   readonly denyCache?: boolean
   /** Called with each store failure (the request itself goes on under the failure policy). */
   readonly onError?: (error: unknown) => void
@@ -95,6 +100,8 @@ export interface RateLimiter<S extends string = string> {
   reset(scope: S, key: string): Promise<void>
   /** The parsed policies of a scope (for `RateLimit-Policy` headers). */
   policies(scope: S): readonly Policy[]
+  /** Script calls sent to Redis so far (0 on the memory store): one per decision at most. */
+  readonly roundTrips: number
 }
 
 const MAX_KEY = 1024
@@ -120,6 +127,8 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly #deny: DenyCache | undefined
   readonly #onError: ((error: unknown) => void) | undefined
   readonly #clock: Clock
+  readonly #origin = randomUUID()
+  #channel: PubSubChannel | undefined
   #downUntil = 0
 
   constructor(options: RateLimiterOptions<S>) {
@@ -150,6 +159,27 @@ class Limiter<S extends string> implements RateLimiter<S> {
         ? this.#backend
         : new MemoryRateBackend(privateStateMap(this.#clock), this.#clock)
     this.#deny = this.#shared && options.denyCache !== false ? new DenyCache() : undefined
+    if (this.#deny && backing.kind === 'redis' && backing.channel) this.#share(backing.channel, this.#deny)
+  }
+
+  /**
+   * Shares the deny cache with the other instances: each refusal this instance caches, and each
+   * reset, goes out as a message; theirs come in. A lost message only costs one Redis call.
+   */
+  #share(channel: PubSubChannel, deny: DenyCache): void {
+    this.#channel = channel
+    channel
+      .subscribe((message) => {
+        const parsed = parseDenial(message)
+        if (!parsed || parsed.origin === this.#origin) return
+        if (parsed.reset) deny.delete(parsed.base)
+        else if (parsed.result) deny.set(parsed.base, parsed.cost, this.#clock.now(), parsed.result)
+      })
+      .catch((error: unknown) => this.#onError?.(error))
+  }
+
+  #announce(denial: Omit<DenialMessage, 'origin'>): void {
+    this.#channel?.publish(JSON.stringify({ origin: this.#origin, ...denial })).catch(() => {})
   }
 
   /** Script calls sent to Redis so far (0 for the memory backend). */
@@ -172,7 +202,10 @@ class Limiter<S extends string> implements RateLimiter<S> {
   async reset(scope: S, key: string): Promise<void> {
     const policies = this.#policies(scope)
     const base = this.#base(scope, key)
-    this.#deny?.delete(base)
+    if (this.#deny) {
+      this.#deny.delete(base)
+      this.#announce({ base, reset: true, cost: 0 })
+    }
     await this.#local.reset(base, policies)
     if (this.#shared)
       await withDeadline(this.#backend.reset(base, policies), this.#timeoutMs, 'rate limit reset')
@@ -231,7 +264,10 @@ class Limiter<S extends string> implements RateLimiter<S> {
       return this.#fallback(base, policies, cost, mode)
     }
     const result = summarize(policies, outcomes)
-    if (mode === 'consume' && !result.allowed) this.#deny?.set(base, cost, this.#clock.now(), result)
+    if (mode === 'consume' && !result.allowed && this.#deny) {
+      this.#deny.set(base, cost, this.#clock.now(), result)
+      this.#announce({ base, cost, result })
+    }
     return result
   }
 
@@ -254,6 +290,37 @@ class Limiter<S extends string> implements RateLimiter<S> {
       ),
       degraded: this.#onFailure,
     }
+  }
+}
+
+interface DenialMessage {
+  readonly origin: string
+  readonly base: string
+  readonly cost: number
+  readonly reset?: true
+  readonly result?: RateLimitResult
+}
+
+/** A message from another instance, or undefined for anything else on the channel. */
+function parseDenial(message: string): DenialMessage | undefined {
+  try {
+    const value = JSON.parse(message) as Partial<DenialMessage>
+    if (
+      typeof value.origin !== 'string' ||
+      typeof value.base !== 'string' ||
+      typeof value.cost !== 'number'
+    ) {
+      return undefined
+    }
+    if (
+      value.reset !== true &&
+      (typeof value.result?.retryAfterMs !== 'number' || value.result.allowed !== false)
+    ) {
+      return undefined
+    }
+    return value as DenialMessage
+  } catch {
+    return undefined
   }
 }
 

@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
 import { createLoginGuard, createOneTimeCodes, createRateLimiter } from '../../src/ratelimit/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
+import { waitFor } from '../harness/redis.js'
 import { hasRedis, useRedis } from './support.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** "store is a memory or Redis store (or a cache built on one)". */
 describe('request protection on a cache', () => {
@@ -49,6 +52,29 @@ describe('request protection on a cache', () => {
         await b.consume('api', 'user-1'),
       ]
       expect(results.map((r) => r.allowed)).toEqual([true, true, true, false])
+    })
+
+    it('a refusal one instance cached answers for the others too, and a reset clears it everywhere', async () => {
+      const stores = [redisStore({ url: redis.server().url }), redisStore({ url: redis.server().url })]
+      const [a, b] = stores.map((store) => {
+        caches.push(createCache({ store })) // closes the store after the test
+        return createRateLimiter({ store, rules: { login: { limit: 2, window: '1m', blockFor: '10m' } } })
+      }) as [ReturnType<typeof createRateLimiter<'login'>>, ReturnType<typeof createRateLimiter<'login'>>]
+      await sleep(100) // both subscribed
+      await a.consume('login', 'ip-9')
+      await a.consume('login', 'ip-9')
+      expect((await a.consume('login', 'ip-9')).allowed).toBe(false) // blocked for 10 minutes
+      await waitFor(async () => {
+        const before = b.roundTrips
+        const refused = await b.consume('login', 'ip-9')
+        return !refused.allowed && b.roundTrips === before // answered from b's deny cache
+      }, 2000)
+      await a.reset('login', 'ip-9')
+      await waitFor(async () => {
+        const before = b.roundTrips
+        const result = await b.consume('login', 'ip-9')
+        return result.allowed && b.roundTrips === before + 1
+      }, 2000)
     })
   })
 })

@@ -13,5 +13,5 @@ export type {
   RedisUrlOptions,
 } from './options.js'
 export { type Script, type ScriptRunner, script } from './scripts.js'
-export { RedisStore, type RedisStoreStats, redisStore } from './store.js'
+export { type PubSubChannel, RedisStore, type RedisStoreStats, redisStore } from './store.js'
 export { parseRedisUrl, type RedisConnection, type RedisEndpoint, redactUrl } from './url.js'

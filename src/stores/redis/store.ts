@@ -30,6 +30,13 @@ const BATCH = 1000
 /** UNLINK batches in flight at once during deletePattern. */
 const IN_FLIGHT = 8
 
+/** A named pub/sub channel (see {@link RedisStore.channel}). */
+export interface PubSubChannel {
+  publish(message: string): Promise<void>
+  /** Resolves to a function that unsubscribes. */
+  subscribe(listener: (message: string) => void): Promise<() => Promise<void>>
+}
+
 export interface RedisStoreStats extends StoreStats {
   /** Calls that failed on an unreachable or slow Redis, or an open circuit. */
   readonly errors: number
@@ -284,6 +291,23 @@ export class RedisStore implements StoreCore, StoreExtras {
       subscribe: (channel, listener, status) => this.#subscribe(channel, listener, status),
     })
     return this.#leases
+  }
+
+  /**
+   * A pub/sub channel on this Redis: `publish` goes through the store's deadline and breaker;
+   * `subscribe` takes a connection of its own (shared by every subscription of the store) and
+   * survives reconnects. Messages are at-most-once, as Redis pub/sub is.
+   */
+  channel(name: string): PubSubChannel {
+    return {
+      publish: (message) =>
+        this.#guard.call((d) => d.send(['PUBLISH', name, message]).then(() => undefined), RETHROW),
+      subscribe: (listener) =>
+        this.#subscribe(name, (message) => listener(message.toString('utf8')), {
+          up: () => {},
+          down: () => {},
+        }),
+    }
   }
 
   /** Runs Lua scripts on this Redis under the store's deadline and breaker (for rate limiting, locks). */
