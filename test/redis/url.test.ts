@@ -93,6 +93,32 @@ describe('parseRedisUrl', () => {
 })
 
 describe('redisOptionsFromEnv', () => {
+  it('builds a Sentinel URL from django-redis style settings', () => {
+    const options = redisOptionsFromEnv({
+      REDIS_SENTINELS: 's1:26379, s2:26380,s3:26381',
+      REDIS_SENTINEL_MASTER: 'cache-master',
+      REDIS_DB: '2',
+      REDIS_PASSWORD: 'p@ss/word',
+      VALKEY_HOST: 'ignored',
+    })
+    expect(options?.url).toBe('redis+sentinel://:p%40ss%2Fword@s1:26379,s2:26380,s3:26381/cache-master/2')
+    const parsed = parseRedisUrl(options?.url as string)
+    expect(parsed).toMatchObject({
+      topology: 'sentinel',
+      masterName: 'cache-master',
+      database: 2,
+      password: 'p@ss/word',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: 's3', port: 26381 },
+      ],
+    })
+    expect(redisOptionsFromEnv({ REDIS_URL: 'redis://first', REDIS_SENTINELS: 's1:26379' })?.url).toBe(
+      'redis://first',
+    )
+  })
+
   it('reads CACHE_URL, REDIS_URL, REDIS_LOCATION, VALKEY_HOST/PORT in that order', () => {
     expect(redisOptionsFromEnv({})).toBeUndefined()
     expect(redisOptionsFromEnv({ CACHE_URL: 'redis://a', REDIS_URL: 'redis://b' })?.url).toBe('redis://a')

@@ -5,8 +5,10 @@ const REDIS_SCHEME =
 
 /**
  * Redis options from the environment, or `undefined` when none is set. Read in order: `CACHE_URL`
- * (when it is a Redis URL), `REDIS_URL`, `REDIS_LOCATION` (Django's setting name), then
- * `VALKEY_HOST` with `VALKEY_PORT` (default 6379). `extra` is merged in (timeout, onError, ...).
+ * (when it is a Redis URL), `REDIS_URL`, `REDIS_LOCATION` (Django's setting name), then Sentinel
+ * the way django-redis configures it: `REDIS_SENTINELS` (comma-separated `host:port`) with
+ * `REDIS_SENTINEL_MASTER` (and optional `REDIS_DB`, `REDIS_PASSWORD`), then `VALKEY_HOST` with
+ * `VALKEY_PORT` (default 6379). `extra` is merged in (timeout, onError, ...).
  */
 export function redisOptionsFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -17,6 +19,22 @@ export function redisOptionsFromEnv(
   for (const name of ['REDIS_URL', 'REDIS_LOCATION']) {
     const value = env[name]?.trim()
     if (value) return { ...extra, url: value }
+  }
+  const sentinels = env['REDIS_SENTINELS']?.trim()
+  if (sentinels) {
+    const master = env['REDIS_SENTINEL_MASTER']?.trim() || 'mymaster'
+    const password = env['REDIS_PASSWORD']
+    const auth = password ? `:${encodeURIComponent(password)}@` : ''
+    const nodes = sentinels
+      .split(',')
+      .map((node) => node.trim())
+      .filter(Boolean)
+      .join(',')
+    const db = env['REDIS_DB']?.trim()
+    return {
+      ...extra,
+      url: `redis+sentinel://${auth}${nodes}/${encodeURIComponent(master)}${db ? `/${db}` : ''}`,
+    }
   }
   const host = env['VALKEY_HOST']?.trim()
   if (host) {
