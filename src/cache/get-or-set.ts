@@ -64,6 +64,8 @@ interface Plan {
 }
 
 const noop = () => {}
+/** Failed refreshes remembered for `graceBackoff`; beyond this many, the oldest are forgotten. */
+const MAX_BACKOFFS = 10_000
 const EMPTY: GetOrSetOptions<never> = Object.freeze({})
 const DURATIONS = ['grace', 'graceBackoff', 'timeout', 'hardTimeout'] as const
 
@@ -162,7 +164,12 @@ function start<T>(
     } catch (error) {
       cache.counters.factoryErrors++
       cache.publish('factory', key, { error, durationMs: clock.now() - started })
-      if (read.state === 'stale') refreshBackoff.set(full, clock.now() + plan.graceBackoff)
+      if (read.state === 'stale') {
+        // Keys whose refresh failed and never ran again must not accumulate: keep the newest.
+        if (refreshBackoff.size >= MAX_BACKOFFS)
+          refreshBackoff.delete(refreshBackoff.keys().next().value as string)
+        refreshBackoff.set(full, clock.now() + plan.graceBackoff)
+      }
       throw error
     }
     cache.publish('factory', key, { durationMs: clock.now() - started })
