@@ -85,6 +85,25 @@ const opsArb = fc.array(
 )
 
 describe('algorithms against reference models (memory backend, injected clock)', () => {
+  it('sliding-window reports whole requests left under a fractional count (found by the model test)', () => {
+    let now = 1_700_000_000_000
+    const clock = { now: () => now }
+    const backend = new MemoryRateBackend(privateStateMap(clock), clock)
+    const policy: Policy = {
+      name: 'p',
+      algorithm: 'sliding-window',
+      limit: 10,
+      windowMs: 2500,
+      burst: 10,
+      blockMs: 0,
+    }
+    now = 1_700_000_014_714
+    backend.decideNow('k', [policy], 3, 'consume')
+    now += 1119 // the previous window's 3 now weigh 2.0004: 7 requests fit, not 8
+    const [result] = backend.decideNow('k', [policy], 0, 'consume')
+    expect(result!.remaining).toBe(7)
+  })
+
   for (const algorithm of ['gcra', 'token-bucket', 'fixed-window', 'sliding-window'] as const) {
     it(`${algorithm} decides like its model`, () => {
       fc.assert(

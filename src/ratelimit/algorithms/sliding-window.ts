@@ -1,8 +1,14 @@
 import type { Policy } from '../rules.js'
-import { type AlgorithmImpl, retryUp, roundDown, type State, type Step } from './types.js'
+import { type AlgorithmImpl, retryUp, type State, type Step } from './types.js'
 
 /** Slack for comparing weighted counts: float noise only, not a fraction of a request. */
 const COUNT_EPS = 1e-9
+
+/**
+ * Whole requests left under a weighted count. Not `roundDown`: its slack suits millisecond
+ * arithmetic, and would report 8 left under a count of 2.0004 out of 10, when the 8th would fail.
+ */
+const requestsLeft = (n: number): number => Math.max(0, Math.floor(n + COUNT_EPS))
 
 /**
  * Sliding window counter: the previous window's count weighted by how much of it still overlaps
@@ -29,7 +35,7 @@ function decide(state: State, now: number, cost: number, policy: Policy): Step {
     else wait = start + w + (curr > 0 ? w - (need * w) / curr : 0) - now
     return {
       allowed: false,
-      remaining: roundDown(limit - estimate),
+      remaining: requestsLeft(limit - estimate),
       resetMs: curr > 0 ? start + 2 * w - now : prev > 0 ? start + w - now : 0,
       retryAfterMs: retryUp(wait),
       next: state,
@@ -39,7 +45,7 @@ function decide(state: State, now: number, cost: number, policy: Policy): Step {
   const after = curr + cost
   return {
     allowed: true,
-    remaining: roundDown(limit - (estimate + cost)),
+    remaining: requestsLeft(limit - (estimate + cost)),
     resetMs: after > 0 ? start + 2 * w - now : prev > 0 ? start + w - now : 0,
     retryAfterMs: 0,
     next: [start, prev, after],
@@ -47,7 +53,8 @@ function decide(state: State, now: number, cost: number, policy: Policy): Step {
   }
 }
 
-const lua = `ALG['s'] = function(st, now, cost, limit, w, burst)
+const lua = `local function left(n) return math.max(0, math.floor(n + 1e-9)) end
+ALG['s'] = function(st, now, cost, limit, w, burst)
   local start = now - (now % w)
   local prev, curr = 0, 0
   if st[1] == start then
@@ -70,11 +77,11 @@ const lua = `ALG['s'] = function(st, now, cost, limit, w, burst)
       wait = start + w + extra - now
     end
     if curr > 0 then reset = start + 2 * w - now elseif prev > 0 then reset = start + w - now else reset = 0 end
-    return 0, down(limit - estimate), reset, retry(wait), st, 0
+    return 0, left(limit - estimate), reset, retry(wait), st, 0
   end
   local after = curr + cost
   if after > 0 then reset = start + 2 * w - now elseif prev > 0 then reset = start + w - now else reset = 0 end
-  return 1, down(limit - (estimate + cost)), reset, 0, {start, prev, after}, start + 2 * w - now
+  return 1, left(limit - (estimate + cost)), reset, 0, {start, prev, after}, start + 2 * w - now
 end`
 
 export const slidingWindow: AlgorithmImpl = { algorithm: 'sliding-window', code: 's', decide, lua }
