@@ -155,6 +155,21 @@ describe('tags across tiers', () => {
     expect(await a!.get('stats:7')).toEqual({ total: 2 })
   })
 
+  it('expireByTag on one instance: no instance serves the entry as fresh, getOrSet serves it as grace', async () => {
+    const {
+      caches: [a, b],
+    } = instances(2, memoryStore())
+    await a!.set('stats:42', { total: 1 }, { tags: ['user:42'] })
+    expect(await b!.get('stats:42')).toEqual({ total: 1 })
+    expect(await a!.expireByTag('user:42')).toBe(1)
+    await tick()
+    expect(await a!.get('stats:42')).toBeUndefined()
+    expect(await b!.get('stats:42')).toBeUndefined()
+    expect(await b!.getOrSet('stats:42', async () => ({ total: 2 }))).toEqual({ total: 1 })
+    await tick()
+    expect(await a!.get('stats:42')).toEqual({ total: 2 })
+  })
+
   it('a remote deleteByTag reaches an L1 that was filled from L2', async () => {
     const {
       caches: [a, b, c],

@@ -61,6 +61,13 @@ export async function deleteByTag(ctx: CacheContext, tag: string): Promise<numbe
   return deleted
 }
 
+export async function expireByTag(ctx: CacheContext, tag: string): Promise<number> {
+  ctx.open()
+  const [scoped] = ctx.tags([tag], undefined) as [string]
+  const now = ctx.shared.clock.now()
+  return ctx.call('expireByTag', undefined, () => ctx.shared.store.expireByTag(scoped, now))
+}
+
 export async function deletePattern(ctx: CacheContext, pattern: string): Promise<number> {
   const full = ctx.pattern(pattern)
   const deleted = await ctx.call('deletePattern', undefined, () => ctx.shared.store.deletePattern(full))

@@ -208,6 +208,15 @@ export class Cache {
     return bulk.deleteByTag(this.#ctx, tag)
   }
 
+  /**
+   * Makes every entry written with this tag stale instead of removing it: `get` misses it, while
+   * `getOrSet` keeps answering with it (as grace) while one refresh runs. Resolves to how many
+   * entries it touched. A bare integer (a counter) is removed instead.
+   */
+  expireByTag(tag: string): Promise<number> {
+    return bulk.expireByTag(this.#ctx, tag)
+  }
+
   /** Removes the keys matching a glob (`*`, `?`, `[abc]`) under this cache; resolves to how many. */
   deletePattern(pattern: string): Promise<number> {
     return bulk.deletePattern(this.#ctx, pattern)

@@ -184,3 +184,43 @@ function resolveSerializer(option: 'msgpack' | 'json' | Serializer): Serializer 
     "serializer must be 'msgpack', 'json', or an object { id (128-255), name, serialize, deserialize }",
   )
 }
+
+/**
+ * An encoded entry made stale at `staleAt` (epoch ms), its value and tags kept: what
+ * `expireByTag` writes back. An entry already stale earlier is returned as it is; a bare integer
+ * (no header to say it) gives `undefined`, and the caller deletes it instead.
+ */
+export function staleEntry(bytes: Uint8Array, staleAt: number): Uint8Array | undefined {
+  if (bytes.byteLength < HEADER || bytes[0] !== MAGIC) return undefined
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const flags = bytes[2] as number
+  if (flags & FLAG_ENVELOPE) {
+    if (view.byteLength < HEADER + ENVELOPE_BYTES || view.readDoubleBE(HEADER) <= staleAt) return bytes
+    const out = Buffer.from(view)
+    out.writeDoubleBE(staleAt, HEADER)
+    return out
+  }
+  const out = Buffer.allocUnsafe(view.byteLength + ENVELOPE_BYTES)
+  out[0] = MAGIC
+  out[1] = bytes[1] as number
+  out[2] = flags | FLAG_ENVELOPE
+  out.writeDoubleBE(staleAt, HEADER)
+  view.copy(out, HEADER + ENVELOPE_BYTES, HEADER)
+  return out
+}
+
+/**
+ * The part of an entry that `expireByTag` never changes (the header without its "stale at"
+ * time): what stores fingerprint so a tag still recognises an entry after it was made stale.
+ */
+export function stablePart(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength < HEADER + ENVELOPE_BYTES || bytes[0] !== MAGIC) return bytes
+  const flags = bytes[2] as number
+  if (!(flags & FLAG_ENVELOPE)) return bytes
+  const out = Buffer.allocUnsafe(bytes.byteLength - ENVELOPE_BYTES)
+  out[0] = MAGIC
+  out[1] = bytes[1] as number
+  out[2] = flags & ~FLAG_ENVELOPE
+  out.set(bytes.subarray(HEADER + ENVELOPE_BYTES), HEADER)
+  return out
+}

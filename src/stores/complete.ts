@@ -93,6 +93,7 @@ export function completeStore(store: Store): CompleteStore {
         return deleted
       }),
     deleteByTag: s.deleteByTag?.bind(s) ?? unsupported('tags (deleteByTag)'),
+    expireByTag: s.expireByTag?.bind(s) ?? unsupported('expireByTag'),
     stats: s.stats?.bind(s) ?? (() => ({})),
   }
 }

@@ -115,6 +115,12 @@ export interface StoreExtras {
   ttl(key: string): MaybePromise<number | null | undefined>
   deletePattern(pattern: string): MaybePromise<number>
   deleteByTag(tag: string): MaybePromise<number>
+  /**
+   * Makes every entry written with the tag stale at `staleAt` (epoch ms), keeping value and TTL:
+   * reads miss it, `getOrSet` serves it as grace while one refresh runs. An entry that cannot be
+   * marked (a bare integer in a byte store) is deleted. Resolves to how many entries it touched.
+   */
+  expireByTag(tag: string, staleAt: number): MaybePromise<number>
   stats(): StoreStats
 }
 

@@ -321,6 +321,32 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
         assert.equal(await cache.get('k'), 2)
       })
 
+      it('expireByTag makes entries stale: get misses, getOrSet serves them while it refreshes', async () => {
+        if (!store.capabilities.tags) return
+        await cache.set('a', { v: 1 }, { ttl: '1h', tags: ['t'] })
+        await cache.set('b', { v: 'kept' }, { tags: ['other'] })
+        await cache.set('counter', 5, { tags: ['t'] })
+        assert.equal(await cache.expireByTag('t'), 2)
+        assert.equal(await cache.get('a'), undefined)
+        assert.equal(await cache.has('a'), false)
+        assert.equal(await cache.get('counter'), undefined) // a bare integer cannot be stale: it goes
+        assert.deepStrictEqual(await cache.get('b'), { v: 'kept' })
+        const left = await cache.ttl('a')
+        assert.ok(typeof left === 'number' && left > 3_500_000, `ttl after expireByTag was ${left}`)
+        const answer = await cache.getOrSet('a', async () => ({ v: 2 }))
+        assert.deepStrictEqual(answer, { v: 1 }) // the stale value, while the refresh runs
+        for (let i = 0; i < 100 && (await cache.get('a')) === undefined; i++) await sleep(10)
+        assert.deepStrictEqual(await cache.get('a'), { v: 2 })
+      })
+
+      it('an entry made stale by one tag is still removed by another', async () => {
+        if (!store.capabilities.tags) return
+        await cache.set('k', { v: 1 }, { tags: ['t1', 't2'] })
+        await cache.expireByTag('t1')
+        assert.equal(await cache.deleteByTag('t2'), 1)
+        assert.equal(await cache.getOrSet('k', () => 'fresh'), 'fresh')
+      })
+
       it('tags of another prefix are not touched', async () => {
         if (!store.capabilities.tags) return
         await cache.set('k', 1, { tags: ['t'] })

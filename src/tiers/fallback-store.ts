@@ -132,6 +132,11 @@ export class FallbackStore implements StoreCore, StoreExtras {
     return this.#route((s) => s.deleteByTag(tag), { tags: [tag] })
   }
 
+  expireByTag(tag: string, staleAt: number): Promise<number> {
+    // Journaled like a tag delete: when the primary is back its entries of the tag simply go.
+    return this.#route((s) => s.expireByTag(tag, staleAt), { tags: [tag] })
+  }
+
   /** The primary's figures, with how many outages sent calls to the fallback. */
   stats(): StoreStats & { readonly outages: number; readonly onFallback: boolean } {
     return { ...this.#primary.stats(), outages: this.#outages, onFallback: this.#onFallback }

@@ -194,6 +194,17 @@ export class TieredStore implements StoreCore, StoreExtras {
     return deleted
   }
 
+  /**
+   * Makes the tag's entries stale in L2 and L1; other instances drop their L1 copies of the tag
+   * and refill them (stale) from L2 when next asked.
+   */
+  async expireByTag(tag: string, staleAt: number): Promise<number> {
+    const touched = await this.#l2.expireByTag(tag, staleAt)
+    await this.#l1.expireByTag(tag, staleAt)
+    await this.#publish({ tags: [tag] })
+    return touched
+  }
+
   /** L1's figures, with the failures the tiers absorbed (bus messages that did not go out or in), and L2's own. */
   stats(): StoreStats & { readonly l2: StoreStats } {
     const l2 = this.#l2.stats()

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { copyMutableParts, snapshot } from '../../codec/value.js'
+import { copyMutableParts, Envelope, snapshot } from '../../codec/value.js'
 import { CacheClosedError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
 import type { Clock } from '../../internal/clock.js'
 import { systemClock } from '../../internal/clock.js'
@@ -217,6 +217,35 @@ export class MemoryStore implements StoreCore, StoreExtras {
     this.#open()
     const keys = this.#tagKeys.get(tag)
     return keys ? this.deleteMany([...keys]) : 0
+  }
+
+  expireByTag(tag: string, staleAt: number): number {
+    this.#open()
+    let touched = 0
+    for (const key of [...(this.#tagKeys.get(tag) ?? [])]) {
+      const stored = this.#lru.peek(key)
+      if (stored === undefined) continue
+      const copied = stored instanceof CopyOnRead
+      const inner = copied ? stored.value : stored
+      touched++
+      // As in byte stores, a bare integer has no room to say it is stale: it goes.
+      if (typeof inner === 'number' && Number.isSafeInteger(inner)) {
+        this.#lru.delete(key)
+        continue
+      }
+      if (inner instanceof Envelope && inner.staleAt <= staleAt) continue
+      const stale =
+        inner instanceof Envelope
+          ? new Envelope(inner.value, staleAt, inner.tags)
+          : new Envelope(inner, staleAt)
+      const size = this.#lru.info(key)?.size
+      this.#lru.set(key, copied ? new CopyOnRead(stale) : stale, {
+        noUpdateTTL: true,
+        noDisposeOnSet: true,
+        ...(size === undefined ? {} : { size }),
+      })
+    }
+    return touched
   }
 
   stats(): StoreStats {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { stablePart } from '../../codec/codec.js'
 import { InvalidKeyError } from '../../errors.js'
 
 /**
@@ -24,8 +25,12 @@ export function tagSetKey(tag: string): string {
 
 const FINGERPRINT = 16
 
+/**
+ * A value's fingerprint, over the part `expireByTag` never changes (see `stablePart`), so a tag
+ * still knows an entry after another tag made it stale. The STABLE Lua function computes the same.
+ */
 export function fingerprint(value: Buffer): string {
-  return createHash('sha1').update(value).digest('hex').slice(0, FINGERPRINT)
+  return createHash('sha1').update(stablePart(value)).digest('hex').slice(0, FINGERPRINT)
 }
 
 export function tagMember(key: string, value: Buffer): string {

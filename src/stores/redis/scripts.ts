@@ -74,18 +74,63 @@ return members`,
 )
 
 /**
- * Deletes each key whose value still has the fingerprint it had when it was tagged (the first 16
- * hex digits of its SHA-1), so an entry rewritten since without the tag survives. Returns how many
- * were deleted. KEYS: data keys (one hash slot in Cluster); ARGV[i]: the fingerprint of KEYS[i].
+ * Lua twins of the codec's `stablePart` (an entry without its "stale at" time, 0xC1 header byte
+ * and envelope flag 4) and of bookkeeping's `fingerprint` over it.
+ */
+const STABLE = `local function stable(v)
+  if #v >= 11 and string.byte(v, 1) == 193 then
+    local f = string.byte(v, 3)
+    if f % 8 >= 4 then return string.sub(v, 1, 2) .. string.char(f - 4) .. string.sub(v, 12) end
+  end
+  return v
+end
+local function fingerprint(v) return string.sub(redis.sha1hex(stable(v)), 1, 16) end
+`
+
+/**
+ * Deletes each key whose value still has the fingerprint it had when it was tagged, so an entry
+ * rewritten since without the tag survives. Returns how many were deleted. KEYS: data keys (one
+ * hash slot in Cluster); ARGV[i]: the fingerprint of KEYS[i].
  */
 export const DELETE_TAGGED = script(
   'delete-tagged',
-  `local n = 0
+  `${STABLE}local n = 0
 for i, key in ipairs(KEYS) do
   local value = redis.pcall('GET', key)
-  if type(value) == 'string' and string.sub(redis.sha1hex(value), 1, 16) == ARGV[i] then
+  if type(value) == 'string' and fingerprint(value) == ARGV[i] then
     redis.call('UNLINK', key)
     n = n + 1
+  end
+end
+return n`,
+)
+
+/**
+ * Makes each still-tagged key stale (the codec's `staleEntry`): writes the "stale at" time into
+ * its envelope, adding one if it has none, keeping its TTL; a bare integer is deleted. KEYS: data
+ * keys (one slot); ARGV[1]: "stale at" as 8 bytes (float64, big-endian); ARGV[i + 1]: the
+ * fingerprint of KEYS[i]. Returns how many it touched.
+ */
+export const EXPIRE_TAGGED = script(
+  'expire-tagged',
+  `${STABLE}local n = 0
+local at = ARGV[1]
+for i, key in ipairs(KEYS) do
+  local v = redis.pcall('GET', key)
+  if type(v) == 'string' and fingerprint(v) == ARGV[i + 1] then
+    n = n + 1
+    if #v >= 3 and string.byte(v, 1) == 193 then
+      local f = string.byte(v, 3)
+      if f % 8 >= 4 then
+        if #v >= 11 and string.sub(v, 4, 11) > at then
+          redis.call('SET', key, string.sub(v, 1, 3) .. at .. string.sub(v, 12), 'KEEPTTL')
+        end
+      else
+        redis.call('SET', key, string.sub(v, 1, 2) .. string.char(f + 4) .. at .. string.sub(v, 4), 'KEEPTTL')
+      end
+    else
+      redis.call('UNLINK', key)
+    end
   end
 end
 return n`,

@@ -21,7 +21,7 @@ import { redisLeases } from './leases.js'
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
 import { batchesOf, groupBySlot } from './slot.js'
-import { addTags, deleteTagged } from './tags.js'
+import { addTags, deleteTagged, expireTagged } from './tags.js'
 
 const CAPABILITIES: StoreCapabilities = { valueKind: 'bytes', atomic: true, shared: true, tags: true }
 
@@ -245,6 +245,11 @@ export class RedisStore implements StoreCore, StoreExtras {
   /** Removes every entry written with the tag, without scanning the keyspace (see tags.ts). */
   deleteByTag(tag: string): Promise<number> {
     return this.#guard.call((d) => deleteTagged(d, tag), 0)
+  }
+
+  /** Makes every entry written with the tag stale, keeping value and TTL (see tags.ts). */
+  expireByTag(tag: string, staleAt: number): Promise<number> {
+    return this.#guard.call((d) => expireTagged(d, tag, staleAt), 0)
   }
 
   stats(): RedisStoreStats {

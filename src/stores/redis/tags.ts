@@ -1,7 +1,7 @@
 import type { StoreWriteOptions } from '../types.js'
 import { parseMember, tagMember, tagSetKey } from './bookkeeping.js'
 import type { RedisDriver } from './driver.js'
-import { DELETE_TAGGED, runScript, TAG, TAKE } from './scripts.js'
+import { DELETE_TAGGED, EXPIRE_TAGGED, runScript, TAG, TAKE } from './scripts.js'
 import { batchesOf } from './slot.js'
 
 /** Keys per DELETE_TAGGED call outside Cluster. */
@@ -43,6 +43,30 @@ export async function deleteTagged(d: RedisDriver, tag: string): Promise<number>
         DELETE_TAGGED,
         batch.map((i) => keys[i] as string),
         batch.map((i) => (entries[i] as { fingerprint: string }).fingerprint),
+      ),
+    ),
+  )
+  return counts.reduce((total: number, n) => total + Number(n), 0)
+}
+
+/**
+ * Makes every entry written with the tag stale at `staleAt` (see EXPIRE_TAGGED), leaving the tag
+ * set in place so a later `deleteByTag` still finds them. Resolves to how many it touched.
+ */
+export async function expireTagged(d: RedisDriver, tag: string, staleAt: number): Promise<number> {
+  const members = (await d.send(['SMEMBERS', tagSetKey(tag)], tagSetKey(tag))) as Buffer[]
+  if (members.length === 0) return 0
+  const entries = members.map((m) => parseMember(m.toString('utf8')))
+  const keys = entries.map((e) => e.key)
+  const at = Buffer.alloc(8)
+  at.writeDoubleBE(staleAt)
+  const counts = await Promise.all(
+    batchesOf(keys, d.topology === 'cluster', BATCH).map((batch) =>
+      runScript(
+        d,
+        EXPIRE_TAGGED,
+        batch.map((i) => keys[i] as string),
+        [at, ...batch.map((i) => (entries[i] as { fingerprint: string }).fingerprint)],
       ),
     ),
   )

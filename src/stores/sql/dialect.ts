@@ -81,6 +81,12 @@ export interface Dialect {
   match(glob: string): string
   /** Deletes the live entries tagged `tag` (first statement's `affected`), then the tag's stale links. */
   deleteByTag(tag: string, now: number): Plan
+  /** Live entries still carrying `tag`: `cache_key`, `cache_value`, `tag_version`. */
+  tagged(tag: string, now: number): Statement
+  /** Replaces an entry's value if it still has `version` (expiry and tags kept). */
+  replaceValue(key: string, version: unknown, value: Buffer): Statement
+  /** Deletes an entry if it still has `version`. */
+  deleteVersion(key: string, version: unknown): Statement
   /** `n`: the number of rows, live or not. */
   count(): Statement
   /** Deletes up to `limit` expired rows. */

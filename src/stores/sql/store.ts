@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { staleEntry } from '../../codec/codec.js'
 import { InvalidKeyError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
 import { globToRegExp } from '../../internal/glob.js'
 import type {
@@ -265,6 +266,30 @@ export class SqlStore implements StoreCore, StoreExtras {
       execute(driver, this.#sql.deleteByTag(tag, this.#options.clock.now())),
     )
     return results[0]?.affected ?? 0
+  }
+
+  /**
+   * Makes every entry written with the tag stale (see the codec's `staleEntry`): each is
+   * rewritten only if it still has the version it was tagged with, so a concurrent rewrite wins.
+   */
+  async expireByTag(tag: string, staleAt: number): Promise<number> {
+    this.#tags([tag])
+    const { rows } = await this.#query({ rows: [], affected: 0 }, (now) => this.#sql.tagged(tag, now))
+    let touched = 0
+    for (const row of rows) {
+      const key = keyOf(row['cache_key'])
+      const value = fromColumn(row['cache_value'])
+      const stale = staleEntry(value, staleAt)
+      if (stale === value) continue
+      const version = row['tag_version']
+      const { affected } = await this.#query({ rows: [], affected: 0 }, () =>
+        stale === undefined
+          ? this.#sql.deleteVersion(key, version)
+          : this.#sql.replaceValue(key, version, toBuffer(stale)),
+      )
+      touched += affected
+    }
+    return touched
   }
 
   stats(): SqlStoreStats {

@@ -17,7 +17,7 @@ export function mysqlDialect(names: Tables): Dialect {
   const text = 'CAST(cache_value AS CHAR CHARACTER SET latin1)'
   return {
     name: 'mysql',
-    ...questionMarkStatements(t),
+    ...questionMarkStatements(t, g),
     maxBatch: 1000,
 
     // MySQL commits DDL implicitly; CREATE TABLE IF NOT EXISTS is safe to race on its own.

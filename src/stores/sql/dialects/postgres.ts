@@ -154,6 +154,22 @@ WHERE x.tag = $1 AND c.cache_key = x.cache_key AND c.tag_version = x.tag_version
       ],
     }),
 
+    tagged: (tag, now) => ({
+      sql: `SELECT c.cache_key, c.cache_value, c.tag_version FROM ${t} c JOIN ${g} x
+ON x.cache_key = c.cache_key AND x.tag_version = c.tag_version WHERE x.tag = $1 AND ${LIVE('$2', 'c.')}`,
+      params: [tag, now],
+    }),
+
+    replaceValue: (key, version, value) => ({
+      sql: `UPDATE ${t} SET cache_value = $1 WHERE cache_key = $2 AND tag_version = $3`,
+      params: [value, key, version],
+    }),
+
+    deleteVersion: (key, version) => ({
+      sql: `DELETE FROM ${t} WHERE cache_key = $1 AND tag_version = $2`,
+      params: [key, version],
+    }),
+
     count: () => ({ sql: `SELECT count(*) AS n FROM ${t}`, params: [] }),
 
     deleteExpired: (now, limit) => ({

@@ -15,7 +15,7 @@ export function sqliteDialect(names: Tables): Dialect {
   const g = `"${names.tags}"`
   return {
     name: 'sqlite',
-    ...questionMarkStatements(t),
+    ...questionMarkStatements(t, g),
     // SQLite allows 32,766 parameters per statement; 4 per row leaves room.
     maxBatch: 1000,
 
