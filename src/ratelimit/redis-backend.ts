@@ -2,19 +2,22 @@ import { IMPLEMENTATIONS } from './algorithms/index.js'
 import {
   blockKey,
   defineScript,
+  type LuaScript,
   type Mode,
   type PolicyOutcome,
   type RateBackend,
   type ScriptRunner,
   stateKey,
 } from './backend.js'
-import { RATE_SCRIPT } from './lua/rate.js'
+import { rateScript } from './lua/rate.js'
 import type { Policy } from './rules.js'
 
 /** Decisions in Redis: one EVALSHA per request, whatever the number of policies, block included. */
 export class RedisRateBackend implements RateBackend {
   /** Script calls made, for benchmarks and tests (round trips per decision). */
   calls = 0
+  /** The script for each scope's policy list (fixed arrays), so a decision does no lookup work. */
+  readonly #scripts = new WeakMap<readonly Policy[], LuaScript>()
 
   constructor(readonly runner: ScriptRunner) {}
 
@@ -32,7 +35,9 @@ export class RedisRateBackend implements RateBackend {
       args.push(impl.code, policy.limit, policy.windowMs, policy.burst, policy.blockMs)
     }
     this.calls++
-    const reply = await this.runner.run(RATE_SCRIPT, keys, args)
+    let script = this.#scripts.get(policies)
+    if (!script) this.#scripts.set(policies, (script = rateScript(policies.map((p) => p.algorithm))))
+    const reply = await this.runner.run(script, keys, args)
     if (!Array.isArray(reply) || reply.length !== policies.length * 5) {
       throw new Error(`unexpected reply from the rate limit script: ${String(reply)}`)
     }

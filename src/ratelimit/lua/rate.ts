@@ -1,6 +1,7 @@
 import { IMPLEMENTATIONS } from '../algorithms/index.js'
 import { LUA_HELPERS } from '../algorithms/types.js'
-import { defineScript } from '../backend.js'
+import { defineScript, type LuaScript } from '../backend.js'
+import type { Algorithm } from '../rules.js'
 
 /**
  * Every policy of one request, decided in one round trip from the server's clock. Mirrors
@@ -65,7 +66,21 @@ for i = 1, n do
 end
 return out`
 
-export const RATE_SCRIPT = defineScript(
-  'cachekit-ratelimit',
-  [LUA_HELPERS, ...Object.values(IMPLEMENTATIONS).map((impl) => impl.lua), BODY].join('\n'),
-)
+const scripts = new Map<string, LuaScript>()
+
+/**
+ * The script for a set of algorithms, with only their Lua in it: Redis runs a script's top level
+ * on every call, so defining all four algorithms for a one-algorithm limiter costs server time on
+ * every decision. One script per combination, made once.
+ */
+export function rateScript(algorithms: Iterable<Algorithm>): LuaScript {
+  const used = [...new Set(algorithms)].sort()
+  const name = `cachekit-ratelimit-${used.join('+')}`
+  let script = scripts.get(name)
+  if (!script) {
+    const lua = used.map((algorithm) => IMPLEMENTATIONS[algorithm].lua)
+    script = defineScript(name, [LUA_HELPERS, ...lua, BODY].join('\n'))
+    scripts.set(name, script)
+  }
+  return script
+}
