@@ -6,9 +6,6 @@
  * (lib/invalidation-child.ts), one writing, two reading.
  */
 
-import { type ChildProcess, fork } from 'node:child_process'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createKeyv } from '@keyv/redis'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
@@ -20,11 +17,11 @@ import { createCache, memoryStore } from './lib/cachekit.js'
 import { redisStore } from './lib/cachekit-redis.js'
 import { generate, profileDocument, windows } from './lib/data.js'
 import { met, ops, percent, ratio, table } from './lib/format.js'
-import type { Library, Reply, Request } from './lib/invalidation-child.js'
+import { invalidationLatency, type Latency, quantile } from './lib/invalidation.js'
+import type { Library } from './lib/invalidation-child.js'
 import { type MeasureOptions, measure, type OpTask, pairedRatio, roundsNote } from './lib/measure.js'
 import {
   type BenchRedis,
-  command,
   commandCounts,
   commandDelta,
   describeCommands,
@@ -119,7 +116,7 @@ async function runOn(server: BenchRedis, quick: boolean) {
   const latency = new Map<Library, Latency>()
   for (const library of ['cachekit', 'bentocache'] as const) {
     progress(`invalidation: ${library}, 1 writer + ${READERS} readers, ${writes} writes`)
-    latency.set(library, await invalidationLatency(server, library, writes))
+    latency.set(library, await invalidationLatency(server, library, writes, READERS))
   }
 
   const ck = hitResults.get(CACHEKIT)!
@@ -228,114 +225,4 @@ function makeContenders(server: BenchRedis): Contender[] {
     },
   }
   return [cachekit, bentoCache, cacheManager]
-}
-
-interface Latency {
-  /** ns from the write's start to a reader's first read of the new value, per reader per round. */
-  readonly samples: number[]
-  readonly writeNs: number[]
-  /** Rounds discarded because a reader could not prove the key was in its L1. */
-  invalid: number
-  /** Reader rounds that never saw the new value. */
-  lost: number
-}
-
-const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'invalidation-child.ts')
-
-async function invalidationLatency(server: BenchRedis, library: Library, writes: number): Promise<Latency> {
-  const children = Array.from({ length: 1 + READERS }, () => new Child(library, server.url))
-  try {
-    const started = await Promise.all(children.map((c) => c.next('started')))
-    const [writer, ...readers] = children as [Child, ...Child[]]
-    const keys = generate(writes, (i) => `inv:${i}`)
-    const l2Key = (key: string) => started[0]!.l2Key.replace(/k$/, key)
-
-    writer.send({ type: 'prime', keys })
-    await writer.next('primed')
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    for (const reader of readers) reader.send({ type: 'load', keys })
-    for (const loaded of await Promise.all(readers.map((r) => r.next('loaded')))) {
-      if (!loaded.ok) throw new Error(`${library}: a reader did not read back the primed values`)
-    }
-
-    const result: Latency = { samples: [], writeNs: [], invalid: 0, lost: 0 }
-    for (const [round, key] of keys.entries()) {
-      if ((await command(server.port, `DEL ${l2Key(key)}`)) !== '1') {
-        throw new Error(`${library}: ${l2Key(key)} was not in Redis; the L1 proof would mean nothing`)
-      }
-      for (const reader of readers) reader.send({ type: 'arm', key, round })
-      const armed = await Promise.all(readers.map((r) => r.next('armed')))
-      const seen = Promise.all(readers.map((r) => r.next('seen')))
-      writer.send({ type: 'write', key, round })
-      const written = await writer.next('written')
-      const replies = await seen
-      if (!armed.every((a) => a.l1)) {
-        result.invalid++
-        continue
-      }
-      const t0 = BigInt(written.t0)
-      result.writeNs.push(Number(BigInt(written.t1) - t0))
-      for (const reply of replies) {
-        if (reply.at === null) result.lost++
-        else result.samples.push(Number(BigInt(reply.at) - t0))
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2))
-    }
-    return result
-  } finally {
-    for (const child of children) child.close()
-  }
-}
-
-/** One child process and the replies it sent, taken in order by type. */
-class Child {
-  readonly #process: ChildProcess
-  readonly #replies: Reply[] = []
-  readonly #waiting: { type: Reply['type']; resolve: (reply: Reply) => void }[] = []
-  #failure: Error | undefined
-
-  constructor(library: Library, url: string) {
-    this.#process = fork(childScript, [library, url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.#process.on('message', (reply: Reply) => {
-      const at = this.#waiting.findIndex((w) => w.type === reply.type)
-      if (at >= 0) this.#waiting.splice(at, 1)[0]!.resolve(reply)
-      else this.#replies.push(reply)
-    })
-    this.#process.on('exit', (code) => {
-      if (code !== 0) this.#failure = new Error(`invalidation child exited with code ${code}`)
-    })
-  }
-
-  send(request: Request): void {
-    this.#process.send(request)
-  }
-
-  next<T extends Reply['type']>(type: T, timeoutMs = 30_000): Promise<Extract<Reply, { type: T }>> {
-    const at = this.#replies.findIndex((r) => r.type === type)
-    if (at >= 0) return Promise.resolve(this.#replies.splice(at, 1)[0] as Extract<Reply, { type: T }>)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(this.#failure ?? new Error(`no ${type} from an invalidation child within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.#waiting.push({
-        type,
-        resolve: (reply) => {
-          clearTimeout(timer)
-          resolve(reply as Extract<Reply, { type: T }>)
-        },
-      })
-    })
-  }
-
-  close(): void {
-    if (this.#process.connected) this.#process.send({ type: 'close' } satisfies Request)
-    setTimeout(() => this.#process.kill('SIGKILL'), 2_000).unref()
-  }
-}
-
-/** The q-quantile (0..1) by nearest rank. */
-function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 }

@@ -1,7 +1,8 @@
 /**
- * Child of the tiers scenario's invalidation test (bench/tiers.ts): one process with a tiered
- * cache (L1 memory over L2 Redis, with the library's own invalidation bus), driven by the parent
- * over IPC. The writer sets keys; a reader first proves a key is served from its L1, then reads it
+ * Child of the cross-process invalidation tests (bench/tiers.ts, bench/client-tracking.ts; parent
+ * side in ./invalidation.ts): one process with a locally cached client (a tiered cache, L1 memory
+ * over L2 Redis with the library's own invalidation bus, or node-redis with its RESP3 client-side
+ * cache), driven by the parent over IPC. The writer sets keys; a reader first proves a key is served from its L1, then reads it
  * in a loop until it sees the writer's new value and reports when, on the machine-wide monotonic
  * clock (`process.hrtime.bigint()`, CLOCK_MONOTONIC, the same in every process).
  *
@@ -11,10 +12,12 @@ import { setImmediate as tick } from 'node:timers/promises'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
 import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
+import { createClient } from 'redis'
 import { createCache, memoryStore } from './cachekit.js'
 import { redisStore } from './cachekit-redis.js'
 
-export type Library = 'cachekit' | 'bentocache'
+/** `node-redis-csc`: node-redis 6 with `clientSideCache` (RESP3, `CLIENT TRACKING ON`), JSON values. */
+export type Library = 'cachekit' | 'bentocache' | 'node-redis-csc'
 
 export interface Versioned {
   readonly round: number
@@ -26,10 +29,17 @@ export type Request =
   | { readonly type: 'load'; readonly keys: readonly string[] }
   | { readonly type: 'arm'; readonly key: string; readonly round: number }
   | { readonly type: 'write'; readonly key: string; readonly round: number }
+  /** Writes `{ round: i, v: 0 }` to `keys[i]` for every key, `inFlight` at a time, and times it. */
+  | { readonly type: 'flood'; readonly keys: readonly string[]; readonly inFlight: number }
   | { readonly type: 'close' }
 
 export type Reply =
-  | { readonly type: 'started'; readonly l2Key: string }
+  /**
+   * `proof`: how a reader shows a key is served locally. `l2-delete`: the parent deletes it from
+   * Redis behind the bus's back first, so reading the old value proves L1. `local-hits`: the
+   * server would invalidate on that delete, so the reader counts its local cache's hits instead.
+   */
+  | { readonly type: 'started'; readonly l2Key: string; readonly proof: 'l2-delete' | 'local-hits' }
   | { readonly type: 'primed' }
   | { readonly type: 'loaded'; readonly ok: boolean }
   /** `l1`: the key read back its old value while L2 no longer held it, so it came from L1. */
@@ -37,6 +47,7 @@ export type Reply =
   /** When the new value was first read (hrtime ns as a string), or null after {@link GIVE_UP_MS}. */
   | { readonly type: 'seen'; readonly at: string | null; readonly reads: number }
   | { readonly type: 'written'; readonly t0: string; readonly t1: string }
+  | { readonly type: 'flooded'; readonly ns: string }
 
 /** A reader gives up on a round after this long. */
 const GIVE_UP_MS = 2_000
@@ -46,6 +57,8 @@ interface Tiered {
   set(key: string, value: Versioned): Promise<unknown>
   /** The key as written in Redis. */
   l2Key(key: string): string
+  /** Reads served by the local cache so far, for libraries that prove L1 this way. */
+  localHits?(): number
   close(): Promise<unknown>
 }
 
@@ -53,7 +66,24 @@ const [library, url] = process.argv.slice(2) as [Library, string]
 if (!library || !url || !process.send)
   throw new Error('usage: fork invalidation-child.ts <library> <redis-url>')
 
-function make(): Tiered {
+async function make(): Promise<Tiered> {
+  if (library === 'node-redis-csc') {
+    const client = createClient({ url, RESP: 3, clientSideCache: { ttl: 0, maxEntries: 0 } })
+    client.on('error', () => {})
+    await client.connect()
+    const prefix = 'csc:'
+    return {
+      get: async (key) => {
+        const json = await client.get(prefix + key)
+        return json === null ? undefined : (JSON.parse(json) as Versioned)
+      },
+      set: (key, value) =>
+        client.set(prefix + key, JSON.stringify(value), { expiration: { type: 'PX', value: 600_000 } }),
+      l2Key: (key) => prefix + key,
+      localHits: () => client.clientSideCache!.stats().hitCount,
+      close: () => client.close(),
+    }
+  }
   if (library === 'cachekit') {
     const cache = createCache({
       tiers: [memoryStore({ maxEntries: 10_000 }), redisStore({ url })],
@@ -88,7 +118,7 @@ function make(): Tiered {
 // The parent is gone (a failed scenario): do not outlive it.
 process.on('disconnect', () => process.exit(0))
 
-const cache = make()
+const cache = await make()
 const send = (reply: Reply): void => {
   process.send!(reply)
 }
@@ -105,7 +135,7 @@ for (let attempt = 0; ; attempt++) {
   }
 }
 await new Promise((resolve) => setTimeout(resolve, 500))
-send({ type: 'started', l2Key: cache.l2Key('k') })
+send({ type: 'started', l2Key: cache.l2Key('k'), proof: cache.localHits ? 'local-hits' : 'l2-delete' })
 
 let queue = Promise.resolve()
 process.on('message', (request: Request) => {
@@ -131,8 +161,10 @@ async function handle(request: Request): Promise<void> {
       return send({ type: 'loaded', ok })
     }
     case 'arm': {
+      const hits = cache.localHits?.()
       const before = await cache.get(request.key)
-      const l1 = before?.round === request.round && before.v === 0
+      const local = hits === undefined || cache.localHits!() === hits + 1
+      const l1 = local && before?.round === request.round && before.v === 0
       send({ type: 'armed', l1 })
       // Poll until the new value shows, yielding to the event loop between reads so the bus's
       // socket is read; spinning only for the few ms of a round keeps the other processes' CPU free.
@@ -152,6 +184,19 @@ async function handle(request: Request): Promise<void> {
       await cache.set(request.key, { round: request.round, v: 1 })
       const t1 = process.hrtime.bigint()
       return send({ type: 'written', t0: String(t0), t1: String(t1) })
+    }
+    case 'flood': {
+      const { keys, inFlight } = request
+      let next = 0
+      const worker = async () => {
+        while (next < keys.length) {
+          const round = next++
+          await cache.set(keys[round]!, { round, v: 0 })
+        }
+      }
+      const t0 = process.hrtime.bigint()
+      await Promise.all(Array.from({ length: inFlight }, worker))
+      return send({ type: 'flooded', ns: String(process.hrtime.bigint() - t0) })
     }
     case 'close':
       // Some clients complain about their own shutdown; the measurements are in by now.
