@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import type { Cache } from '../cache/cache.js'
 import { createCache } from '../cache/create.js'
 import type { Store } from '../stores/types.js'
+import { ROUND_TRIP_VALUES } from './values.js'
 
 /** The test functions of your runner (vitest, jest, mocha, `node:test`): only these four are used. */
 export interface TestApi {
@@ -22,40 +23,6 @@ export interface ConformanceOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Values every store must give back exactly as they went in. */
-export const ROUND_TRIP_VALUES: Readonly<Record<string, unknown>> = {
-  string: 'héllo wörld ✓ 日本',
-  emptyString: '',
-  zero: 0,
-  integer: 42,
-  negativeInteger: -7,
-  bigSafeInteger: Number.MAX_SAFE_INTEGER,
-  float: 3.25,
-  nan: Number.NaN,
-  infinity: Number.POSITIVE_INFINITY,
-  negativeInfinity: Number.NEGATIVE_INFINITY,
-  trueValue: true,
-  falseValue: false,
-  nullValue: null,
-  undefinedValue: undefined,
-  bigint: 12345678901234567890123456789n,
-  date: new Date('2024-02-29T12:34:56.789Z'),
-  map: new Map<unknown, unknown>([
-    ['a', 1],
-    [2, { b: [3] }],
-  ]),
-  set: new Set(['x', 1, null]),
-  bytes: new Uint8Array([0, 1, 2, 254, 255]),
-  buffer: Buffer.from('buffer bytes'),
-  nested: {
-    user: { id: 42, name: 'Ада', tags: ['a', 'b'], missing: undefined, joined: new Date(0) },
-    list: [1, 'two', null, undefined, { three: 3n }],
-    empty: {},
-    emptyList: [],
-  },
-  longString: 'x'.repeat(100_000),
-}
 
 /**
  * Registers the store contract's tests with your runner. Every test goes through a cache built on

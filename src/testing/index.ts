@@ -1,6 +1,2 @@
-export {
-  type ConformanceOptions,
-  ROUND_TRIP_VALUES,
-  runStoreConformance,
-  type TestApi,
-} from './conformance.js'
+export { type ConformanceOptions, runStoreConformance, type TestApi } from './conformance.js'
+export { ROUND_TRIP_VALUES } from './values.js'

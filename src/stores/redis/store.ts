@@ -1,4 +1,4 @@
-import { CacheError, NotAnIntegerError, UnencodableValueError, ValueTooLargeError } from '../../errors.js'
+import { CacheError } from '../../errors.js'
 import type { InvalidationBus } from '../../tiers/bus.js'
 import type {
   StoreCapabilities,
@@ -13,20 +13,19 @@ import type {
 import { checkKey, isReserved } from './bookkeeping.js'
 import type { BreakerState } from './breaker.js'
 import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
+import { integerError, toBytes, toValue, unlink, writeEntry } from './commands.js'
 import { connect, subscribeWhenConnected } from './connect.js'
-import type { NodeSender, RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
+import type { NodeSender, RedisArg, SubscriptionStatus, Unsubscribe } from './driver.js'
 import { Guard, type GuardCounters, RETHROW } from './guard.js'
 import { inspectNodes, type RedisInspection } from './inspect.js'
 import { redisLeases } from './leases.js'
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
-import { batchesOf, groupBySlot } from './slot.js'
+import { groupBySlot } from './slot.js'
 import { addTags, deleteTagged, expireTagged } from './tags.js'
 
 const CAPABILITIES: StoreCapabilities = { valueKind: 'bytes', atomic: true, shared: true, tags: true }
 
-/** Keys per UNLINK/MGET batch in multi-key work. */
-const BATCH = 1000
 /** UNLINK batches in flight at once during deletePattern. */
 const IN_FLIGHT = 8
 
@@ -105,13 +104,13 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
     checkKey(key)
-    const bytes = this.#bytes(value, key)
-    return this.#guard.call((d) => this.#write(d, key, bytes, options), undefined)
+    const bytes = toBytes(this.#options.maxValueBytes, value, key)
+    return this.#guard.call((d) => writeEntry(d, key, bytes, options), undefined)
   }
 
   add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
     checkKey(key)
-    const bytes = this.#bytes(value, key)
+    const bytes = toBytes(this.#options.maxValueBytes, value, key)
     return this.#guard.call(async (d) => {
       const args: RedisArg[] = ['SET', key, bytes, 'NX']
       if (options.ttl !== null) args.push('PX', String(options.ttl))
@@ -147,11 +146,14 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   setMany(writes: readonly StoreWrite[]): Promise<void> {
     // Check every write first: one bad value aborts the batch before anything is sent.
-    const prepared = writes.map((w) => ({ write: w, bytes: this.#bytes(w.value, checkKey(w.key)) }))
+    const prepared = writes.map((w) => ({
+      write: w,
+      bytes: toBytes(this.#options.maxValueBytes, w.value, checkKey(w.key)),
+    }))
     if (prepared.length === 0) return Promise.resolve()
     // Commands issued in one tick leave in one socket write: one round trip (per node in Cluster).
     return this.#guard.call(async (d) => {
-      await Promise.all(prepared.map(({ write, bytes }) => this.#write(d, write.key, bytes, write)))
+      await Promise.all(prepared.map(({ write, bytes }) => writeEntry(d, write.key, bytes, write)))
     }, undefined)
   }
 
@@ -177,7 +179,7 @@ export class RedisStore implements StoreCore, StoreExtras {
         delta,
       )
       .catch((error: unknown) => {
-        throw this.#integerError(error)
+        throw integerError(error)
       })
   }
 
@@ -345,37 +347,6 @@ export class RedisStore implements StoreCore, StoreExtras {
     return subscribeWhenConnected(this.#guard, this.#subscriptions, channel, listener, status)
   }
 
-  #bytes(value: unknown, key: string): Buffer {
-    let bytes: Buffer
-    if (Buffer.isBuffer(value)) bytes = value
-    else if (value instanceof Uint8Array)
-      bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-    else if (typeof value === 'string') bytes = Buffer.from(value, 'utf8')
-    else {
-      throw new UnencodableValueError(
-        'The Redis store keeps bytes: pass values through a cache (createCache) so they are encoded',
-        { key },
-      )
-    }
-    if (bytes.byteLength > this.#options.maxValueBytes) {
-      throw new ValueTooLargeError(
-        `Value is ${bytes.byteLength} bytes, over the Redis store's maxValueBytes (${this.#options.maxValueBytes})`,
-        { key },
-      )
-    }
-    return bytes
-  }
-
-  async #write(d: RedisDriver, key: string, bytes: Buffer, options: StoreWriteOptions): Promise<void> {
-    const args: RedisArg[] =
-      options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', String(options.ttl)]
-    if (!options.tags || options.tags.length === 0) {
-      await d.send(args, key)
-      return
-    }
-    await Promise.all([d.send(args, key), addTags(d, key, bytes, options.tags, options.ttl)])
-  }
-
   async *#scan(send: NodeSender, pattern: string): AsyncGenerator<string[]> {
     let cursor = '0'
     do {
@@ -392,34 +363,6 @@ export class RedisStore implements StoreCore, StoreExtras {
       yield keys
     } while (cursor !== '0')
   }
-
-  #integerError(error: unknown): unknown {
-    const message = error instanceof Error ? error.message : ''
-    if (/not an integer|ERANGE|overflow|WRONGTYPE/.test(message)) {
-      return new NotAnIntegerError(
-        /ERANGE|overflow/.test(message)
-          ? 'Cannot increment: the result leaves the safe integer range'
-          : 'Cannot increment: the stored value is not an integer; set it to a number first',
-        { cause: error },
-      )
-    }
-    return error
-  }
-}
-
-function toValue(reply: unknown): unknown {
-  return reply === null || reply === undefined ? undefined : reply
-}
-
-/** UNLINKs keys in batches (grouped by hash slot in Cluster); resolves to how many existed. */
-async function unlink(d: RedisDriver, keys: readonly string[]): Promise<number> {
-  const counts = await Promise.all(
-    batchesOf(keys, d.topology === 'cluster', BATCH).map((batch) => {
-      const group = batch.map((i) => keys[i] as string)
-      return d.send(['UNLINK', ...group], group[0])
-    }),
-  )
-  return counts.reduce((total: number, n) => total + Number(n), 0)
 }
 
 /** Creates a {@link RedisStore}. Connects in the background; never blocks or throws on a down Redis. */

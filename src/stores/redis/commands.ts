@@ -1,0 +1,75 @@
+import { NotAnIntegerError, UnencodableValueError, ValueTooLargeError } from '../../errors.js'
+import type { StoreWriteOptions } from '../types.js'
+import type { RedisArg, RedisDriver } from './driver.js'
+import { batchesOf } from './slot.js'
+import { addTags } from './tags.js'
+
+/** Keys per UNLINK/MGET batch in multi-key work. */
+export const BATCH = 1000
+
+/** The bytes to store for a value the cache encoded; refuses anything else, and oversize values. */
+export function toBytes(maxValueBytes: number, value: unknown, key: string): Buffer {
+  let bytes: Buffer
+  if (Buffer.isBuffer(value)) bytes = value
+  else if (value instanceof Uint8Array) bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  else if (typeof value === 'string') bytes = Buffer.from(value, 'utf8')
+  else {
+    throw new UnencodableValueError(
+      'The Redis store keeps bytes: pass values through a cache (createCache) so they are encoded',
+      { key },
+    )
+  }
+  if (bytes.byteLength > maxValueBytes) {
+    throw new ValueTooLargeError(
+      `Value is ${bytes.byteLength} bytes, over the Redis store's maxValueBytes (${maxValueBytes})`,
+      { key },
+    )
+  }
+  return bytes
+}
+
+/** SET with PX, and the entry's tags in the same round trip. */
+export async function writeEntry(
+  d: RedisDriver,
+  key: string,
+  bytes: Buffer,
+  options: StoreWriteOptions,
+): Promise<void> {
+  const args: RedisArg[] =
+    options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', String(options.ttl)]
+  if (!options.tags || options.tags.length === 0) {
+    await d.send(args, key)
+    return
+  }
+  await Promise.all([d.send(args, key), addTags(d, key, bytes, options.tags, options.ttl)])
+}
+
+/** A Redis reply as a store value: nil is a miss. */
+export function toValue(reply: unknown): unknown {
+  return reply === null || reply === undefined ? undefined : reply
+}
+
+/** UNLINKs keys in batches (grouped by hash slot in Cluster); resolves to how many existed. */
+export async function unlink(d: RedisDriver, keys: readonly string[]): Promise<number> {
+  const counts = await Promise.all(
+    batchesOf(keys, d.topology === 'cluster', BATCH).map((batch) => {
+      const group = batch.map((i) => keys[i] as string)
+      return d.send(['UNLINK', ...group], group[0])
+    }),
+  )
+  return counts.reduce((total: number, n) => total + Number(n), 0)
+}
+
+/** A failed INCRBY as the typed error the contract promises (not an integer, or out of range). */
+export function integerError(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : ''
+  if (/not an integer|ERANGE|overflow|WRONGTYPE/.test(message)) {
+    return new NotAnIntegerError(
+      /ERANGE|overflow/.test(message)
+        ? 'Cannot increment: the result leaves the safe integer range'
+        : 'Cannot increment: the stored value is not an integer; set it to a number first',
+      { cause: error },
+    )
+  }
+  return error
+}

@@ -1,0 +1,33 @@
+/** Values every store must give back exactly as they went in. */
+export const ROUND_TRIP_VALUES: Readonly<Record<string, unknown>> = {
+  string: 'héllo wörld ✓ 日本',
+  emptyString: '',
+  zero: 0,
+  integer: 42,
+  negativeInteger: -7,
+  bigSafeInteger: Number.MAX_SAFE_INTEGER,
+  float: 3.25,
+  nan: Number.NaN,
+  infinity: Number.POSITIVE_INFINITY,
+  negativeInfinity: Number.NEGATIVE_INFINITY,
+  trueValue: true,
+  falseValue: false,
+  nullValue: null,
+  undefinedValue: undefined,
+  bigint: 12345678901234567890123456789n,
+  date: new Date('2024-02-29T12:34:56.789Z'),
+  map: new Map<unknown, unknown>([
+    ['a', 1],
+    [2, { b: [3] }],
+  ]),
+  set: new Set(['x', 1, null]),
+  bytes: new Uint8Array([0, 1, 2, 254, 255]),
+  buffer: Buffer.from('buffer bytes'),
+  nested: {
+    user: { id: 42, name: 'Ада', tags: ['a', 'b'], missing: undefined, joined: new Date(0) },
+    list: [1, 'two', null, undefined, { three: 3n }],
+    empty: {},
+    emptyList: [],
+  },
+  longString: 'x'.repeat(100_000),
+}
