@@ -22,7 +22,7 @@ import {
   commandCounts,
   commandDelta,
   describeCommands,
-  startBenchRedis,
+  withBenchRedis,
 } from './lib/redis-server.js'
 import { defineScenario, progress, type Target } from './lib/scenario.js'
 
@@ -58,14 +58,7 @@ type Doc = Record<string, unknown> & { id: number }
 
 export default defineScenario({
   title: '9. Client-side caching (RESP3 CLIENT TRACKING) vs the pub/sub invalidation bus',
-  async run({ quick }) {
-    const server = await startBenchRedis()
-    try {
-      return await runOn(server, quick)
-    } finally {
-      await server.stop()
-    }
-  },
+  run: ({ quick }) => withBenchRedis((server) => runOn(server, quick)),
 })
 
 async function runOn(server: BenchRedis, quick: boolean) {

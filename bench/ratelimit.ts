@@ -32,7 +32,7 @@ import {
   commandCounts,
   commandDelta,
   describeCommands,
-  startBenchRedis,
+  withBenchRedis,
 } from './lib/redis-server.js'
 import { startRoundTripCounter } from './lib/round-trips.js'
 import { defineScenario, progress, ratioTarget, type Target } from './lib/scenario.js'
@@ -89,14 +89,7 @@ interface Stack {
 
 export default defineScenario({
   title: '7. Rate limiting: decisions per second and Redis round trips per decision',
-  async run({ quick }) {
-    const server = await startBenchRedis()
-    try {
-      return await runOn(server, quick)
-    } finally {
-      await server.stop()
-    }
-  },
+  run: ({ quick }) => withBenchRedis((server) => runOn(server, quick)),
 })
 
 async function runOn(server: BenchRedis, quick: boolean) {

@@ -32,7 +32,7 @@ import {
   commandCounts,
   commandDelta,
   describeCommands,
-  startBenchRedis,
+  withBenchRedis,
 } from './lib/redis-server.js'
 import { defineScenario, progress, ratioTarget, type Target } from './lib/scenario.js'
 
@@ -89,14 +89,7 @@ const KEYV = 'Keyv + @keyv/redis'
 
 export default defineScenario({
   title: '5. Redis store: get / set / getMany / deletePattern, 1 KB values, loopback',
-  async run({ quick }) {
-    const server = await startBenchRedis()
-    try {
-      return await runOn(server, quick)
-    } finally {
-      await server.stop()
-    }
-  },
+  run: ({ quick }) => withBenchRedis((server) => runOn(server, quick)),
 })
 
 async function runOn(server: BenchRedis, quick: boolean) {

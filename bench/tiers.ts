@@ -25,7 +25,7 @@ import {
   commandCounts,
   commandDelta,
   describeCommands,
-  startBenchRedis,
+  withBenchRedis,
 } from './lib/redis-server.js'
 import { defineScenario, progress, ratioTarget, type Target } from './lib/scenario.js'
 
@@ -54,14 +54,7 @@ interface Contender {
 
 export default defineScenario({
   title: '6. Tiers: L1 hit over Redis, and invalidation across 3 processes',
-  async run({ quick }) {
-    const server = await startBenchRedis()
-    try {
-      return await runOn(server, quick)
-    } finally {
-      await server.stop()
-    }
-  },
+  run: ({ quick }) => withBenchRedis((server) => runOn(server, quick)),
 })
 
 async function runOn(server: BenchRedis, quick: boolean) {

@@ -41,6 +41,16 @@ function hookExit(): void {
 }
 
 /** Starts `redis-server` and resolves once it answers PING (within 10 s, or rejects). */
+/** Runs `work` against a fresh bench server and stops the server afterwards, also on failure. */
+export async function withBenchRedis<T>(work: (server: BenchRedis) => Promise<T>): Promise<T> {
+  const server = await startBenchRedis()
+  try {
+    return await work(server)
+  } finally {
+    await server.stop()
+  }
+}
+
 export async function startBenchRedis(extraArgs: readonly string[] = []): Promise<BenchRedis> {
   hookExit()
   const port = await freePort()
