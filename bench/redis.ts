@@ -19,6 +19,7 @@ import { redisStore } from './lib/cachekit-redis.js'
 import { generate, windows } from './lib/data.js'
 import { met, ops, percent, ratio, table } from './lib/format.js'
 import {
+  inFlight,
   type Measured,
   type MeasureOptions,
   measure,
@@ -289,7 +290,7 @@ function task(c: Contender, op: Op, misses: { count: number }): OpTask {
         name,
         async: true,
         ops: PARALLEL_BATCH,
-        fn: () => inFlight(next(), PARALLEL_BATCH, call),
+        fn: () => inFlight(IN_FLIGHT, next(), PARALLEL_BATCH, call),
       }
     }
     case 'getMany': {
@@ -308,18 +309,6 @@ function task(c: Contender, op: Op, misses: { count: number }): OpTask {
       }
     }
   }
-}
-
-/** Runs calls `start..start+total` with {@link IN_FLIGHT} callers, each awaiting its own in turn. */
-async function inFlight(start: number, total: number, call: (i: number) => Promise<unknown>): Promise<void> {
-  let next = start
-  const end = start + total
-  const caller = async () => {
-    while (next < end) await call(next++)
-  }
-  const callers: Promise<void>[] = []
-  for (let i = 0; i < IN_FLIGHT; i++) callers.push(caller())
-  await Promise.all(callers)
 }
 
 interface Deletion {

@@ -13,11 +13,13 @@ import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
+import { findPostgresUrl } from '../test/sql/servers.js'
 import { createCache } from './lib/cachekit.js'
 import { sqlStore } from './lib/cachekit-sql.js'
 import { generate, windows } from './lib/data.js'
 import { ops, percent, ratio, table } from './lib/format.js'
 import {
+  inFlight,
   type Measured,
   type MeasureOptions,
   measure,
@@ -170,7 +172,12 @@ function task(d: Dialect, c: Contender, op: Op, misses: { count: number }): OpTa
   const call = op === 'get1' || op === 'get16' ? get : set
   if (op === 'get16' || op === 'set16') {
     const next = windows(KEYS, PARALLEL_BATCH)
-    return { name, async: true, ops: PARALLEL_BATCH, fn: () => inFlight(next(), PARALLEL_BATCH, call) }
+    return {
+      name,
+      async: true,
+      ops: PARALLEL_BATCH,
+      fn: () => inFlight(IN_FLIGHT, next(), PARALLEL_BATCH, call),
+    }
   }
   const next = windows(KEYS, SERIAL_BATCH)
   return {
@@ -182,18 +189,6 @@ function task(d: Dialect, c: Contender, op: Op, misses: { count: number }): OpTa
       for (let i = start; i < start + SERIAL_BATCH; i++) await call(i)
     },
   }
-}
-
-/** Runs calls `start..start+total` with {@link IN_FLIGHT} callers, each awaiting its own in turn. */
-async function inFlight(start: number, total: number, call: (i: number) => Promise<unknown>): Promise<void> {
-  let next = start
-  const end = start + total
-  const caller = async () => {
-    while (next < end) await call(next++)
-  }
-  const callers: Promise<void>[] = []
-  for (let i = 0; i < IN_FLIGHT; i++) callers.push(caller())
-  await Promise.all(callers)
 }
 
 const cacheKeys = generate(KEYS, (i) => `user:${100_000 + i}`)
@@ -223,25 +218,8 @@ const rawHit = (reply: unknown) => {
   )
 }
 
-async function postgresUrl(): Promise<string> {
-  let last: unknown
-  for (const url of ['postgres://postgres@127.0.0.1:5432/test', 'postgres://root@127.0.0.1:5432/test']) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
-    try {
-      await client.connect()
-      await client.query('SELECT 1')
-      return url
-    } catch (error) {
-      last = error
-    } finally {
-      await client.end().catch(() => {})
-    }
-  }
-  throw new Error(`PostgreSQL at 127.0.0.1:5432 not reachable (${(last as Error).message})`)
-}
-
 async function openPostgres(table: string): Promise<Dialect> {
-  const url = await postgresUrl()
+  const url = await findPostgresUrl()
   const cachekit = await cachekitOn(sqlStore({ dialect: 'postgres', url, table }))
   const pool = new pg.Pool({ connectionString: url, max: POOL })
   pool.on('error', () => {})

@@ -111,3 +111,20 @@ export function median(values: readonly number[]): number {
   const mid = sorted.length >> 1
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
+
+/** Runs calls `start..start+total` with `callers` concurrent callers, each awaiting its own in turn. */
+export async function inFlight(
+  callers: number,
+  start: number,
+  total: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = start
+  const end = start + total
+  const caller = async () => {
+    while (next < end) await call(next++)
+  }
+  const running: Promise<void>[] = []
+  for (let i = 0; i < callers; i++) running.push(caller())
+  await Promise.all(running)
+}

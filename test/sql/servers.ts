@@ -29,6 +29,15 @@ function unreachable(what: string, error: unknown): undefined {
 
 /** A PostgreSQL URL that works here (user postgres, else root), or undefined outside CI. */
 export async function postgresUrl(): Promise<string | undefined> {
+  try {
+    return await findPostgresUrl()
+  } catch (error) {
+    return unreachable('PostgreSQL', error)
+  }
+}
+
+/** The first PostgreSQL URL that answers (CACHEKIT_PG_URL, else user postgres, else root); throws if none. */
+export async function findPostgresUrl(): Promise<string> {
   const candidates = process.env['CACHEKIT_PG_URL']
     ? [process.env['CACHEKIT_PG_URL']]
     : ['postgres://postgres@127.0.0.1:5432/test', 'postgres://root@127.0.0.1:5432/test']
@@ -45,7 +54,9 @@ export async function postgresUrl(): Promise<string | undefined> {
       await client.end().catch(() => {})
     }
   }
-  return unreachable(`PostgreSQL (${candidates.map((url) => new URL(url).host).join(' or ')})`, last)
+  throw new Error(
+    `${candidates.map((url) => new URL(url).host).join(' or ')}: ${last instanceof Error ? last.message : String(last)}`,
+  )
 }
 
 /** A MariaDB/MySQL URL that works here, or undefined outside CI. */
