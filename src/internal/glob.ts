@@ -37,11 +37,6 @@ export function escapeGlob(literal: string): string {
   return literal.replace(/[*?[\]\\]/g, '\\$&')
 }
 
-/** True when the pattern has no metacharacter, i.e. it names exactly one key. */
-export function isLiteralGlob(pattern: string): boolean {
-  return !/[*?[\\]/.test(pattern)
-}
-
 function escapeRegExp(ch: string): string {
   return /[.*+?^${}()|[\]\\/]/.test(ch) ? `\\${ch}` : ch
 }

@@ -1,9 +1,5 @@
 export type MaybePromise<T> = T | Promise<T>
 
-export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return value instanceof Promise
-}
-
 /** Applies `fn` to a value that may or may not be a promise, staying synchronous when it can. */
 export function whenResolved<T, R>(value: MaybePromise<T>, fn: (value: T) => R): MaybePromise<R> {
   return value instanceof Promise ? value.then(fn) : fn(value)
