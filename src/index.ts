@@ -12,7 +12,13 @@ export type { Clock } from './internal/clock.js'
 export { type Duration, durationToMs, type Ttl } from './internal/duration.js'
 export { escapeGlob, globToRegExp } from './internal/glob.js'
 export type { MaybePromise } from './internal/maybe-promise.js'
-export { type CacheEvent, type CacheEventType, CHANNELS } from './observe/channels.js'
+export {
+  type CacheEvent,
+  type CacheEventType,
+  CHANNELS,
+  DEGRADED_CHANNEL,
+  type DegradedEvent,
+} from './observe/channels.js'
 export { completeStore } from './stores/complete.js'
 export {
   MemoryStore,

@@ -270,6 +270,15 @@ export class Cache {
     return to
   }
 
+  /**
+   * Resolves once the store can serve calls (a Redis store has made its first connection), or
+   * rejects with a `StoreUnavailableError` after the store's connect timeout. Await it before the
+   * app starts listening; calls made before it wait for the first connection anyway, once.
+   */
+  async ready(): Promise<void> {
+    await this.#ctx.shared.store.ready?.()
+  }
+
   /** Counters for this cache and the namespaces below it. */
   stats(): CacheStats {
     return collectStats(this.#ctx.shared, this.#ctx.scope.namespace)

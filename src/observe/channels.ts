@@ -49,3 +49,70 @@ export const channel = {
   coalesce: diagnostics.channel(CHANNELS.coalesce),
   factory: diagnostics.channel(CHANNELS.factory),
 } satisfies Record<CacheEventType, diagnostics.Channel>
+
+/**
+ * A degraded answer: the library answered, but not the way it would with every part healthy (an
+ * ignored store error, a local rate-limit decision while the shared store is out, a fallback read,
+ * a wait for the first connection). Published on `cachekit:degraded`; counted by the component in
+ * its `stats()`, and logged once per burst by {@link BurstLog}.
+ */
+export interface DegradedEvent {
+  readonly type: 'degraded'
+  /** The component that degraded: `'redis'`, `'sql'`, `'ratelimit'`, `'fallback'`, `'bus'`, `'leases'`... */
+  readonly source: string
+  /** What it did instead: `'ignored-error'`, `'local-decision'`, `'fallback-read'`, `'startup-wait'`... */
+  readonly kind: string
+  /** The operation concerned (`'get'`, `'consume'`...), when there is one. */
+  readonly operation?: string | undefined
+  /** Why, with any secret already removed. */
+  readonly reason?: string | undefined
+}
+
+export const DEGRADED_CHANNEL = 'cachekit:degraded'
+const degradedChannel = diagnostics.channel(DEGRADED_CHANNEL)
+
+/** Publishes a {@link DegradedEvent}; costs one boolean check when nobody listens. */
+export function publishDegraded(event: Omit<DegradedEvent, 'type'>): void {
+  if (degradedChannel.hasSubscribers) degradedChannel.publish({ type: 'degraded', ...event })
+}
+
+/** What a {@link BurstLog} writes: one line when trouble starts, one when it ends. */
+export interface BurstLogEvent {
+  readonly level: 'warn' | 'info'
+  readonly message: string
+}
+
+/**
+ * Logs the first failure of a burst and the recovery after it, and counts what lies between, so a
+ * dead server produces two log lines rather than one per call. A throwing log sink is ignored.
+ */
+export class BurstLog {
+  #failed = 0
+  readonly #log: (event: BurstLogEvent) => void
+
+  constructor(log: (event: BurstLogEvent) => void) {
+    this.#log = log
+  }
+
+  /** Failures since the burst began (0 when healthy). */
+  get failed(): number {
+    return this.#failed
+  }
+
+  failure(message: string): void {
+    if (this.#failed++ === 0) this.#emit({ level: 'warn', message })
+  }
+
+  recovered(message: (failed: number) => string): void {
+    if (this.#failed === 0) return
+    const failed = this.#failed
+    this.#failed = 0
+    this.#emit({ level: 'info', message: message(failed) })
+  }
+
+  #emit(event: BurstLogEvent): void {
+    try {
+      this.#log(event)
+    } catch {}
+  }
+}

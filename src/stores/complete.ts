@@ -41,6 +41,7 @@ export function completeStore(store: Store): CompleteStore {
     close: s.close.bind(s),
     ...(s.leases ? { leases: s.leases.bind(s) } : {}),
     ...(s.available ? { available: s.available.bind(s) } : {}),
+    ...(s.ready ? { ready: s.ready.bind(s) } : {}),
     getEntry,
     has,
     ttl,

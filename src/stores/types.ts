@@ -67,6 +67,12 @@ export interface StoreCore {
    */
   available?(): boolean
   /**
+   * Resolves once the store can serve calls (its first connection is made), or rejects with a
+   * `StoreUnavailableError` after its connect timeout. Optional; stores without it are ready at once.
+   * An app may await it (through `cache.ready()`) before it starts listening.
+   */
+  ready?(): Promise<void>
+  /**
    * Leases for `getOrSet`'s single flight across processes (optional; shared stores offer it).
    * The cache uses them by default when present.
    */

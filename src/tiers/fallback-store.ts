@@ -142,6 +142,14 @@ export class FallbackStore implements StoreCore, StoreExtras {
     return { ...this.#primary.stats(), outages: this.#outages, onFallback: this.#onFallback }
   }
 
+  /**
+   * Ready when the fallback is: calls are served from it while the primary is still connecting or
+   * down, so an outage of the primary at startup does not hold the app back.
+   */
+  async ready(): Promise<void> {
+    await this.#fallback.ready?.()
+  }
+
   close(): Promise<void> {
     return this.#release()
   }

@@ -211,6 +211,11 @@ export class TieredStore implements StoreCore, StoreExtras {
     return { ...this.#l1.stats(), errors: this.#errors + (l2.errors ?? 0), l2 }
   }
 
+  /** Ready when both tiers are. */
+  async ready(): Promise<void> {
+    await Promise.all([this.#l1.ready?.(), this.#l2.ready?.()])
+  }
+
   async close(): Promise<void> {
     const unsubscribe = await this.#unsubscribe?.catch(() => undefined)
     this.#unsubscribe = undefined
