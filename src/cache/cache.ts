@@ -27,9 +27,15 @@ export interface SetOptions {
 export class Cache {
   readonly #ctx: CacheContext
 
-  /** @internal Use `createCache`, `cache.namespace()` or `cache.withVersion()`. */
-  constructor(shared: Shared, scope: Scope, parent?: Cache) {
+  // Private, so the public types offer no constructor: caches come from `createCache`,
+  // `cache.namespace()` and `cache.withVersion()`.
+  private constructor(shared: Shared, scope: Scope, parent?: Cache) {
     this.#ctx = new CacheContext(shared, scope, parent === undefined ? undefined : parent.#ctx)
+  }
+
+  /** @internal For `createCache`. */
+  static open(shared: Shared, scope: Scope): Cache {
+    return new Cache(shared, scope)
   }
 
   /** The store this cache was built on (with `tiers`, the two tiers as one `TieredStore`). */

@@ -87,7 +87,7 @@ export function createCache(options: CacheOptions): Cache {
     registry: new Map(),
     closed: false,
   }
-  const cache = new Cache(shared, {
+  const cache = Cache.open(shared, {
     namespace: '',
     version: options.version === undefined ? undefined : checkVersion(options.version),
     ttl: options.ttl === undefined ? null : ttlToMs(options.ttl),
