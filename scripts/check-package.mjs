@@ -5,7 +5,7 @@
 //
 //   node scripts/check-package.mjs          (after npm run build)
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -13,6 +13,8 @@ const root = new URL('..', import.meta.url).pathname
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const work = mkdtempSync(join(tmpdir(), 'cachekit-package-'))
 const problems = []
+/** `--readme`: only the README snippet check (quicker while editing the README). */
+const readmeOnly = process.argv.includes('--readme')
 
 function run(cmd, args, cwd) {
   const result = spawnSync(cmd, args, {
@@ -30,6 +32,13 @@ try {
   })
   const tarball = join(work, packed.trim().split('\n').pop())
 
+  if (!readmeOnly) checkInstalls(tarball)
+  checkReadme(tarball)
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}
+
+function checkInstalls(tarball) {
   const lint = run('npx', ['publint', tarball], root)
   if (lint.code !== 0 || !/All good/.test(lint.out)) problems.push(`publint:\n${lint.out}`)
   // node10 cannot resolve `exports` at all, and TypeScript's node16 CJS mode does not yet model
@@ -73,7 +82,6 @@ try {
     const cjs = run(process.execPath, ['-e', `${requireAll}; console.log('required')`], dir)
     if (cjs.code !== 0 || !cjs.out.includes('required'))
       problems.push(`${app.name}: require() failed:\n${cjs.out}`)
-    problems.push(`${app.name}: require() failed:\n${cjs.out}`)
     const esm = run(
       process.execPath,
       ['--input-type=module', '-e', `${loadable.map((d) => `await import(${JSON.stringify(d)})`).join(';')}`],
@@ -86,17 +94,119 @@ try {
       problems.push(`${app.name}: the ${app.door} door did not limit requests:\n${served.out}`)
     }
   }
-} finally {
-  rmSync(work, { recursive: true, force: true })
 }
 
 if (problems.length > 0) {
   console.error(`check-package: ${problems.length} problem(s):\n\n${problems.join('\n\n')}`)
   process.exit(1)
 }
-console.log(
-  'check-package: the tarball installs into Express 4/5 and Fastify 4/5 apps, require() and import work, publint and attw are clean',
-)
+if (!readmeOnly) {
+  console.log(
+    'check-package: the tarball installs into Express 4/5 and Fastify 4/5 apps; require() and import work; publint and attw are clean',
+  )
+}
+
+/**
+ * Type-checks every ```ts block of README.md, each as its own module, in a strict consumer
+ * project that installed the tarball (and the peers the snippets use), as a reader who pastes one
+ * would. Names a snippet uses without defining (`cache`, `userId`, an Express `app`) are declared
+ * once in readmeContext(), so the snippets stay short and still cannot use an API wrongly.
+ */
+function checkReadme(tarball) {
+  const dir = join(work, 'readme')
+  mkdirSync(join(dir, 'snippets'), { recursive: true })
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme', private: true, type: 'module' }))
+  const deps = [
+    'typescript@5.9',
+    '@types/node@20',
+    'express@5',
+    '@types/express@5',
+    'fastify@5',
+    'hono@4',
+    'redis@5',
+    'ioredis@5',
+    'pg@8',
+    '@types/pg@8',
+    'mysql2@3',
+    'better-sqlite3@12',
+    '@types/better-sqlite3',
+    'keyv@5',
+    'cache-manager@7',
+    'vitest@4',
+  ]
+  // Types only: no install scripts (better-sqlite3 would compile its addon for nothing).
+  const install = run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, ...deps],
+    dir,
+  )
+  if (install.code !== 0) {
+    problems.push(`readme: npm install failed:\n${install.out}`)
+    return
+  }
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```/gm)]
+  const files = blocks.map((match, i) => {
+    const line = readme.slice(0, match.index).split('\n').length
+    const name = `snippets/readme-${String(i + 1).padStart(2, '0')}-line-${line}.ts`
+    writeFileSync(join(dir, name), `${match[1]}\nexport {}\n`)
+    return name
+  })
+  writeFileSync(join(dir, 'context.d.ts'), readmeContext())
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['ES2023', 'DOM'],
+        types: ['node'],
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        exactOptionalPropertyTypes: true,
+        noEmit: true,
+        skipLibCheck: true,
+      },
+      files: ['context.d.ts', ...files],
+    }),
+  )
+  const tsc = run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], dir)
+  if (tsc.code !== 0) problems.push(`readme: ${files.length} snippets, type errors:\n${tsc.out}`)
+  else console.log(`check-package: ${files.length} README snippets type-check against the tarball`)
+}
+
+/** What the README's snippets take as given: an app's own names, declared with their types. */
+function readmeContext() {
+  return `
+import type { Cache } from 'cachekit'
+import type { Store } from 'cachekit'
+import type { Express } from 'express'
+import type { RateLimiter } from 'cachekit/ratelimit'
+declare global {
+  const cache: Cache
+  const store: Store
+  const url: string
+  const app: Express
+  const limiter: RateLimiter
+  const userId: number
+  const id: number
+  const stats: Stats
+  const username: string
+  const ip: string
+  const clientIp: string
+  const entered: string
+  interface Stats { readonly income: number; readonly expense: number }
+  interface Course { readonly id: number; readonly published: boolean }
+  function buildTree(userId: number): Promise<unknown>
+  function loadCourse(id: number): Promise<Course>
+  function loadUserStats(userId: number): Promise<Stats>
+  function myStore(): Store
+  const db: { course(id: number): Promise<Course> }
+}
+export {}
+`
+}
 
 /**
  * Warnings that come from other packages and say nothing about cachekit's own metadata: npm 11's
