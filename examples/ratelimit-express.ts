@@ -4,17 +4,17 @@
  * Runs on the memory store; set REDIS_URL to share the counters through Redis.
  */
 import type { AddressInfo } from 'node:net'
-import express from 'express'
-import { rateLimit } from '../src/http/express/index.js'
-import { MemoryStore } from '../src/index.js'
+import { MemoryStore } from 'cachekit'
+import { rateLimit } from 'cachekit/express'
 import {
   createLoginGuard,
   createOneTimeCodes,
   createRateLimiter,
   type ProtectionStore,
   retryAfterSeconds,
-} from '../src/ratelimit/index.js'
-import { redisStore } from '../src/stores/redis/index.js'
+} from 'cachekit/ratelimit'
+import { redisStore } from 'cachekit/redis'
+import express from 'express'
 
 // The memory store in development; with REDIS_URL, one Redis shared by every instance of the app.
 const redis = process.env['REDIS_URL'] ? redisStore({ url: process.env['REDIS_URL'] }) : undefined

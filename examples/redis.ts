@@ -1,10 +1,10 @@
 /**
- * The Redis store as the seeds' production apps use theirs: REDIS_URL, a key prefix, a default
+ * The Redis store as a production app uses it: REDIS_URL, a key prefix, a default
  * TTL, invalidation by pattern and tag, and a Redis that dies without taking the app down
  * (onError: 'ignore', Django's IGNORE_EXCEPTIONS). Run: REDIS_URL=redis://127.0.0.1:6379/0 npx tsx examples/redis.ts
  */
-import { createCache } from '../src/index.js'
-import { redisOptionsFromEnv, redisStore } from '../src/stores/redis/index.js'
+import { createCache } from 'cachekit'
+import { redisOptionsFromEnv, redisStore } from 'cachekit/redis'
 
 // CACHE_URL, REDIS_URL, REDIS_LOCATION or VALKEY_HOST/VALKEY_PORT, as the apps configure it.
 const options = redisOptionsFromEnv(process.env) ?? { url: 'redis://127.0.0.1:6379/0' }
