@@ -285,16 +285,23 @@ export class Cache {
   }
 
   /**
-   * Closes this cache and the namespaces made from it. Closing a root cache also releases the
-   * store, which closes once no other cache uses it. Idempotent.
+   * Closes this cache and the namespaces made from it. Closing a root cache first finishes what
+   * it owes the store (writes under way, lease releases, background refreshes), waiting for that
+   * at most {@link CLOSE_WAIT_MS}; then gives up factories still running (their callers get
+   * `CacheClosedError`, their leases are released) and releases the store, which closes once no
+   * other cache uses it. Idempotent; calls made after it reject with `CacheClosedError`.
    */
   async close(): Promise<void> {
     const ctx = this.#ctx
     if (ctx.closed) return
     ctx.closed = true
     if (ctx.parent === undefined) {
-      ctx.shared.closed = true
-      await releaseStore(ctx.shared.original)
+      const { shared } = ctx
+      shared.closed = true
+      await settleOwed(shared, CLOSE_WAIT_MS)
+      for (const giveUp of [...shared.abandon]) giveUp()
+      await settleOwed(shared, CLOSE_RELEASE_MS)
+      await releaseStore(shared.original)
     }
   }
 }
@@ -307,6 +314,25 @@ export function checkVersion(version: number): number {
 }
 
 function noop(): void {}
+
+/** How long `close()` waits for owed work (writes, refreshes, lease releases) before giving up on it. */
+export const CLOSE_WAIT_MS = 1500
+/** How long `close()` then waits for the lease releases of the flights it gave up. */
+const CLOSE_RELEASE_MS = 300
+
+/** Waits until the owed work settles (including work it starts meanwhile), at most `ms`. */
+async function settleOwed(shared: Shared, ms: number): Promise<void> {
+  if (shared.owed.size === 0) return
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  const drained = (async () => {
+    while (shared.owed.size > 0) await Promise.allSettled([...shared.owed])
+  })()
+  await Promise.race([drained, limit])
+  clearTimeout(timer)
+}
 
 function freshValue(read: Read): unknown {
   return read.state === 'fresh' ? read.value : undefined
