@@ -76,7 +76,11 @@ export type MysqlStoreOptions = SqlCommonOptions &
  */
 export type SqliteStoreOptions = SqlCommonOptions & {
   readonly dialect: 'sqlite'
-  /** How long to wait for another process's write lock, in ms (not used with `client`). Default 5000. */
+  /**
+   * How long to wait for another process's write lock, in ms. Default 5000, and never longer than
+   * `timeout`: the wait runs on timers (SQLite's own busy wait, which would block the event loop,
+   * is turned off), and a call that still finds the lock taken fails with `E_STORE_UNAVAILABLE`.
+   */
   readonly busyTimeout?: number
 } & (
     | { readonly client: SqliteDatabaseLike; readonly filename?: never; readonly url?: never }

@@ -61,7 +61,11 @@ export class Session {
           }
         }
       }
-      return await (this.#options.dialect === 'sqlite' ? attempt() : this.#deadline(attempt()))
+      // SQLite too: its driver waits for another process's lock on timers, so a deadline can
+      // fire. Opening a local file (loading the library) is not held to it: each statement of
+      // the migration is, by the driver's own bounded busy wait.
+      if (this.#options.dialect === 'sqlite' && this.#live === undefined) await this.#ready()
+      return await this.#deadline(attempt())
     } catch (error) {
       const failure = toStoreError(error, this.#name, this.#options.secrets)
       if (failure instanceof StoreUnavailableError) {
