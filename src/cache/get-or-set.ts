@@ -240,7 +240,8 @@ function start<T>(
     refreshBackoff.delete(full)
     if (ttl !== 0) {
       const graced = plan.grace > 0 && ttl !== null
-      const stored = graced ? new Envelope(value, clock.now() + (ttl as number)) : value
+      // Tags ride inside a graced entry too, so `touch` can rewrite it without losing them.
+      const stored = graced ? new Envelope(value, clock.now() + (ttl as number), tags) : value
       try {
         // The flight ends only once the store has acknowledged the write (see `landed`).
         await cache.write(key, full, stored, graced ? (ttl as number) + plan.grace : ttl, tags)

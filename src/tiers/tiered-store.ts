@@ -297,7 +297,8 @@ export class TieredStore implements StoreCore, StoreExtras {
     if (value instanceof Envelope) {
       tags = value.tags
       const inner = value.value === undefined ? UNDEFINED : value.value
-      value = value.staleAt === Infinity ? inner : new Envelope(inner, value.staleAt)
+      // A graced entry keeps its tags inside, so `touch` can rewrite it without losing them.
+      value = value.staleAt === Infinity ? inner : new Envelope(inner, value.staleAt, tags)
     } else if (value === undefined) value = UNDEFINED
     return { value, tags }
   }
