@@ -354,7 +354,7 @@ function envelopeOf(ctx: CacheContext, key: string, raw: unknown): Envelope | un
 }
 
 /** How long `close()` waits for owed work (writes, refreshes, lease releases) before giving up on it. */
-export const CLOSE_WAIT_MS = 1500
+export const CLOSE_WAIT_MS = 1000
 /** How long `close()` then waits for the lease releases of the flights it gave up. */
 const CLOSE_RELEASE_MS = 300
 

@@ -213,6 +213,8 @@ function start<T>(
     clearTimeout(timer)
     if (inflight.get(full) === flight) inflight.delete(full)
     shared.abandon.delete(giveUp)
+    // No longer owed: close() does not wait on a factory it gave up.
+    shared.owed.delete(flight.promise)
     abandon()
     onAbandon()
   }
