@@ -264,12 +264,14 @@ describe('versions', () => {
   })
 
   it('incrVersion keeps a grace period: the stale time stays, grace never becomes fresh time', async () => {
-    const cache = make({ version: 1 })
-    await cache.getOrSet('g', () => 'v', { ttl: 40, grace: '1h' })
+    let now = 1_700_000_000_000
+    const clock = { now: () => now }
+    const cache = make({ store: memoryStore({ clock }), clock, version: 1 })
+    await cache.getOrSet('g', () => 'v', { ttl: 1000, grace: '1h' })
     expect(await cache.incrVersion('g')).toBe(2)
     const next = cache.withVersion(2)
     expect(await next.get('g')).toBe('v')
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    now += 2000
     expect(await next.get('g')).toBeUndefined()
     expect(await next.getOrSet('g', async () => 'refreshed', { grace: '1h' })).toBe('v')
   })

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { Envelope } from '../codec/value.js'
 import {
   CacheClosedError,
@@ -8,8 +7,8 @@ import {
   withKey,
 } from '../errors.js'
 import { type Duration, durationToMs, requireTimeout, type Ttl } from '../internal/duration.js'
-import type { StoreLeases } from '../stores/types.js'
 import type { CacheContext } from './context.js'
+import { acrossProcesses } from './leased-flight.js'
 import { type Flight, owe, type Read } from './shared.js'
 
 // biome-ignore lint/correctness/noUnusedVariables: T ties the options to the factory's value type for callers.
@@ -66,7 +65,7 @@ export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>
 /** The parts of a cache that `getOrSet` works with. */
 type CacheInternals = CacheContext
 
-interface Plan {
+export interface Plan {
   /** Lease TTL in ms, or undefined for per-process single flight only. */
   readonly lease: number | undefined
   readonly ttl: number | null
@@ -274,106 +273,6 @@ function start<T>(
   }
   promise.then(landed, failed)
   return flight
-}
-
-/** First pause of a lease waiter between re-checks; it doubles up to {@link WAIT_MAX}. */
-const WAIT_FIRST = 20
-/** The longest pause between a lease waiter's re-checks: what one lost release message costs. */
-const WAIT_MAX = 250
-
-/**
- * Single flight across processes: take the key's lease and compute, or wait for the holder's word
- * (or a short back-off, in case that word is lost) and read what it stored. The lease lives at
- * most `hardTimeout`: a hung holder stops renewing and releases it then, so the others compute.
- * A waiter whose holder never ends (an older version, renewing forever) computes anyway after
- * `hardTimeout` plus one lease TTL. A store that cannot lease (Redis down) leaves per-process
- * single flight, which the caller already has.
- */
-async function acrossProcesses<T>(
-  cache: CacheInternals,
-  key: string,
-  full: string,
-  leases: StoreLeases,
-  plan: Plan,
-  compute: () => Promise<T>,
-  hooks: { onAbandon(release: () => void): void },
-): Promise<T> {
-  const { clock } = cache.shared
-  const token = randomUUID()
-  const leaseTtl = plan.lease as number
-  const giveUpAt = clock.now() + plan.hardTimeout + leaseTtl
-  let pause = WAIT_FIRST
-  for (;;) {
-    let acquired: boolean
-    try {
-      acquired = await leases.acquire(full, token, Math.min(leaseTtl, plan.hardTimeout))
-    } catch (error) {
-      cache.recordError('lease', key, error)
-      return compute()
-    }
-    if (acquired) return hold(cache, full, leases, token, plan, compute, hooks)
-    const waiting = leases.wait(full, pause)
-    const early = await readFresh(cache, key)
-    if (early) {
-      waiting.cancel()
-      return early.value as T
-    }
-    await waiting.done
-    const filled = await readFresh(cache, key)
-    if (filled) {
-      cache.counters.coalesced++
-      cache.publish('coalesce', key)
-      return filled.value as T
-    }
-    if (cache.isClosed() || clock.now() >= giveUpAt) return compute()
-    pause = Math.min(pause * 2, WAIT_MAX)
-  }
-}
-
-/** Computes under a held lease: renews it up to the cap, and releases it when done (owed to close). */
-async function hold<T>(
-  cache: CacheInternals,
-  full: string,
-  leases: StoreLeases,
-  token: string,
-  plan: Plan,
-  compute: () => Promise<T>,
-  hooks: { onAbandon(release: () => void): void },
-): Promise<T> {
-  const { shared } = cache
-  const leaseTtl = plan.lease as number
-  const capAt = shared.clock.now() + plan.hardTimeout
-  let released = false
-  const release = () => {
-    if (released) return
-    released = true
-    clearInterval(renewal)
-    owe(shared, leases.release(full, token)).catch(noop)
-  }
-  const renewal = setInterval(
-    () => {
-      const left = capAt - shared.clock.now()
-      if (left <= 0) release()
-      else leases.renew(full, token, Math.min(leaseTtl, left)).catch(noop)
-    },
-    Math.max(1, Math.min(leaseTtl, plan.hardTimeout) / 3),
-  )
-  renewal.unref()
-  hooks.onAbandon(release)
-  try {
-    return await compute()
-  } finally {
-    release()
-  }
-}
-
-async function readFresh(cache: CacheInternals, key: string): Promise<{ value: unknown } | undefined> {
-  try {
-    const read = await cache.read(key)
-    return read.state === 'fresh' ? read : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function serveStale<T>(cache: CacheInternals, key: string, stale: T): T {

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
-import { channel } from '../observe/channels.js'
+import { channel, publishDegraded } from '../observe/channels.js'
 import type {
   CompleteStore,
   StoreCapabilities,
@@ -56,6 +56,8 @@ export class FallbackStore implements StoreCore, StoreExtras {
   /** Calls running on the fallback: recovery waits for them. */
   readonly #onFallbackNow = new Set<Promise<unknown>>()
   #outages = 0
+  /** Calls served by the fallback (degraded answers). */
+  #fallbackCalls = 0
 
   constructor(primary: CompleteStore, fallback: CompleteStore, options: FallbackOptions) {
     if (primary.capabilities.valueKind !== fallback.capabilities.valueKind) {
@@ -148,9 +150,18 @@ export class FallbackStore implements StoreCore, StoreExtras {
     return this.#route((s) => s.expireByTag(tag, staleAt), { tags: [tag] })
   }
 
-  /** The primary's figures, with how many outages sent calls to the fallback. */
-  stats(): StoreStats & { readonly outages: number; readonly onFallback: boolean } {
-    return { ...this.#primary.stats(), outages: this.#outages, onFallback: this.#onFallback }
+  /** The primary's figures, with how many outages sent calls to the fallback, and how many calls it served. */
+  stats(): StoreStats & {
+    readonly outages: number
+    readonly onFallback: boolean
+    readonly fallbackCalls: number
+  } {
+    return {
+      ...this.#primary.stats(),
+      outages: this.#outages,
+      onFallback: this.#onFallback,
+      fallbackCalls: this.#fallbackCalls,
+    }
   }
 
   /**
@@ -183,6 +194,8 @@ export class FallbackStore implements StoreCore, StoreExtras {
       }
       // Checked and registered in one step: a recovery starting later waits for this call.
       if (this.#recovering) continue
+      this.#fallbackCalls++
+      publishDegraded({ source: 'fallback', kind: 'fallback-call', operation: touches ? 'write' : 'read' })
       const work = (async () => {
         if (touches) await this.#journal(touches)
         return op(this.#fallback)

@@ -119,7 +119,7 @@ describe.skipIf(!redisAvailable())('fallback to SQL while Redis is out', () => {
     await sleep(1100) // past the fallback's probe interval: the next call starts recovery
     const writes = Array.from({ length: 200 }, (_, i) => cache.set(`w:${i}`, i))
     await Promise.all(writes)
-    const onFallback = (cache.store.stats?.() as { onFallback?: boolean }).onFallback
+    const onFallback = (cache.store.stats?.() as { onFallback?: boolean } | undefined)?.onFallback
     expect(onFallback).toBe(false)
     const values = await cache.getMany(Array.from({ length: 200 }, (_, i) => `w:${i}`))
     expect(values.size).toBe(200)

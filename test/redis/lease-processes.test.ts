@@ -77,6 +77,7 @@ describe.skipIf(!redisAvailable())('getOrSet single flight across processes', ()
     expect(served['calls']).toBe(1)
     const values = await Promise.all(others.map((o) => o.next('value')))
     for (const value of values) {
+      expect(value['error']).toBeUndefined()
       expect(value['calls']).toBe(0)
       expect(value['value']).toEqual(served['value'])
       // Each asked while the holder computed: waiting costs the rest of the factory, not a lease TTL.
@@ -104,6 +105,7 @@ describe.skipIf(!redisAvailable())('getOrSet single flight across processes', ()
     // had a value before the hung factory's hard timeout; all had one soon after it.
     const hungAt = first['at'] as number
     for (const value of values) {
+      expect(value['error']).toBeUndefined()
       expect(value['at'] as number).toBeGreaterThanOrEqual(hungAt - 300)
       expect(value['at'] as number).toBeLessThan(hungAt + 5000)
     }

@@ -1,4 +1,5 @@
 import { CacheClosedError, StoreUnavailableError } from '../../errors.js'
+import { publishDegraded } from '../../observe/channels.js'
 import type { Dialect, Plan, SqlDialectName } from './dialect.js'
 import type { SqlDriver, SqlResult } from './driver.js'
 import { openDriver } from './drivers/open.js'
@@ -73,6 +74,7 @@ export class Session {
         if (error instanceof DeadlineError) this.counters.timeouts++
         if (this.#options.onError === 'ignore' && fallback !== RETHROW && !this.#closed) {
           this.counters.ignored++
+          publishDegraded({ source: 'sql', kind: 'ignored-error', reason: failure.message })
           return fallback
         }
       }
