@@ -3,7 +3,7 @@ import { publishDegraded } from '../../observe/channels.js'
 import type { Dialect, Plan, SqlDialectName } from './dialect.js'
 import type { SqlDriver, SqlResult } from './driver.js'
 import { openDriver } from './drivers/open.js'
-import { DeadlineError, isRetryable, toStoreError } from './errors.js'
+import { DeadlineError, isMissingTable, isRetryable, toStoreError } from './errors.js'
 import type { ResolvedSqlOptions } from './options.js'
 
 /** Passed as a fallback to say "rethrow even under onError: 'ignore'". */
@@ -53,10 +53,18 @@ export class Session {
     try {
       const attempt = async () => {
         const driver = this.#live ?? (await this.#ready())
+        let remigrated = false
         for (let tries = 1; ; tries++) {
           try {
             return await work(driver)
           } catch (error) {
+            if (!remigrated && this.#options.autoMigrate && isMissingTable(error)) {
+              // The database came back empty: make the tables again, once, and retry.
+              remigrated = true
+              this.#migration = undefined
+              await this.#remigrate(driver)
+              continue
+            }
             if (tries >= ATTEMPTS || !isRetryable(error)) throw error
             await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries))
           }
@@ -85,6 +93,15 @@ export class Session {
   /** Creates the tables if they do not exist. */
   async migrate(driver: SqlDriver): Promise<void> {
     await execute(driver, this.#sql.migrate({ unlogged: this.#options.unlogged }))
+  }
+
+  /** Runs the migration again (shared by the calls that found the table missing at once). */
+  async #remigrate(driver: SqlDriver): Promise<void> {
+    this.#migration ??= this.migrate(driver).catch((error: unknown) => {
+      this.#migration = undefined
+      throw error
+    })
+    await this.#migration
   }
 
   /** Closes the connections the store opened (waiting for one being opened). Idempotent. */
