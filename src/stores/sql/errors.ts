@@ -68,12 +68,8 @@ export function isMissingTable(error: unknown): boolean {
   if (code === '42P01' || code === 'ER_NO_SUCH_TABLE') return true
   const errno = (error as { errno?: unknown } | null)?.errno
   if (errno === 1146) return true
-  return (
-    code !== undefined &&
-    code.startsWith('SQLITE_ERROR') &&
-    error instanceof Error &&
-    /no such table/i.test(error.message)
-  )
+  const sqlite = code?.startsWith('SQLITE_ERROR') === true
+  return sqlite && error instanceof Error && /no such table/i.test(error.message)
 }
 
 /** True when the error says the database could not be reached or used, not that a query was wrong. */
