@@ -84,6 +84,8 @@ describe.skipIf(!redisAvailable())('getOrSet single flight across processes', ()
       expect(value['ms'] as number).toBeLessThan(2 * FACTORY)
     }
     expect(closed['ms'] as number).toBeLessThan(2000)
+    // No timer of the cache outlives close() (hard timeouts, lease renewals).
+    expect(closed['resources']).not.toContain('Timeout')
     for (const w of [holder, ...others]) expect(await w.exited).toBe(0)
   }, 90_000)
 
@@ -120,6 +122,8 @@ describe.skipIf(!redisAvailable())('getOrSet single flight across processes', ()
     for (const value of values) expect(value['value']).toEqual(second['value'])
     // close() gives the hung factory up after its bounded wait.
     expect(closed['ms'] as number).toBeLessThan(2500)
+    // No timer of the cache outlives close() (hard timeouts, lease renewals).
+    expect(closed['resources']).not.toContain('Timeout')
     for (const w of [hung, ...others]) expect(await w.exited).toBe(0)
   }, 90_000)
 })
