@@ -130,6 +130,7 @@ export class FallbackStore implements StoreCore, StoreExtras {
   }
 
   async *keys(pattern: string): AsyncGenerator<string> {
+    if (this.#recovering) await this.#recovering.catch(() => {})
     const store = (await this.#current()) ?? this.#fallback
     for await (const key of store.keys(pattern)) if (!key.startsWith(JOURNAL)) yield key
   }
