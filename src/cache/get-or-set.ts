@@ -65,6 +65,7 @@ export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>
 /** The parts of a cache that `getOrSet` works with. */
 type CacheInternals = CacheContext
 
+/** One call's resolved getOrSet options, in ms. */
 export interface Plan {
   /** Lease TTL in ms, or undefined for per-process single flight only. */
   readonly lease: number | undefined
