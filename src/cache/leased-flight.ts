@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { CacheClosedError } from '../errors.js'
 import { publishDegraded } from '../observe/channels.js'
 import type { StoreLeases } from '../stores/types.js'
 import type { CacheContext } from './context.js'
@@ -72,7 +73,9 @@ export async function acrossProcesses<T>(
       cache.publish('coalesce', key)
       return filled.value as T
     }
-    if (cache.isClosed() || clock.now() >= giveUpAt) {
+    // A closed cache computes nothing more: its callers were already answered.
+    if (cache.isClosed()) throw new CacheClosedError('The cache was closed while waiting for a lease')
+    if (clock.now() >= giveUpAt) {
       publishDegraded({ source: 'leases', kind: 'lease-wait-over', operation: 'getOrSet' })
       return compute()
     }
