@@ -263,6 +263,19 @@ describe('versions', () => {
     expect(await v2.withVersion(1).get('k')).toBe('one')
   })
 
+  it('incrVersion keeps a grace period: the stale time stays, grace never becomes fresh time', async () => {
+    let now = 1_700_000_000_000
+    const clock = { now: () => now }
+    const cache = make({ store: memoryStore({ clock }), clock, version: 1 })
+    await cache.getOrSet('g', () => 'v', { ttl: 1000, grace: '1h' })
+    expect(await cache.incrVersion('g')).toBe(2)
+    const next = cache.withVersion(2)
+    expect(await next.get('g')).toBe('v')
+    now += 2000
+    expect(await next.get('g')).toBeUndefined()
+    expect(await next.getOrSet('g', async () => 'refreshed', { grace: '1h' })).toBe('v')
+  })
+
   it('incrVersion moves a value to the next version', async () => {
     const cache = make({ prefix: 'app', version: 1 })
     await cache.set('k', 'value', { ttl: '1h' })

@@ -57,6 +57,22 @@ describe('sqlStore options', () => {
       )
   })
 
+  it('refuses timers of 2^31 ms or more (Node would fire them after 1 ms)', () => {
+    for (const options of [
+      { timeout: 2 ** 31 },
+      { connectTimeout: 2 ** 31 },
+      { busyTimeout: 2 ** 31 },
+      { pruneInterval: '30d' },
+    ]) {
+      expect(bad({ dialect: 'sqlite', filename: ':memory:', ...options })).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+      )
+    }
+    expect(resolveOptions({ dialect: 'sqlite', filename: ':memory:', timeout: 2 ** 31 - 1 }).timeout).toBe(
+      2 ** 31 - 1,
+    )
+  })
+
   it('accepts a pg Pool', async () => {
     const pool = new pg.Pool()
     const store = sqlStore({ dialect: 'postgres', client: pool, pruneInterval: false })

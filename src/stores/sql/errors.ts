@@ -59,6 +59,19 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined
 }
 
+/**
+ * True when the store's table is gone (a database restarted empty, or dropped by hand): with
+ * `autoMigrate` the store creates it again and retries, rather than failing every call.
+ */
+export function isMissingTable(error: unknown): boolean {
+  const code = codeOf(error)
+  if (code === '42P01' || code === 'ER_NO_SUCH_TABLE') return true
+  const errno = (error as { errno?: unknown } | null)?.errno
+  if (errno === 1146) return true
+  const sqlite = code?.startsWith('SQLITE_ERROR') === true
+  return sqlite && error instanceof Error && /no such table/i.test(error.message)
+}
+
 /** True when the error says the database could not be reached or used, not that a query was wrong. */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof DeadlineError) return true
