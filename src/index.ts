@@ -10,7 +10,7 @@ export { jsonSerializer, msgpackSerializer, type Serializer } from './codec/seri
 export * from './errors.js'
 export type { Clock } from './internal/clock.js'
 export { type Duration, durationToMs, type Ttl } from './internal/duration.js'
-export { escapeGlob, globToRegExp } from './internal/glob.js'
+export { escapeGlob, globMatcher, matchGlob } from './internal/glob.js'
 export type { MaybePromise } from './internal/maybe-promise.js'
 export {
   type CacheEvent,
