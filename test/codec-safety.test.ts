@@ -120,6 +120,15 @@ describe('decoding builds data only', () => {
     const json = `${'['.repeat(DEFAULT_LIMITS.maxDepth + 1)}${']'.repeat(DEFAULT_LIMITS.maxDepth + 1)}`
     const jsonEntry = Buffer.concat([Buffer.from([0xc1, 2, 0]), Buffer.from(json)])
     expect(() => codec.decode(jsonEntry)).toThrow(CorruptValueError)
+    // Nesting far past any stack: refused by the budget (msgpack) or the parser (JSON), quickly.
+    for (const huge of [
+      entry(Buffer.alloc(1_000_000, 0x91)),
+      Buffer.concat([Buffer.from([0xc1, 2, 0]), Buffer.from('['.repeat(1_000_000))]),
+    ]) {
+      const { ms, result } = timed(() => codec.decode(huge))
+      expect(result).toBeInstanceOf(CorruptValueError)
+      expect(ms).toBeLessThan(1000)
+    }
     // The deepest value the encoder accepts still reads back.
     let ok: unknown = 1
     for (let i = 0; i < DEFAULT_LIMITS.maxDepth; i++) ok = [ok]

@@ -73,6 +73,11 @@ describe.skipIf(!redisAvailable())('bytes planted in Redis', () => {
       expect(await cache.get('bomb')).toBeUndefined()
       await cache.set('bomb', { fine: true })
       expect(await cache.get('bomb')).toStrictEqual({ fine: true })
+      // getMany and getOrSet read a planted entry as a miss too.
+      await raw.set(cache.makeKey('bomb2'), bomb())
+      expect(await cache.getMany(['bomb2'])).toStrictEqual(new Map())
+      expect(await cache.getOrSet('bomb2', () => 'rebuilt')).toBe('rebuilt')
+      expect(await cache.get('bomb2')).toBe('rebuilt')
     }
   })
 
