@@ -157,7 +157,8 @@ function signed(byte: number): number {
 
 function run(compiled: Compiled, key: string): boolean {
   steps = 0
-  if (key.length === 0) return compiled.empty || compiled.star
+  if (compiled.star) return true
+  if (key.length === 0) return compiled.empty
   if (compiled.never) return false
   const length = toBytes(key)
   const s = scratch
