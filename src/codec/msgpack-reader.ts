@@ -4,13 +4,15 @@ import { type DecodeLimits, setOwn } from './value.js'
  * A MessagePack reader that builds cache values and nothing else. It reads what cachekit's
  * msgpackr writer produces (standard MessagePack plus msgpackr's inline records and its `undefined`,
  * `Set`, typed array and big integer extensions, and timestamps for `Date`) and refuses everything
- * else: the reference and id extensions of structured clones (which let a few hundred bytes stand
- * for a graph of 2^40 nodes), `Error`, `RegExp`, `ArrayBuffer`, `DataView`, shared or two-byte
- * records and unknown extensions. Every value counts against a node budget and every container
+ * else: references of structured clones (which let a few hundred bytes stand for a graph of 2^40
+ * nodes; the one pointer followed is to a record's list of member names, which builds nothing
+ * shared), `Error`, `RegExp`, `ArrayBuffer`, `DataView`, shared or two-byte records and unknown
+ * extensions. Every value counts against a node budget and every container
  * against a depth budget, so the work and the result are bounded by the budget and by the bytes.
  *
- * msgpackr's own reader is not used for decoding: its extensions are registered process-wide and
- * it decodes references, errors and regular expressions whatever its options say.
+ * msgpackr's own reader is not used for decoding: it decodes `Error` and `RegExp` whatever its
+ * options say, and its extension table is shared by the whole process (any `addExtension` call
+ * anywhere would widen what a cache entry can turn into).
  */
 export function readMsgpack(bytes: Uint8Array, limits: DecodeLimits): unknown {
   const reader = new Reader(bytes, limits)
