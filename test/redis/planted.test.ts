@@ -35,9 +35,9 @@ describe.skipIf(!redisAvailable())('bytes planted in Redis', () => {
     server = await startRedis()
     raw = new Redis(server.url, { lazyConnect: false })
     caches.push(
-      createCache({ store: redisStore({ url: server.url, timeout: 1000 }), prefix: 'plain' }),
+      createCache({ store: redisStore({ url: server.url, timeout: 5000 }), prefix: 'plain' }),
       createCache({
-        tiers: [memoryStore(), redisStore({ url: server.url, timeout: 1000 })],
+        tiers: [memoryStore(), redisStore({ url: server.url, timeout: 5000 })],
         prefix: 'tiered',
       }),
     )
@@ -48,8 +48,8 @@ describe.skipIf(!redisAvailable())('bytes planted in Redis', () => {
     await server?.stop()
   })
 
-  /** Reads a planted entry: a value or a miss within 100 ms, never an untyped error. */
-  async function readPlanted(cache: Cache, bytes: Uint8Array): Promise<void> {
+  /** Plants the bytes and reads them: a value or a miss, never an untyped error; returns the ms the read took. */
+  async function plantAndRead(cache: Cache, bytes: Uint8Array): Promise<number> {
     const key = 'victim'
     await cache.delete(key) // so the tiered cache's L1 holds nothing from the last round
     await raw.set(cache.makeKey(key), Buffer.from(bytes))
@@ -59,16 +59,25 @@ describe.skipIf(!redisAvailable())('bytes planted in Redis', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(CacheError)
     }
-    expect(performance.now() - start).toBeLessThan(100)
+    return performance.now() - start
+  }
+
+  /**
+   * Within 100 ms. A read over it is tried once more: on a busy machine a round trip can stall,
+   * but an entry that is slow to decode is slow every time.
+   */
+  async function readPlanted(cache: Cache, bytes: Uint8Array): Promise<void> {
+    let ms = await plantAndRead(cache, bytes)
+    if (ms >= 100) ms = Math.min(ms, await plantAndRead(cache, bytes))
+    expect(ms).toBeLessThan(100)
   }
 
   it('the 526-byte reference bomb reads as a miss on a Redis and a tiered cache, and counts an error', async () => {
     for (const cache of caches) {
+      await readPlanted(cache, bomb())
       const errors = cache.stats().errors
       await raw.set(cache.makeKey('bomb'), bomb())
-      const start = performance.now()
       expect(await cache.get('bomb')).toBeUndefined()
-      expect(performance.now() - start).toBeLessThan(100)
       expect(cache.stats().errors).toBe(errors + 1)
       // The next read is a miss too, and a write replaces the entry.
       expect(await cache.get('bomb')).toBeUndefined()

@@ -23,16 +23,22 @@ describe('bytes planted in an SQL store', () => {
     for (const cache of [plain, tiered]) {
       await fc.assert(
         fc.asyncProperty(bytes, async (planted) => {
-          await cache.delete('victim') // so the tiered cache's L1 holds nothing from the last round
-          await underlying(cache).set(cache.makeKey('victim'), planted, { ttl: null })
-          const start = performance.now()
-          try {
-            const value = await cache.get('victim')
-            if (planted === bomb) expect(value).toBeUndefined()
-          } catch (error) {
-            expect(error).toBeInstanceOf(CacheError)
+          const read = async () => {
+            await cache.delete('victim') // so the tiered cache's L1 holds nothing from the last round
+            await underlying(cache).set(cache.makeKey('victim'), planted, { ttl: null })
+            const start = performance.now()
+            try {
+              const value = await cache.get('victim')
+              if (planted === bomb) expect(value).toBeUndefined()
+            } catch (error) {
+              expect(error).toBeInstanceOf(CacheError)
+            }
+            return performance.now() - start
           }
-          expect(performance.now() - start).toBeLessThan(100)
+          // A busy machine can stall one read; an entry slow to decode is slow every time.
+          let ms = await read()
+          if (ms >= 100) ms = Math.min(ms, await read())
+          expect(ms).toBeLessThan(100)
         }),
         { numRuns: 200 },
       )
