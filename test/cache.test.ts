@@ -29,7 +29,7 @@ describe('keys', () => {
     expect(key('category_tree', { type: 'expense', user: 42, depth: 3 })).toBe(
       'category_tree:depth:3:type:expense:user:42',
     )
-    expect(key('x', { a: undefined, b: null, c: ['1', 2] })).toBe('x:b:null:c:1,2')
+    expect(key('x', { a: undefined, b: null, c: ['1', 2] })).toBe("x:b:null:c:['1,2]")
     expect(key('x', { a: 'p:q%' })).toBe('x:a:p%3Aq%25')
     expect(() => key('', {})).toThrow(InvalidOptionError)
   })
@@ -308,7 +308,7 @@ describe('cached()', () => {
       },
       { key: 'user_stats', ttl: '10m' },
     )
-    expect(stats.keyFor(42, { period: 'month' })).toBe('user_stats:42:{"period"%3A"month"}')
+    expect(stats.keyFor(42, { period: 'month' })).toBe('user_stats:42:{period=month}')
     expect(await stats(42, { period: 'month' })).toEqual({ userId: 42, period: 'month', total: 1 })
     expect(await stats(42, { period: 'month' })).toEqual({ userId: 42, period: 'month', total: 1 })
     expect(await stats(7, { period: 'month' })).toMatchObject({ total: 2 })

@@ -1,6 +1,6 @@
 import type { Codec } from '../codec/codec.js'
 import { Envelope, UNDEFINED } from '../codec/value.js'
-import { InvalidOptionError } from '../errors.js'
+import { CorruptValueError, InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
 import type { MaybePromise } from '../internal/maybe-promise.js'
 import { channel } from '../observe/channels.js'
@@ -150,7 +150,7 @@ export class TieredStore implements StoreCore, StoreExtras {
     const found = this.#busUp ? [...(await this.#l1.getMany(keys))] : keys.map(() => undefined)
     await Promise.all(
       found.map(async (value, i) => {
-        if (value === undefined) found[i] = await this.#fromL2(keys[i] as string)
+        if (value === undefined) found[i] = await this.#fromL2(keys[i] as string).catch(unreadableAsMiss)
       }),
     )
     return found
@@ -343,4 +343,10 @@ export class TieredStore implements StoreCore, StoreExtras {
       this.#failed('publish', error)
     }
   }
+}
+
+/** One unreadable L2 entry in a batch is a miss for that key, as a single `get` reads it. */
+function unreadableAsMiss(error: unknown): undefined {
+  if (error instanceof CorruptValueError) return undefined
+  throw error
 }

@@ -1,4 +1,5 @@
 import { CacheClosedError, CacheError, StoreUnavailableError } from '../../errors.js'
+import { scrubber } from '../../internal/redact.js'
 import { CircuitBreaker } from './breaker.js'
 import { Deadlines, DeadlineTimeoutError } from './deadline.js'
 import type { RedisDriver } from './driver.js'
@@ -112,10 +113,11 @@ export class Guard {
 
   /** Removes passwords from text that may be shown or logged. */
   scrub(text: string): string {
-    let out = text
-    for (const secret of this.#options.secrets) out = out.split(secret).join('***')
-    return out
+    this.#scrub ??= scrubber(this.#options.secrets)
+    return this.#scrub(text)
   }
+
+  #scrub: ((text: string) => string) | undefined
 
   #unavailable<T>(cause: unknown, fallback: T | typeof RETHROW, count: boolean): Promise<T> {
     if (this.closed)

@@ -1,4 +1,5 @@
 import { CacheError, StoreUnavailableError } from '../../errors.js'
+import { scrubber } from '../../internal/redact.js'
 
 /** A call that got no answer within the store's `timeout`. */
 export class DeadlineError extends Error {
@@ -100,9 +101,9 @@ export function isRetryable(error: unknown): boolean {
  */
 export function toStoreError(error: unknown, dialect: string, secrets: readonly string[]): Error {
   if (error instanceof CacheError) return error
-  const scrub = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text)
+  const scrub = scrubber(secrets)
   const reason = scrub(describeError(error))
-  if (error instanceof Error && secrets.length > 0) error.message = scrub(error.message)
+  if (error instanceof Error) error.message = scrub(error.message)
   if (isUnavailable(error)) {
     return new StoreUnavailableError(`The ${dialect} database is unavailable: ${reason}`, { cause: error })
   }
