@@ -1,4 +1,9 @@
-import { NotAnIntegerError, UnencodableValueError, ValueTooLargeError } from '../../errors.js'
+import {
+  InvalidTtlError,
+  NotAnIntegerError,
+  UnencodableValueError,
+  ValueTooLargeError,
+} from '../../errors.js'
 import type { StoreWriteOptions } from '../types.js'
 import type { RedisArg, RedisDriver } from './driver.js'
 import { batchesOf } from './slot.js'
@@ -28,6 +33,23 @@ export function toBytes(maxValueBytes: number, value: unknown, key: string): Buf
   return bytes
 }
 
+/**
+ * The longest TTL the store sends: 100 years, the core's documented maximum. Redis refuses larger
+ * PX values with an untyped error, after INCRBY has already created the counter without expiry.
+ */
+export const MAX_TTL_MS = 3_155_760_000_000
+
+/** A TTL as a PX/PEXPIRE argument; refuses one Redis would refuse, before anything is sent. */
+export function px(ttl: number, key: string): string {
+  if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
+    throw new InvalidTtlError(
+      `TTL must be a whole number of ms between 1 and ${MAX_TTL_MS} (100 years), got ${String(ttl)}`,
+      { key },
+    )
+  }
+  return String(ttl)
+}
+
 /** SET with PX, and the entry's tags in the same round trip. */
 export async function writeEntry(
   d: RedisDriver,
@@ -36,7 +58,7 @@ export async function writeEntry(
   options: StoreWriteOptions,
 ): Promise<void> {
   const args: RedisArg[] =
-    options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', String(options.ttl)]
+    options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', px(options.ttl, key)]
   if (!options.tags || options.tags.length === 0) {
     await d.send(args, key)
     return
