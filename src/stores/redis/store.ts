@@ -311,7 +311,8 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   /**
    * An invalidation bus over this Redis's pub/sub, for tiered caches: `createCache({ tiers: [l1,
-   * store] })` uses it unless given another. Subscribing takes a connection of its own.
+   * store] })` uses it unless given another. Its subscription shares the store's pub/sub connection;
+   * the tiered store trusts its L1 only while the subscription is live (status up).
    */
   invalidationBus(channel = DEFAULT_CHANNEL): InvalidationBus {
     return redisInvalidationBus(
@@ -345,8 +346,10 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   /**
    * A pub/sub channel on this Redis: `publish` goes through the store's deadline and breaker;
-   * `subscribe` takes a connection of its own (shared by every subscription of the store) and
-   * survives reconnects. Messages are at-most-once, as Redis pub/sub is.
+   * `subscribe` registers at once and resolves to its unsubscribe function; the subscription runs on
+   * the store's one pub/sub connection, is retried until the server accepts it and survives
+   * reconnects (`stats().subscriptions` says whether it is live). Messages are at-most-once, as
+   * Redis pub/sub is.
    */
   channel(name: string): PubSubChannel {
     return {
