@@ -10,11 +10,17 @@ import { InvalidKeyError } from '../../errors.js'
  * `clear()` skip reserved keys even when a pattern (such as `*` in a cache without prefix) matches
  * them. A cache with a prefix never reaches them: its keys and patterns start with the prefix.
  *
- * A tag set's members are `<fingerprint><key>`: the first 16 hex digits of the SHA-1 of the value
- * written with the tag, then the key. `deleteByTag` deletes a key only while its value still has
- * that fingerprint, so an entry rewritten without the tag no longer answers to it, with no extra
- * work on untagged writes. (A rewrite with byte-identical content, or an `incr` of a tagged
- * counter, is the exception: identical bytes still answer; an incremented counter no longer does.)
+ * A tag set is a hash: one field per tagged key, whose value is a fingerprint of the value written
+ * with the tag (the first 16 hex digits of the SHA-1 of its stable part), or `int` for a bare
+ * integer. Rewriting a key with the tag overwrites its field, so a set holds at most one field per
+ * key: it stays proportional to the distinct keys tagged while it lives, and lives as long as its
+ * longest-lived member (see TAG in scripts.ts). `deleteByTag` deletes a key only while its value
+ * still has that fingerprint, so an entry rewritten without the tag no longer answers to it, with
+ * no extra work on untagged writes. A counter (`int`) answers while it is still an integer, so
+ * `incr` keeps a tagged counter findable. (A rewrite without the tag but with byte-identical
+ * content, or with another integer for a counter, still answers.) A key deleted by `delete` keeps
+ * its field until the set expires or the tag is deleted. Sets written by older versions (Redis
+ * sets of `<fingerprint><key>`) are converted on the next tagged write and read as they are.
  */
 export const RESERVED = '__cachekit:'
 export const TAG_SET = `${RESERVED}tag:`
@@ -33,14 +39,13 @@ export function fingerprint(value: Buffer): string {
   return createHash('sha1').update(stablePart(value)).digest('hex').slice(0, FINGERPRINT)
 }
 
-export function tagMember(key: string, value: Buffer): string {
-  return fingerprint(value) + key
+/** What a tag set records for a value: its fingerprint, or `int` for a bare integer. */
+export function tagMark(value: Buffer): string {
+  return INTEGER.test(value.toString('latin1')) ? INT_MARK : fingerprint(value)
 }
 
-/** Splits a tag set member into its key and fingerprint. */
-export function parseMember(member: string): { readonly key: string; readonly fingerprint: string } {
-  return { key: member.slice(FINGERPRINT), fingerprint: member.slice(0, FINGERPRINT) }
-}
+export const INT_MARK = 'int'
+const INTEGER = /^-?\d+$/
 
 export function isReserved(key: string): boolean {
   return key.startsWith(RESERVED)

@@ -41,5 +41,6 @@ export function connect(guard: Guard, options: ResolvedOptions): void {
     })
   }
   guard.driver = driver
+  guard.begin()
   if (driver.ready) guard.connected()
 }

@@ -61,6 +61,8 @@ export class Guard {
   readonly breaker: CircuitBreaker | undefined
   driver: RedisDriver | undefined
   #phase: 'open' | 'closing' | 'closed' = 'open'
+  /** Set once close() stops waiting for accepted calls: whatever is still pending fails. */
+  #cut = false
   /** Pending while the first connection is being made; settled (and dropped) once it succeeds or fails. */
   #startup: { promise: Promise<void>; settle: (error?: Error) => void } | undefined
   #startupTimer: NodeJS.Timeout | undefined
@@ -86,11 +88,19 @@ export class Guard {
     })
     promise.catch(() => {})
     this.#startup = { promise, settle }
-    // The first attempt ends here whatever the connection does: a server that accepts TCP and
-    // never answers the handshake must not make every call wait.
+  }
+
+  /**
+   * Starts the clock on the first attempt, once the client exists (loading the library is not
+   * counted). The attempt ends here whatever the connection does: a server that accepts TCP and
+   * never answers the handshake must not make every call wait.
+   */
+  begin(): void {
+    if (this.#startup === undefined || this.#startupTimer !== undefined) return
+    const ms = this.#options.connectTimeout
     this.#startupTimer = setTimeout(
-      () => this.#endStartup(new Error(`no connection within ${options.connectTimeout} ms (connectTimeout)`)),
-      options.connectTimeout,
+      () => this.#endStartup(new Error(`no connection within ${ms} ms (connectTimeout)`)),
+      ms,
     )
     this.#startupTimer.unref()
   }
@@ -182,7 +192,7 @@ export class Guard {
 
   /** Called when the driver reports a live connection. */
   connected(): void {
-    if (this.#phase === 'closed') return
+    if (this.#cut) return
     this.#endStartup(undefined)
     this.breaker?.success()
     this.#recovered()
@@ -191,7 +201,7 @@ export class Guard {
 
   /** Called when the driver reports a failure; a refused first attempt ends the startup wait at once. */
   down(error: unknown): void {
-    if (this.#phase === 'closed') return
+    if (this.#cut) return
     this.#lastError = this.scrub(error instanceof Error ? error.message : String(error))
     this.#endStartup(error instanceof Error ? error : new Error(this.#lastError))
   }
@@ -242,15 +252,22 @@ export class Guard {
       clearTimeout(timer)
       this.#drained = undefined
     }
-    this.#phase = 'closed'
+    this.#cut = true
     this.#endStartup(closedError())
     this.deadlines.failAll(closedError())
+  }
+
+  /** close() is over. */
+  finish(): void {
+    this.#phase = 'closed'
   }
 
   /** Closing, last part: waits out node-redis's reconnect sleep when it ends within `budgetMs`. */
   async settle(budgetMs: number): Promise<void> {
     const left = this.#sleepUntil - performance.now()
     if (left > 0 && left <= budgetMs) await new Promise((resolve) => setTimeout(resolve, left + 5))
+    // A destroyed socket's handle closes on a later turn of the event loop: let it.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
   }
 
   log(event: RedisLogEvent): void {
@@ -302,7 +319,7 @@ export class Guard {
   }
 
   #unavailable<T>(op: string, cause: unknown, fallback: T | typeof RETHROW): Promise<T> {
-    if (this.#phase === 'closed') return Promise.reject(closedError())
+    if (this.#cut) return Promise.reject(closedError())
     this.counters.errors++
     const reason = this.scrub(cause instanceof Error ? cause.message : String(cause))
     this.#failures.failure(

@@ -175,6 +175,41 @@ function watch(
   }
 }
 
+/** The longest close() waits for a TCP connect in progress to finish before destroying the client. */
+const DIAL_WAIT_MS = 500
+
+/**
+ * Knows when a node-redis client is opening a TCP connection. node-redis assigns the socket only
+ * once the connect completes, so a client destroyed in that window cannot reach it and the socket
+ * then connects and stays open: destroy waits (briefly) for the dial to end first.
+ */
+function dialing(target: Emitter): (then: () => void) => Promise<void> {
+  let dialing = true
+  let waiters: (() => void)[] = []
+  const settled = () => {
+    dialing = false
+    for (const wake of waiters) wake()
+    waiters = []
+  }
+  target.on('reconnecting', () => {
+    dialing = true
+  })
+  target.on('connect', settled)
+  target.on('error', settled)
+  target.on('ready', settled)
+  return async (then) => {
+    if (dialing) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve)
+        timer = setTimeout(resolve, DIAL_WAIT_MS)
+      })
+      clearTimeout(timer)
+    }
+    then()
+  }
+}
+
 /** Reports a connection's ready/lost transitions to every status listener, registered once. */
 function statusFeed(target: Emitter): (listener: (up: boolean) => void) => void {
   const listeners: ((up: boolean) => void)[] = []
@@ -190,6 +225,7 @@ function statusFeed(target: Emitter): (listener: (up: boolean) => void) => void 
 }
 
 function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: boolean): RedisDriver {
+  const whenDialed = dialing(client)
   watch(client, events, owned)
   const send: NodeSender = (args) => client.sendCommand(args, COMMAND_OPTIONS)
   let pubsub: PubSubConnection | undefined
@@ -206,7 +242,11 @@ function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: 
       return pubsub
     },
     close: async () => {
-      if (owned && client.isOpen) client.destroy()
+      if (owned && client.isOpen) {
+        await whenDialed(() => {
+          if (client.isOpen) client.destroy()
+        })
+      }
     },
   }
 }
@@ -220,6 +260,7 @@ function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
   const subscriber = client.duplicate()
   subscriber.on('error', () => {})
   const onStatus = statusFeed(subscriber)
+  const whenDialed = dialing(subscriber)
   subscriber.connect().catch(() => {})
   return {
     get ready() {
@@ -233,7 +274,9 @@ function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
       await subscriber.unsubscribe(channel, listener, true)
     },
     close: async () => {
-      if (subscriber.isOpen) subscriber.destroy()
+      await whenDialed(() => {
+        if (subscriber.isOpen) subscriber.destroy()
+      })
     },
   }
 }

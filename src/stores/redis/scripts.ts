@@ -43,16 +43,25 @@ return n`,
 )
 
 /**
- * Adds a key to tag sets and keeps each set alive as long as its longest-lived member: a new set
- * takes the entry's TTL, a shorter TTL is extended, a null TTL makes the set persistent.
- * KEYS: tag sets; ARGV[1] the member key; ARGV[2] TTL ms or '' for never.
+ * Records a key in tag sets (hashes: field = key, value = fingerprint, so a rewrite replaces its own
+ * field) and keeps each set alive as long as its longest-lived member: a new set takes the entry's
+ * TTL, a shorter TTL is extended, a null TTL makes the set persistent. A set left by an older
+ * version (a Redis set of `<fingerprint><key>`) is converted first.
+ * KEYS: tag sets; ARGV[1] the key; ARGV[2] its fingerprint; ARGV[3] TTL ms or '' for never.
  */
 export const TAG = script(
   'tag',
-  `local ttl = tonumber(ARGV[2])
+  `local ttl = tonumber(ARGV[3])
 for _, set in ipairs(KEYS) do
+  if redis.call('TYPE', set)['ok'] == 'set' then
+    local left = redis.call('PTTL', set)
+    local members = redis.call('SMEMBERS', set)
+    redis.call('DEL', set)
+    for _, m in ipairs(members) do redis.call('HSET', set, string.sub(m, 17), string.sub(m, 1, 16)) end
+    if left > 0 then redis.call('PEXPIRE', set, left) end
+  end
   local existed = redis.call('EXISTS', set)
-  redis.call('SADD', set, ARGV[1])
+  redis.call('HSET', set, ARGV[1], ARGV[2])
   if ttl == nil then
     redis.call('PERSIST', set)
   elseif existed == 0 then
@@ -65,12 +74,24 @@ end
 return 1`,
 )
 
-/** Reads a tag set's members and deletes the set in one step. KEYS[1] tag set. */
-export const TAKE = script(
-  'take',
-  `local members = redis.call('SMEMBERS', KEYS[1])
-redis.call('UNLINK', KEYS[1])
-return members`,
+/**
+ * A tag set's entries as a flat `key, fingerprint, ...` list (hash, or an older version's set);
+ * with ARGV[1] = 'take' the set is deleted in the same step. KEYS[1] tag set.
+ */
+export const MEMBERS = script(
+  'tag-members',
+  `local kind = redis.call('TYPE', KEYS[1])['ok']
+local out = {}
+if kind == 'hash' then
+  out = redis.call('HGETALL', KEYS[1])
+elseif kind == 'set' then
+  for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    table.insert(out, string.sub(m, 17))
+    table.insert(out, string.sub(m, 1, 16))
+  end
+end
+if ARGV[1] == 'take' and kind ~= 'none' then redis.call('UNLINK', KEYS[1]) end
+return out`,
 )
 
 /**
@@ -85,6 +106,10 @@ const STABLE = `local function stable(v)
   return v
 end
 local function fingerprint(v) return string.sub(redis.sha1hex(stable(v)), 1, 16) end
+local function tagged(v, mark)
+  if mark == 'int' then return string.match(v, '^%-?%d+$') ~= nil end
+  return fingerprint(v) == mark
+end
 `
 
 /**
@@ -97,7 +122,7 @@ export const DELETE_TAGGED = script(
   `${STABLE}local n = 0
 for i, key in ipairs(KEYS) do
   local value = redis.pcall('GET', key)
-  if type(value) == 'string' and fingerprint(value) == ARGV[i] then
+  if type(value) == 'string' and tagged(value, ARGV[i]) then
     redis.call('UNLINK', key)
     n = n + 1
   end
@@ -117,7 +142,7 @@ export const EXPIRE_TAGGED = script(
 local at = ARGV[1]
 for i, key in ipairs(KEYS) do
   local v = redis.pcall('GET', key)
-  if type(v) == 'string' and fingerprint(v) == ARGV[i + 1] then
+  if type(v) == 'string' and tagged(v, ARGV[i + 1]) then
     n = n + 1
     if #v >= 3 and string.byte(v, 1) == 193 then
       local f = string.byte(v, 3)

@@ -396,6 +396,7 @@ export class RedisStore implements StoreCore, StoreExtras {
       Math.max(0, left() - 100),
     )
     await this.#guard.settle(left())
+    this.#guard.finish()
   }
 
   #subscribe(
