@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache } from '../../src/index.js'
-import { fingerprint } from '../../src/stores/redis/bookkeeping.js'
+import { counterKey, fingerprint } from '../../src/stores/redis/bookkeeping.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
 import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
 
@@ -72,6 +72,7 @@ describe.skipIf(!redisAvailable())('Redis tag bookkeeping and edge values', () =
 
   it('a tagged counter is still deleted by its tag after incr', async () => {
     await cache.set('views', 1, { tags: ['counter'] })
+    expect(server.cli('EXISTS', counterKey(cache.makeKey('views')) as string)).toBe('1')
     expect(await cache.incr('views', 5)).toBe(6)
     expect(await cache.deleteByTag('counter')).toBe(1)
     expect(await cache.get('views')).toBeUndefined()
@@ -81,6 +82,13 @@ describe.skipIf(!redisAvailable())('Redis tag bookkeeping and edge values', () =
     expect(await store.incr(key, 3, { ttl: null })).toBe(5)
     expect(await cache.deleteByTag('counter')).toBe(1)
     expect(await cache.get('created')).toBeUndefined()
+    // Rewritten without the tag, then incremented: no longer the tagged counter, it survives.
+    await cache.set('moved', 1, { tags: ['counter'] })
+    await cache.set('moved', 10)
+    expect(await cache.incr('moved')).toBe(11)
+    expect(await cache.deleteByTag('counter')).toBe(0)
+    expect(await cache.get('moved')).toBe(11)
+    expect(server.cli('EXISTS', counterKey(cache.makeKey('moved')) as string)).toBe('0')
   })
 
   it('an entry rewritten without its tag survives deleteByTag', async () => {

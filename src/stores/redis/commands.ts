@@ -5,6 +5,7 @@ import {
   ValueTooLargeError,
 } from '../../errors.js'
 import type { StoreWriteOptions } from '../types.js'
+import { counterKey, counterMark, isInteger } from './bookkeeping.js'
 import type { RedisArg, RedisDriver } from './driver.js'
 import { batchesOf } from './slot.js'
 import { addTags } from './tags.js'
@@ -63,7 +64,28 @@ export async function writeEntry(
     await d.send(args, key)
     return
   }
-  await Promise.all([d.send(args, key), addTags(d, key, bytes, options.tags, options.ttl)])
+  await Promise.all([d.send(args, key), tagEntry(d, key, bytes, options.tags, options.ttl)])
+}
+
+/**
+ * Records a written entry under its tags; a counter (bare integer) also gets its counter key, so
+ * `incr` keeps it answering to them (see bookkeeping.ts).
+ */
+export async function tagEntry(
+  d: RedisDriver,
+  key: string,
+  bytes: Buffer,
+  tags: readonly string[],
+  ttl: number | null,
+): Promise<void> {
+  const counter = isInteger(bytes) ? counterKey(key) : undefined
+  if (counter === undefined) {
+    await addTags(d, key, bytes, tags, ttl)
+    return
+  }
+  const mark: RedisArg[] = ['SET', counter, counterMark(bytes)]
+  if (ttl !== null) mark.push('PX', px(ttl, key))
+  await Promise.all([addTags(d, key, bytes, tags, ttl), d.send(mark, counter)])
 }
 
 /** A Redis reply as a store value: nil is a miss. */

@@ -9,10 +9,10 @@ import type {
   StoreWrite,
   StoreWriteOptions,
 } from '../types.js'
-import { checkKey } from './bookkeeping.js'
+import { checkKey, counterKey } from './bookkeeping.js'
 import type { BreakerState } from './breaker.js'
 import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
-import { integerError, px, toBytes, toValue, unlink, writeEntry } from './commands.js'
+import { integerError, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
 import { connect } from './connect.js'
 import type { RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
 import { Guard, RETHROW, type RedisStoreState } from './guard.js'
@@ -23,7 +23,7 @@ import { deleteMatching, scanPages } from './scan.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
 import { groupBySlot } from './slot.js'
 import { type SubscriptionCounts, Subscriptions } from './subscriptions.js'
-import { addTags, deleteTagged, expireTagged } from './tags.js'
+import { deleteTagged, expireTagged } from './tags.js'
 
 const CAPABILITIES: StoreCapabilities = { valueKind: 'bytes', atomic: true, shared: true, tags: true }
 
@@ -149,7 +149,7 @@ export class RedisStore implements StoreCore, StoreExtras {
         if (options.ttl !== null) args.push('PX', px(options.ttl, key))
         const reply = await d.send(args, key)
         if (reply === null || reply === undefined) return false
-        if (options.tags && options.tags.length > 0) await addTags(d, key, bytes, options.tags, options.ttl)
+        if (options.tags && options.tags.length > 0) await tagEntry(d, key, bytes, options.tags, options.ttl)
         return true
       },
       false,
@@ -219,9 +219,10 @@ export class RedisStore implements StoreCore, StoreExtras {
       .call(
         'incr',
         async (d) => {
-          const n = Number(await runScript(d, INCR, [key], [String(delta), ttl]))
-          // A counter answers to its tags whatever it counts (see bookkeeping.ts).
-          if (tags.length > 0) await addTags(d, key, Buffer.from(String(n)), tags, options.ttl)
+          const counter = counterKey(key)
+          const keys = counter === undefined ? [key] : [key, counter]
+          const n = Number(await runScript(d, INCR, keys, [String(delta), ttl]))
+          if (tags.length > 0) await tagEntry(d, key, Buffer.from(String(n)), tags, options.ttl)
           return n
         },
         delta,

@@ -1,5 +1,5 @@
 import type { StoreWriteOptions } from '../types.js'
-import { tagMark, tagSetKey } from './bookkeeping.js'
+import { counterKey, fingerprint, tagSetKey } from './bookkeeping.js'
 import type { RedisDriver } from './driver.js'
 import { DELETE_TAGGED, EXPIRE_TAGGED, MEMBERS, runScript, TAG } from './scripts.js'
 import { batchesOf } from './slot.js'
@@ -20,7 +20,7 @@ export async function addTags(
   ttl: StoreWriteOptions['ttl'],
 ): Promise<void> {
   const sets = tags.map(tagSetKey)
-  const args = [key, tagMark(bytes), ttl === null ? '' : String(ttl)]
+  const args = [key, fingerprint(bytes), ttl === null ? '' : String(ttl)]
   // In Cluster each tag set may live on another node: one script call per set.
   if (d.topology === 'cluster') await Promise.all(sets.map((set) => runScript(d, TAG, [set], args)))
   else await runScript(d, TAG, sets, args)
@@ -40,7 +40,7 @@ export async function deleteTagged(d: RedisDriver, tag: string): Promise<number>
       runScript(
         d,
         DELETE_TAGGED,
-        batch.map((i) => keys[i] as string),
+        withCounters(batch, keys),
         batch.map((i) => (entries[i] as { fingerprint: string }).fingerprint),
       ),
     ),
@@ -60,12 +60,10 @@ export async function expireTagged(d: RedisDriver, tag: string, staleAt: number)
   at.writeDoubleBE(staleAt)
   const counts = await Promise.all(
     batchesOf(keys, d.topology === 'cluster', BATCH).map((batch) =>
-      runScript(
-        d,
-        EXPIRE_TAGGED,
-        batch.map((i) => keys[i] as string),
-        [at, ...batch.map((i) => (entries[i] as { fingerprint: string }).fingerprint)],
-      ),
+      runScript(d, EXPIRE_TAGGED, withCounters(batch, keys), [
+        at,
+        ...batch.map((i) => (entries[i] as { fingerprint: string }).fingerprint),
+      ]),
     ),
   )
   return counts.reduce((total: number, n) => total + Number(n), 0)
@@ -77,6 +75,16 @@ function pairs(reply: unknown): { key: string; fingerprint: string }[] {
   const out: { key: string; fingerprint: string }[] = []
   for (let i = 0; i + 1 < flat.length; i += 2) {
     out.push({ key: String(flat[i]), fingerprint: String(flat[i + 1]) })
+  }
+  return out
+}
+
+/** KEYS for DELETE_TAGGED/EXPIRE_TAGGED: each key then its counter key (the key again if none). */
+function withCounters(batch: readonly number[], keys: readonly string[]): string[] {
+  const out: string[] = []
+  for (const i of batch) {
+    const key = keys[i] as string
+    out.push(key, counterKey(key) ?? key)
   }
   return out
 }
