@@ -72,6 +72,7 @@ export class Guard {
   #inflight = 0
   #drained: (() => void) | undefined
   readonly #readyWaiters = new Set<(error?: Error) => void>()
+  readonly #health: ((healthy: boolean) => void)[] = []
   /** When node-redis's current reconnect sleep ends (a timer close() must outlive). */
   #sleepUntil = 0
   readonly #failures: BurstLog
@@ -81,6 +82,12 @@ export class Guard {
     this.#options = options
     this.deadlines = new Deadlines(options.timeout)
     this.breaker = options.breaker === false ? undefined : new CircuitBreaker(options.breaker)
+    if (this.breaker) {
+      this.breaker.onChange = (state) => {
+        if (state === 'half-open') return
+        for (const listener of this.#health) listener(state === 'closed')
+      }
+    }
     this.#failures = new BurstLog((event) => this.log(event))
     let settle: (error?: Error) => void = () => {}
     const promise = new Promise<void>((resolve, reject) => {
@@ -115,6 +122,16 @@ export class Guard {
   /** True once close() began: no new call is accepted. */
   get closed(): boolean {
     return this.#phase !== 'open'
+  }
+
+  /** False while the circuit is open (the server failed or hung): pub/sub there may lose messages. */
+  get healthy(): boolean {
+    return (this.breaker?.state ?? 'closed') === 'closed'
+  }
+
+  /** Calls `listener` when {@link healthy} changes. */
+  onHealth(listener: (healthy: boolean) => void): void {
+    this.#health.push(listener)
   }
 
   /** True while the first connection is still being made. */

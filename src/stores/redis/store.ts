@@ -75,7 +75,7 @@ export class RedisStore implements StoreCore, StoreExtras {
   constructor(options: RedisStoreOptions) {
     this.#options = resolveOptions(options)
     this.#guard = new Guard(this.#options)
-    this.#subscriptions = new Subscriptions(() => this.#guard.driver)
+    this.#subscriptions = new Subscriptions(() => this.#guard.driver, this.#guard)
     connect(this.#guard, this.#options)
   }
 

@@ -44,9 +44,24 @@ export class Subscriptions {
   readonly #entries = new Set<Entry>()
   #connection: PubSubConnection | undefined
   #closed = false
+  /** The pub/sub connection is up. */
+  #connected = false
+  /**
+   * The store's circuit is closed. A hung server keeps the pub/sub socket open while it delivers
+   * nothing, so a subscription counts as live only while the store's calls succeed too.
+   */
+  #healthy: boolean
 
-  constructor(driver: () => RedisDriver | undefined) {
+  constructor(
+    driver: () => RedisDriver | undefined,
+    health: { healthy: boolean; onHealth(listener: (healthy: boolean) => void): void },
+  ) {
     this.#driver = driver
+    this.#healthy = health.healthy
+    health.onHealth((healthy) => {
+      this.#healthy = healthy
+      this.#refresh()
+    })
   }
 
   get counts(): SubscriptionCounts {
@@ -99,22 +114,33 @@ export class Subscriptions {
     if (driver === undefined) return undefined
     const connection = driver.pubsub()
     this.#connection = connection
+    this.#connected = connection.ready
     connection.onStatus((up) => this.#onStatus(up))
     return connection
   }
 
   #onStatus(up: boolean): void {
     if (this.#closed) return
+    this.#connected = up
+    this.#refresh()
+    if (!up) return
     for (const entry of this.#entries) {
-      if (!up) this.#tell(entry, false)
-      else if (entry.subscribed) this.#tell(entry, true)
-      else {
-        // The connection came (back): try now rather than at the end of the backoff.
-        clearTimeout(entry.timer)
-        entry.timer = undefined
-        void this.#attempt(entry)
-      }
+      if (entry.subscribed) continue
+      // The connection came (back): try now rather than at the end of the backoff.
+      clearTimeout(entry.timer)
+      entry.timer = undefined
+      void this.#attempt(entry)
     }
+  }
+
+  /** Tells every subscription whether it is live now. */
+  #refresh(): void {
+    if (this.#closed) return
+    for (const entry of this.#entries) this.#tell(entry, this.#live(entry))
+  }
+
+  #live(entry: Entry): boolean {
+    return entry.subscribed && this.#connected && this.#healthy
   }
 
   async #attempt(entry: Entry): Promise<void> {
@@ -134,7 +160,8 @@ export class Subscriptions {
       }
       entry.subscribed = true
       entry.delay = FIRST_DELAY
-      this.#tell(entry, connection.ready)
+      this.#connected ||= connection.ready
+      this.#tell(entry, this.#live(entry))
     } catch {
       entry.attempting = false
       this.#tell(entry, false)
