@@ -68,6 +68,17 @@ type RedisModule = typeof import('redis')
 
 let loaded: RedisModule | undefined
 
+// Start loading node-redis in the background as soon as this module is imported: a store created
+// a moment later then finds it loaded instead of blocking the event loop while it loads. A store
+// created before that finishes loads it synchronously. Without the package (an ioredis user) this
+// quietly does nothing.
+import('redis').then(
+  () => {
+    loaded ??= createRequire(import.meta.url)('redis') as RedisModule
+  },
+  () => {},
+)
+
 /**
  * Loads node-redis synchronously, when the first store is created: loading it lazily on first use
  * took longer than a call's startup wait on a busy machine. node-redis ships CommonJS, so
