@@ -115,3 +115,16 @@ export class Deadlines {
     } else this.#head = head
   }
 }
+
+/** Settles when `promise` does or after `ms`, whichever comes first (the timer never holds the process). */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms)
+      timer.unref()
+    }),
+  ])
+  clearTimeout(timer)
+}

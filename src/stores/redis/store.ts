@@ -14,6 +14,7 @@ import type { BreakerState } from './breaker.js'
 import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
 import { integerError, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
 import { connect } from './connect.js'
+import { within } from './deadline.js'
 import type { RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
 import { Guard, RETHROW, type RedisStoreState } from './guard.js'
 import { inspectNodes, type RedisInspection } from './inspect.js'
@@ -411,19 +412,6 @@ export class RedisStore implements StoreCore, StoreExtras {
       return Promise.reject(error)
     }
   }
-}
-
-/** Settles when `promise` does or after `ms`, whichever comes first (the timer never holds the process). */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms)
-      timer.unref()
-    }),
-  ])
-  clearTimeout(timer)
 }
 
 /** Creates a {@link RedisStore}. Connects in the background; never blocks or throws on a down Redis. */
