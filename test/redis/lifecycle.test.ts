@@ -3,7 +3,14 @@ import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache } from '../../src/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../harness/redis.js'
+import {
+  activeHandles,
+  leakedHandles,
+  type RedisServer,
+  redisAvailable,
+  startRedis,
+  waitFor,
+} from '../harness/redis.js'
 
 const DEADLINE = 100
 /** Event-loop noise on a 2-core machine shared with other suites (and CPU hogs in stress runs). */
@@ -39,23 +46,6 @@ async function silentServer(): Promise<{ port: number; open: () => number; stop:
       await new Promise((resolve) => server.close(resolve))
     },
   }
-}
-
-/** Handles keeping the process alive, by type (`TCPSocketWrap`, `Timeout`...). */
-function handles(): Map<string, number> {
-  const counts = new Map<string, number>()
-  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1)
-  return counts
-}
-
-/** Handle types that grew since `before`. */
-function leaked(before: Map<string, number>): string[] {
-  const out: string[] = []
-  for (const [type, n] of handles()) {
-    if (type === 'PipeWrap' || type === 'ProcessWrap' || type === 'FSReqCallback') continue
-    if (n > (before.get(type) ?? 0)) out.push(`${type}: ${before.get(type) ?? 0} -> ${n}`)
-  }
-  return out
 }
 
 describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
@@ -151,7 +141,7 @@ describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
 
     it('a server that accepts TCP and stays silent: one failure at connectTimeout, then fast', async () => {
       const silent = await silentServer()
-      const before = handles()
+      const before = activeHandles()
       const store = redisStore({
         url: `redis://127.0.0.1:${silent.port}`,
         timeout: DEADLINE,
@@ -162,7 +152,7 @@ describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
       const r = await timed(() => cache.close())
       expect(r.ms).toBeLessThan(2000)
       await waitFor(() => silent.open() === 0, 1000)
-      expect(leaked(before)).toEqual([])
+      expect(leakedHandles(before)).toEqual([])
       await silent.stop()
     })
 
@@ -194,22 +184,22 @@ describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
     }
 
     it('connecting, ready, with subscriptions live', async () => {
-      let before = handles()
+      let before = activeHandles()
       await closes(redisStore({ url: server.url }))
-      expect(leaked(before)).toEqual([])
-      before = handles()
+      expect(leakedHandles(before)).toEqual([])
+      before = activeHandles()
       const store = redisStore({ url: server.url })
       const cache = createCache({ tiers: [(await import('../../src/index.js')).memoryStore(), store] })
       await cache.set('k', 1)
       await waitFor(() => store.stats().subscriptions.live === 1, 3000)
       await closes(store)
       await cache.close()
-      expect(leaked(before)).toEqual([])
+      expect(leakedHandles(before)).toEqual([])
     })
 
     it('server hung after connecting, with writes in flight that get their deadline', async () => {
       const hung = await startRedis()
-      const before = handles()
+      const before = activeHandles()
       const store = redisStore({ url: hung.url, timeout: 300, onLog: () => {} })
       await store.ready()
       store.channel('c').subscribe(() => {})
@@ -223,13 +213,13 @@ describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
       for (const w of await Promise.all(writes)) expect(w).toMatchObject({ code: 'E_STORE_UNAVAILABLE' })
       hung.resume()
       await sleep(50)
-      expect(leaked(before)).toEqual([])
+      expect(leakedHandles(before)).toEqual([])
       await hung.stop()
     })
 
     it('server down, reconnecting, with a subscription retrying', async () => {
       const down = await startRedis()
-      const before = handles()
+      const before = activeHandles()
       const store = redisStore({ url: down.url, onLog: () => {} })
       await store.ready()
       store.channel('c').subscribe(() => {})
@@ -238,13 +228,13 @@ describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
       expect(store.state).toBe('degraded')
       expect(store.stats().subscriptions.pending).toBe(1)
       await closes(store)
-      expect(leaked(before)).toEqual([])
+      expect(leakedHandles(before)).toEqual([])
       await down.stop()
     })
 
     it('connecting to a silent server, with calls waiting for the first connection', async () => {
       const silent = await silentServer()
-      const before = handles()
+      const before = activeHandles()
       const store = redisStore({
         url: `redis://127.0.0.1:${silent.port}`,
         connectTimeout: 5000,
@@ -257,7 +247,7 @@ describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
       await closes(store)
       expect(await waiting).toMatchObject({ code: 'E_CACHE_CLOSED' })
       await waitFor(() => silent.open() === 0, 1000)
-      expect(leaked(before)).toEqual([])
+      expect(leakedHandles(before)).toEqual([])
       await silent.stop()
     })
   })
