@@ -30,7 +30,7 @@ export interface GuardCounters {
   shortCircuited: number
   /** Calls that had to wait for the first connection before they were served. */
   startupWaits: number
-  /** Degraded answers: ignored errors, startup waits and open-circuit refusals, together. */
+  /** Degraded answers, each counted once: ignored errors, startup waits, open-circuit refusals. */
   degraded: number
 }
 
@@ -179,8 +179,12 @@ export class Guard {
     const breaker = this.breaker
     if (breaker !== undefined && !breaker.allow()) {
       this.counters.shortCircuited++
-      this.#degraded('circuit-open', op, 'circuit open after repeated failures')
-      return this.#unavailable(op, new Error('circuit open after repeated failures'), fallback)
+      return this.#unavailable(
+        op,
+        new Error('circuit open after repeated failures'),
+        fallback,
+        'circuit-open',
+      )
     }
     let promise: Promise<T>
     try {
@@ -335,16 +339,27 @@ export class Guard {
     publishDegraded({ source: 'redis', kind, operation, reason })
   }
 
-  #unavailable<T>(op: string, cause: unknown, fallback: T | typeof RETHROW): Promise<T> {
+  /**
+   * A call Redis could not answer. A refusal by the open circuit is a degraded answer whatever the
+   * policy (`circuit-open`); any other failure is one only when `onError: 'ignore'` answers it with
+   * the fallback (`ignored-error`). Each answer is published once.
+   */
+  #unavailable<T>(
+    op: string,
+    cause: unknown,
+    fallback: T | typeof RETHROW,
+    kind?: 'circuit-open',
+  ): Promise<T> {
     if (this.#cut) return Promise.reject(closedError())
     this.counters.errors++
     const reason = this.scrub(cause instanceof Error ? cause.message : String(cause))
     this.#failures.failure(
       `Redis unavailable (${reason}); further failures are counted, not logged, until it recovers`,
     )
-    if (this.#options.onError === 'ignore' && fallback !== RETHROW) {
+    const ignore = this.#options.onError === 'ignore' && fallback !== RETHROW
+    if (kind !== undefined || ignore) this.#degraded(kind ?? 'ignored-error', op, reason)
+    if (ignore) {
       this.counters.ignored++
-      this.#degraded('ignored-error', op, reason)
       return Promise.resolve(fallback)
     }
     return Promise.reject(
