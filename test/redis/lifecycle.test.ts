@@ -202,9 +202,13 @@ describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
       const before = activeHandles()
       const store = redisStore({ url: hung.url, timeout: 300, onLog: () => {} })
       await store.ready()
-      store.channel('c').subscribe(() => {})
-      await waitFor(() => store.stats().subscriptions.live === 1, 3000)
+      const unsubscribe = await store.channel('c').subscribe(() => {})
+      store.channel('d').subscribe(() => {})
+      await waitFor(() => store.stats().subscriptions.live === 2, 3000)
       hung.pause()
+      // Unsubscribing (as a tiered cache's close() does) does not wait on the hung server.
+      const dropped = await timed(() => unsubscribe())
+      expect(dropped.ms).toBeLessThan(100 + SLACK)
       const writes = Array.from({ length: 5 }, (_, i) =>
         store.set(`w${i}`, 'v', { ttl: null }).catch((e) => e),
       )

@@ -1,4 +1,5 @@
 import { CacheClosedError } from '../../errors.js'
+import { within } from './deadline.js'
 import type {
   BufferListener,
   PubSubConnection,
@@ -29,6 +30,8 @@ interface Entry {
   timer: NodeJS.Timeout | undefined
 }
 
+/** The longest an unsubscribe waits for the server to acknowledge it. */
+const UNSUBSCRIBE_WAIT_MS = 100
 const FIRST_DELAY = 25
 const MAX_DELAY = 1000
 
@@ -91,8 +94,14 @@ export class Subscriptions {
       entry.removed = true
       clearTimeout(entry.timer)
       this.#entries.delete(entry)
-      if (entry.subscribed) {
-        await this.#connection?.unsubscribe(entry.channel, entry.listener).catch(() => {})
+      const connection = this.#connection
+      if (entry.subscribed && connection) {
+        // The listener is dropped locally at once; the server's acknowledgement is not worth
+        // waiting for on a hung server (a tiered cache's close() awaits this).
+        await within(
+          connection.unsubscribe(entry.channel, entry.listener).catch(() => {}),
+          UNSUBSCRIBE_WAIT_MS,
+        )
       }
     }
   }
