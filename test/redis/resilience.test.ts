@@ -68,6 +68,8 @@ describe.skipIf(!redisAvailable())('Redis subscriptions, stalls and degraded ans
     )
     await a.cache.set('k', 'one')
     expect(await b.cache.get('k')).toBe('one') // now in b's L1
+    server.cli('DEL', 'io:k') // behind the caches' back: no invalidation
+    expect(await b.cache.get('k')).toBe('one') // b trusts its L1: its bus is live
     await a.cache.set('k', 'two')
     await waitFor(async () => (await b.cache.get('k')) === 'two', 1000)
     // One duplicate per store for pub/sub, not one per retry.
