@@ -112,7 +112,9 @@ describe('parseRedisUrl', () => {
       (pw) => `http://u:${pw}@host`,
       (pw) => `redis://host?password=${encodeURIComponent(pw)}`,
       (pw) => `redis+sentinel://:${pw}@h1:26379`,
-      (pw) => ` redis:///${pw}@host`,
+      // With no user written, a colon in the password would make what comes before it the user
+      // name (as every client reads it), so this shape takes the password without its colons.
+      (pw) => ` redis:///${pw.replaceAll(':', '')}@host`,
     ]
     fc.assert(
       fc.property(password, fc.constantFrom(...shapes), (pw, shape) => {
