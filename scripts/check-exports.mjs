@@ -32,8 +32,8 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
 }
 
 // Public doors: src/index.ts, src/<folder>/index.ts, src/stores/<store>/index.ts and
-// src/http/<framework>/index.ts (internal/ is never exported; the memory store is exported from
-// the root door).
+// src/http/<framework>/index.ts (internal/ is never exported; the memory and dummy stores are
+// exported from the root door).
 const doors = ['src/index.ts']
 const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http)\/[^/]+$/.test(dir)
 const walk = (dir) => {
@@ -45,7 +45,7 @@ const walk = (dir) => {
   }
 }
 walk('src')
-const exportedFromRoot = ['dist/stores/memory/index.js']
+const exportedFromRoot = ['dist/stores/memory/index.js', 'dist/stores/dummy/index.js']
 for (const door of doors) {
   const built = door.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')
   if (!exported.has(built) && !exportedFromRoot.includes(built)) {

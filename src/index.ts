@@ -21,6 +21,7 @@ export {
   type DegradedEvent,
 } from './observe/channels.js'
 export { completeStore } from './stores/complete.js'
+export { DummyStore, dummyStore } from './stores/dummy/index.js'
 export {
   MemoryStore,
   type MemoryStoreOptions,

@@ -49,8 +49,15 @@ export class Cache {
     return this.#ctx.base + key
   }
 
-  /** The value, or `undefined` on a miss (an expired or unreadable entry is a miss). */
-  get<T = unknown>(key: string): Promise<T | undefined> {
+  /**
+   * The value, or `undefined` on a miss (an expired or unreadable entry is a miss). With a
+   * `defaultValue` (Django's `get(key, default)`), a miss resolves to it instead; a stored
+   * `undefined` is a value, not a miss, and comes back as `undefined`.
+   */
+  get<T = unknown>(key: string): Promise<T | undefined>
+  get<T>(key: string, defaultValue: T): Promise<T>
+  get<T = unknown>(key: string, ...rest: [defaultValue?: T]): Promise<T | undefined> {
+    if (rest.length > 0) return this.#getOr(key, rest[0] as T)
     const ctx = this.#ctx
     try {
       const raw = ctx.shared.store.get(ctx.full(key))
@@ -76,6 +83,23 @@ export class Cache {
       if (error instanceof CorruptValueError) return Promise.resolve(this.#unreadable(key, error))
       return Promise.reject(withKey(error, key))
     }
+  }
+
+  async #getOr<T>(key: string, defaultValue: T): Promise<T> {
+    const ctx = this.#ctx
+    let read: Read
+    try {
+      ctx.full(key)
+      read = await ctx.read(key)
+    } catch (error) {
+      throw withKey(error, key)
+    }
+    if (read.state === 'fresh') {
+      ctx.hit(key)
+      return read.value as T
+    }
+    ctx.count(key, undefined)
+    return defaultValue
   }
 
   /** A read the store failed: an unreadable entry counts as a miss; any other failure rejects. */
@@ -173,10 +197,11 @@ export class Cache {
    * An entry written with a grace period (by `getOrSet`) keeps it: its fresh time becomes `ttl`
    * and its hard expiry `ttl` plus the grace, so it is rewritten rather than only re-timed.
    */
-  async touch(key: string, ttl: Ttl): Promise<boolean> {
+  async touch(key: string, ...rest: [ttl?: Ttl]): Promise<boolean> {
     const ctx = this.#ctx
     const full = ctx.full(key)
-    const ms = ttlToMs(ttl, key)
+    // No TTL given: the cache's (or namespace's) default, as Django's `touch(key)` does.
+    const ms = rest.length === 0 || rest[0] === undefined ? ctx.ttl(undefined, key) : ttlToMs(rest[0], key)
     if (ms === 0) return this.delete(key)
     const entry = await ctx.call('touch', key, () => ctx.shared.store.getEntry(full))
     if (entry === undefined) return false
@@ -206,8 +231,15 @@ export class Cache {
    * same time, stores its result and resolves every caller with it. See {@link GetOrSetOptions}
    * for grace periods and timeouts.
    */
-  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
-    return getOrSet(this.#ctx, key, factory, options)
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T>
+  /**
+   * The value if fresh; otherwise stores `value` and resolves to it (Django's
+   * `get_or_set(key, default)`). A function is always called as a factory.
+   */
+  getOrSet<T>(key: string, value: Exclude<T, Function>, options?: GetOrSetOptions<T>): Promise<T>
+  getOrSet<T>(key: string, factory: Factory<T> | T, options?: GetOrSetOptions<T>): Promise<T> {
+    const make: Factory<T> = typeof factory === 'function' ? (factory as Factory<T>) : () => factory
+    return getOrSet(this.#ctx, key, make, options)
   }
 
   /**
@@ -299,6 +331,14 @@ export class Cache {
     await targetCtx.write(key, targetCtx.full(key), graced ?? read.value, left, graced?.tags)
     await this.delete(key)
     return to
+  }
+
+  /**
+   * Moves a key's value back to an earlier version (Django's `decr_version`) and resolves to the
+   * new version number. Needs `createCache({ version })`; the version never goes below 0.
+   */
+  decrVersion(key: string, delta = 1): Promise<number> {
+    return this.incrVersion(key, -delta)
   }
 
   /**
