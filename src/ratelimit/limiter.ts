@@ -111,6 +111,12 @@ export interface RateLimiter<S extends string = string> {
   close(): Promise<void>
 }
 
+/** The deny-cache subscription: pending until the store connects, then its `off`. */
+interface Subscription {
+  readonly made: Promise<(() => Promise<void>) | undefined>
+  off?: (() => Promise<void>) | undefined
+}
+
 const MAX_KEY = 1024
 const CLOSE_BOUND_MS = 2000
 
@@ -144,7 +150,8 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly #startup: StartupWait | undefined
   readonly #counts = { decisions: 0, degraded: 0, localDecisions: 0, errors: 0, startupWaits: 0, denyHits: 0 }
   #channel: PubSubChannel | undefined
-  #unsubscribe: Promise<(() => Promise<void>) | undefined> | undefined
+  #pendingChannel: PubSubChannel | undefined
+  #subscription: Subscription | undefined
   #downUntil = 0
   #lastError = ''
   #closing: Promise<void> | undefined
@@ -183,9 +190,31 @@ class Limiter<S extends string> implements RateLimiter<S> {
         : new MemoryRateBackend(privateStateMap(this.#clock), this.#clock)
     this.#deny = this.#shared && options.denyCache !== false ? new DenyCache() : undefined
     if (backing.kind === 'redis') {
-      if (backing.connecting) this.#startup = new StartupWait(backing, connectMs, (e) => this.#failed(e))
-      if (this.#deny && backing.channel) this.#share(backing.channel, this.#deny)
+      // The deny channel is joined once the store has answered: a subscription attempted while it
+      // connects would only retry (and, if it never connects, outlive close()).
+      if (this.#deny && backing.channel) this.#pendingChannel = backing.channel
+      if (backing.connecting) {
+        const warmer = new RedisRateBackend(backing.runner)
+        const warm = () =>
+          Promise.all(
+            [...this.#rules.values()].map((p) => warmer.decide(`${this.#prefix}:{warm-up}`, p, 0, 'peek')),
+          )
+        this.#startup = new StartupWait(
+          backing,
+          connectMs,
+          (e) => this.#failed(e),
+          () => this.#joinChannel(),
+          warm,
+        )
+      } else this.#joinChannel()
     }
+  }
+
+  #joinChannel(): void {
+    const channel = this.#pendingChannel
+    if (channel === undefined || this.#deny === undefined || this.#closing) return
+    this.#pendingChannel = undefined
+    this.#share(channel, this.#deny)
   }
 
   /**
@@ -194,7 +223,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
    */
   #share(channel: PubSubChannel, deny: DenyCache): void {
     this.#channel = channel
-    this.#unsubscribe = channel
+    const made = channel
       .subscribe((message) => {
         const parsed = parseDenial(message)
         if (!parsed || parsed.origin === this.#origin) return
@@ -202,9 +231,14 @@ class Limiter<S extends string> implements RateLimiter<S> {
         else if (parsed.result) deny.set(parsed.base, parsed.cost, this.#clock.now(), parsed.result)
       })
       .catch((error: unknown) => {
-        this.#onError?.(error)
+        if (!this.#closing) this.#onError?.(error)
         return undefined
       })
+    const subscription: Subscription = { made }
+    made.then((off) => {
+      subscription.off = off
+    })
+    this.#subscription = subscription
   }
 
   #announce(denial: Omit<DenialMessage, 'origin'>): void {
@@ -260,13 +294,14 @@ class Limiter<S extends string> implements RateLimiter<S> {
   close(): Promise<void> {
     if (this.#closing) return this.#closing
     this.#startup?.close()
-    const unsubscribe = this.#unsubscribe
-    this.#closing = unsubscribe
-      ? bounded(
-          unsubscribe.then((off) => off?.()),
-          CLOSE_BOUND_MS,
-        )
-      : Promise.resolve()
+    const subscription = this.#subscription
+    // A subscription still being made (the store not connected yet) is ended when it is made;
+    // close does not wait for a connection that may never come.
+    if (subscription?.off) this.#closing = bounded(subscription.off(), CLOSE_BOUND_MS)
+    else {
+      void subscription?.made.then((off) => off?.().catch(() => {}))
+      this.#closing = Promise.resolve()
+    }
     return this.#closing
   }
 
@@ -340,6 +375,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
     this.#burst.recovered(
       (n) => `rate limiter: the shared store answers again after ${n} decisions made without it`,
     )
+    if (this.#pendingChannel) this.#joinChannel()
     const result = summarize(policies, outcomes)
     if (mode === 'consume' && !result.allowed && this.#deny) {
       this.#deny.set(base, cost, this.#clock.now(), result)

@@ -23,6 +23,8 @@ export class StartupWait {
     source: { readonly ready?: (() => Promise<void>) | undefined; readonly runner: ScriptRunner },
     connectTimeoutMs: number,
     onFailure: (error: unknown) => void,
+    onReady: () => void,
+    warm: () => Promise<unknown> = async () => {},
   ) {
     this.#pending = new Promise<void>((resolve) => {
       this.#finish = resolve
@@ -32,9 +34,16 @@ export class StartupWait {
       this.#end()
     }, connectTimeoutMs)
     this.#timer.unref()
-    const ready = source.ready ? source.ready() : this.#probe(source.runner)
+    const connected = source.ready ? source.ready() : this.#probe(source.runner)
+    // Loading the scripts before the first decisions saves every process the NOSCRIPT round trip
+    // (and the script text) on its first burst, when a busy machine can least afford it.
+    const ready = connected.then(() => (this.#done ? undefined : warm().catch(() => {})))
     ready.then(
-      () => this.#end(),
+      () => {
+        if (this.#done) return
+        this.#end()
+        onReady()
+      },
       (error: unknown) => {
         if (this.#done) return
         onFailure(error)
