@@ -82,3 +82,21 @@ export class StartupWait {
     }
   }
 }
+
+/** Settles with `work` or after `ms`, whichever is first, never rejecting and never holding the process. */
+export function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    timer.unref()
+    work.then(
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+    )
+  })
+}
