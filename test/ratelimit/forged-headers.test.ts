@@ -31,7 +31,10 @@ interface Door {
   url: string
   close(): Promise<void>
 }
-type Limits = Pick<RateLimitMiddlewareOptions<unknown>, 'trustProxy' | 'forwardedHeader' | 'allowList'>
+type Limits = Pick<RateLimitMiddlewareOptions<unknown>, 'trustProxy' | 'forwardedHeader' | 'allowList'> & {
+  /** Key by the `u` query parameter (`key: 'user'`) instead of the client address. */
+  byUser?: boolean
+}
 /** A server with `/limited` behind the rate limit door and `POST /login` behind the guard. */
 type Boot = (
   store: ProtectionStore,
@@ -63,7 +66,12 @@ const doors: Record<string, Boot> = {
     app.use(express.json())
     app.get(
       '/limited',
-      expressRateLimit({ limiter: limiterOn(store), scope: 'api', ...limits }),
+      expressRateLimit({
+        limiter: limiterOn(store),
+        scope: 'api',
+        ...limits,
+        ...(limits.byUser ? { key: 'user' as const, user: (req) => req.query['u'] as string } : {}),
+      }),
       (_req, res) => {
         res.json({ ok: true })
       },
@@ -81,7 +89,14 @@ const doors: Record<string, Boot> = {
   async fastify(store, limits, guard, trust) {
     const app = Fastify()
     app.register(async (scope) => {
-      await scope.register(fastifyRateLimit({ limiter: limiterOn(store), scope: 'api', ...limits }))
+      await scope.register(
+        fastifyRateLimit({
+          limiter: limiterOn(store),
+          scope: 'api',
+          ...limits,
+          ...(limits.byUser ? { key: 'user' as const, user: (req) => (req.query as { u?: string }).u } : {}),
+        }),
+      )
       scope.get('/limited', async () => ({ ok: true }))
     })
     app.post('/login', async (req, reply) => {
@@ -93,8 +108,15 @@ const doors: Record<string, Boot> = {
   },
   async hono(store, limits, guard, trust) {
     const app = new Hono()
-    app.get('/limited', honoRateLimit({ limiter: limiterOn(store), scope: 'api', ...limits }), (c) =>
-      c.json({ ok: true }),
+    app.get(
+      '/limited',
+      honoRateLimit({
+        limiter: limiterOn(store),
+        scope: 'api',
+        ...limits,
+        ...(limits.byUser ? { key: 'user' as const, user: (c) => c.req.query('u') } : {}),
+      }),
+      (c) => c.json({ ok: true }),
     )
     app.post('/login', async (c) => {
       const body = await c.req.json<{ username: string; password: string }>()
@@ -196,6 +218,16 @@ for (const [doorName, boot] of Object.entries(doors)) {
           'x-forwarded-for': randomV4(),
         }))
         expect(passed(got)).toBe(3)
+      })
+
+      it("key: 'user': one user written many ways is one bucket", async () => {
+        const url = await start({ byUser: true })
+        const names = ['Alice', ' alice', 'ALICE ', 'ａｌｉｃｅ', 'aLiCe', 'alice']
+        const got: number[] = []
+        for (const name of names) {
+          got.push((await fetch(`${url}/limited?u=${encodeURIComponent(name)}`)).status)
+        }
+        expect(got).toEqual([200, 200, 200, 429, 429, 429])
       })
 
       it('login guard by IP: 50 addresses of one IPv6 /64 with ports count as one client', async () => {
