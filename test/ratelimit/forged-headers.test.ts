@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import express from 'express'
+import fc from 'fast-check'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -270,4 +271,62 @@ for (const [doorName, boot] of Object.entries(doors)) {
       })
     })
   }
+}
+
+/** What a trusted proxy may append for the client it saw, and what the client may have forged. */
+const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'))
+const v6 = fc
+  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+  .map((g) => g.map((n) => n.toString(16)).join(':'))
+const port = fc.integer({ min: 1, max: 65535 })
+const proxyEntry = fc.oneof(
+  v4,
+  fc.tuple(v4, port).map(([ip, p]) => `${ip}:${p}`),
+  fc.tuple(v6, port).map(([ip, p]) => `[${ip}]:${p}`),
+  fc.constantFrom('unknown', '_obfuscated', 'garbage'),
+)
+const forgedEntry = fc.oneof(
+  v4,
+  v6,
+  fc.constantFrom('127.0.0.1', '::1', 'unknown', '', '10.0.0.1:80', '[::1]:1'),
+)
+
+for (const [doorName, boot] of Object.entries(doors)) {
+  describe(`${doorName} door, property`, () => {
+    it('whatever a client forges in front of its proxy-written entry, 20 requests pass a 3/min limit 3 times at most', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          proxyEntry,
+          fc.array(fc.array(forgedEntry, { maxLength: 4 }), { minLength: 20, maxLength: 20 }),
+          async (real, forgeries) => {
+            const store = new MemoryStore()
+            const guard = createLoginGuard({ store })
+            const door = await boot(
+              store,
+              { trustProxy: 1, allowList: ['127.0.0.1', '::1', '10.0.0.0/8'] },
+              guard,
+              {
+                trustProxy: 1,
+              },
+            )
+            try {
+              let ok = 0
+              for (const forged of forgeries) {
+                const header = [...forged, real].join(', ')
+                if (
+                  (await fetch(`${door.url}/limited`, { headers: { 'x-forwarded-for': header } })).status ===
+                  200
+                )
+                  ok++
+              }
+              expect(ok).toBe(3)
+            } finally {
+              await door.close()
+            }
+          },
+        ),
+        { numRuns: 15 },
+      )
+    }, 120_000)
+  })
 }
