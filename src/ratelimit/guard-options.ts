@@ -81,6 +81,7 @@ export interface LoginGuardOptions {
   readonly clock?: Clock
 }
 
+/** A whole number >= 1, or {@link InvalidOptionError} naming the guard option. */
 export function positiveInt(value: unknown, option: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new InvalidOptionError(
@@ -93,6 +94,7 @@ export function positiveInt(value: unknown, option: string): number {
 const coolOffMs = (value: Duration | null, option: string) =>
   value === null ? -1 : wholeMs(value, 0, `createLoginGuard ${option}`, { min: 1, max: MAX_RULE_MS })
 
+/** The guard's options as the backends need them: tiers sorted, durations in whole milliseconds. */
 export function buildConfig(options: LoginGuardOptions): GuardConfig {
   const reserveMs = wholeMs(options.reservation, '30s', 'createLoginGuard reservation', {
     min: 1,

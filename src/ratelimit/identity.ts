@@ -159,6 +159,7 @@ export function ipIdentity(input: string, ipv6Prefix = 64): string | undefined {
  */
 export type UserNormalization = boolean | 'trim' | ((name: string) => string)
 
+/** Checks a `normalizeUser` option (default `true`); a typed error names the accepted values. */
 export function checkUserNormalization(value: unknown, option = 'normalizeUser'): UserNormalization {
   if (value === undefined) return true
   if (typeof value === 'boolean' || value === 'trim' || typeof value === 'function')
