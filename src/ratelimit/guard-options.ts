@@ -70,7 +70,9 @@ export interface LoginGuardOptions {
   /**
    * In-process guard only: the most lock records kept. When full, unlocked records go first (least
    * recently used); lockouts are never evicted, and a new identity is refused (`reason: 'full'`)
-   * when only lockouts are left. Default 100,000.
+   * when only lockouts are left. Default 100,000. The records live beside the memory store, not
+   * in its LRU (so its own eviction cannot drop a lockout); guards on one store share one table,
+   * sized by the first.
    */
   readonly maxRecords?: number
   /** Lockout log lines kept (newest first in `lockoutLog()`). Default 1,000. */
