@@ -88,13 +88,8 @@ export class Deadlines {
       const entry = queue[head] as Pending
       if (!entry.settled) {
         if (entry.at > now) break
-        // A loop that stalled past the deadline (a busy machine) runs timers before it reads its
-        // sockets: give a reply already waiting one turn of I/O before calling it lost.
-        setImmediate(() => {
-          if (entry.settled) return
-          entry.settled = true
-          entry.reject(new DeadlineTimeoutError(this.timeoutMs))
-        })
+        entry.settled = true
+        entry.reject(new DeadlineTimeoutError(this.timeoutMs))
       }
       head++
     }
