@@ -1,8 +1,8 @@
 /**
- * `@cache.cached` on service methods, as the seeds' apps use `@cached(ttl, key_prefix)`, and the
- * function form with `invalidate`. Run it with `npx tsx examples/decorators.ts`.
+ * `@cache.cached` on service methods, in the style of Python's `@cached(ttl, key_prefix)`
+ * decorators, and the function form with `invalidate`. Run it with `npx tsx examples/decorators.ts`.
  */
-import { createCache, memoryStore } from '../src/index.js'
+import { createCache, memoryStore } from 'cachekit'
 
 const cache = createCache({ store: memoryStore(), prefix: 'courses' })
 

@@ -1,15 +1,15 @@
 /**
- * Redis with a SQL fallback, as the seeds' "fall back to the database cache" setup: here Redis is
- * not there at all (port 1), so after its first failure the cache keeps working from SQLite, and
+ * Redis with a SQL fallback, the "fall back to the database cache" setup Django apps build by
+ * hand: here Redis is not there at all (port 1), so after its first failure the cache keeps working from SQLite, and
  * when Redis comes back the outage's writes are cleared out of both stores.
  * Run: npx tsx examples/fallback.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createCache } from '../src/index.js'
-import { redisStore } from '../src/stores/redis/index.js'
-import { sqlStore } from '../src/stores/sql/index.js'
+import { createCache } from 'cachekit'
+import { redisStore } from 'cachekit/redis'
+import { sqlStore } from 'cachekit/sql'
 
 const dir = mkdtempSync(join(tmpdir(), 'cachekit-fallback-'))
 const cache = createCache({

@@ -5,9 +5,9 @@
  */
 import { createCache as createCacheManager } from 'cache-manager'
 import { Cacheable } from 'cacheable'
+import { createCache, memoryStore } from 'cachekit'
+import { createKeyv, KeyvCachekit, keyvStore } from 'cachekit/keyv'
 import Keyv from 'keyv'
-import { createCache, memoryStore } from '../src/index.js'
-import { createKeyv, KeyvCachekit, keyvStore } from '../src/keyv/index.js'
 
 const cache = createCache({ store: memoryStore(), prefix: 'app', ttl: '5m' })
 

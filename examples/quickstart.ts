@@ -1,9 +1,9 @@
 /**
- * The quickstart: a cache on the embedded defaults (memory store), used the way the seeds' apps
- * use theirs: per-entity keys with TTLs, getOrSet around a slow query, invalidation on write,
+ * The quickstart: a cache on the embedded defaults (memory store), used the way a web backend
+ * uses one: per-entity keys with TTLs, getOrSet around a slow query, invalidation on write,
  * tags, counters, and the hit rate at the end. Run it with `npm start`.
  */
-import { createCache, key, memoryStore } from '../src/index.js'
+import { createCache, key, memoryStore } from 'cachekit'
 
 const cache = createCache({ store: memoryStore({ maxEntries: 1000 }), prefix: 'hlvm', ttl: '5m' })
 

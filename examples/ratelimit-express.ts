@@ -6,9 +6,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import express from 'express'
-import { rateLimit } from '../src/http/express/index.js'
-import { MemoryStore } from '../src/index.js'
+import { MemoryStore } from 'cachekit'
+import { rateLimit } from 'cachekit/express'
 import {
   clientIp,
   createLoginGuard,
@@ -17,8 +16,9 @@ import {
   type ProtectionStore,
   retryAfterSeconds,
   type TrustProxy,
-} from '../src/ratelimit/index.js'
-import { redisStore } from '../src/stores/redis/index.js'
+} from 'cachekit/ratelimit'
+import { redisStore } from 'cachekit/redis'
+import express from 'express'
 
 // The memory store in development; with REDIS_URL, one Redis shared by every instance of the app.
 const redis = process.env['REDIS_URL'] ? redisStore({ url: process.env['REDIS_URL'] }) : undefined
@@ -42,6 +42,9 @@ const pins = createOneTimeCodes({
   maxAttempts: 5,
   purpose: 'staff-pin',
 })
+
+// Let the store connect before taking traffic (bounded by its connect timeout).
+await redis?.ready()
 
 const app = express()
 app.use(express.json())

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createCache } from '../src/index.js'
-import { sqlStore } from '../src/stores/sql/index.js'
+import { createCache } from 'cachekit'
+import { sqlStore } from 'cachekit/sql'
 
 const dir = mkdtempSync(join(tmpdir(), 'cachekit-example-'))
 const filename = join(dir, 'cache.db')

@@ -3,8 +3,8 @@
  * reaches the other's L1 over pub/sub, and a cold key is computed once across both.
  * Run: REDIS_URL=redis://127.0.0.1:6379/0 npx tsx examples/tiers.ts
  */
-import { createCache, memoryStore } from '../src/index.js'
-import { redisStore } from '../src/stores/redis/index.js'
+import { createCache, memoryStore } from 'cachekit'
+import { redisStore } from 'cachekit/redis'
 
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0'
 const prefix = `tiers-example-${process.pid}`

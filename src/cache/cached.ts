@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../errors.js'
 import type { Ttl } from '../internal/duration.js'
 import type { Cache } from './cache.js'
 import type { GetOrSetOptions } from './get-or-set.js'
-import { SEPARATOR } from './keys.js'
+import { keyTerm, SEPARATOR } from './keys.js'
 
 export interface CachedOptions<A extends unknown[], R> extends Omit<GetOrSetOptions<R>, 'tags'> {
   /**
@@ -85,22 +85,12 @@ function check<A extends unknown[], R>(options: CachedOptions<A, R> | undefined)
   return options
 }
 
-/** `name:arg1:arg2`, with object arguments as JSON with sorted members so equal arguments give equal keys. */
+/**
+ * `name:arg1:arg2`, each argument in its typed form (see {@link keyTerm}): distinct arguments give
+ * distinct keys, equal ones equal keys; an argument with no key form asks for a `key` function.
+ */
 function argsKey(name: string, args: readonly unknown[]): string {
   let out = name
-  for (const arg of args) out += SEPARATOR + encodeArg(arg)
+  for (let i = 0; i < args.length; i++) out += SEPARATOR + keyTerm(args[i], `argument ${i + 1}`)
   return out
-}
-
-function encodeArg(arg: unknown): string {
-  if (arg === null || arg === undefined || typeof arg !== 'object') {
-    return String(arg).replace(/[%:]/g, (ch) => (ch === '%' ? '%25' : '%3A'))
-  }
-  return JSON.stringify(arg, (_k, value) =>
-    value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : typeof value === 'bigint'
-        ? `${value}n`
-        : value,
-  ).replace(/[%:]/g, (ch) => (ch === '%' ? '%25' : '%3A'))
 }

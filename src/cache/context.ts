@@ -5,7 +5,7 @@ import { escapeGlob } from '../internal/glob.js'
 import { type CacheEvent, type CacheEventType, channel } from '../observe/channels.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
-import { interpret, MISS, type Read, type Shared, toStored } from './shared.js'
+import { interpret, MISS, owe, type Read, type Shared, toStored } from './shared.js'
 import { Counters } from './stats.js'
 
 /** What distinguishes a namespace or version of a cache from its root. */
@@ -163,10 +163,14 @@ export class CacheContext {
     tags: readonly string[] | undefined,
   ): Promise<void> {
     const stored = this.encode(value, key)
-    return this.call('set', key, () => this.shared.store.set(full, stored, { ttl, tags })).then(() => {
-      this.counters.sets++
-      if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
-    })
+    const written = this.call('set', key, () => this.shared.store.set(full, stored, { ttl, tags })).then(
+      () => {
+        this.counters.sets++
+        if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
+      },
+    )
+    // close() waits for writes under way before it releases the store.
+    return owe(this.shared, written)
   }
 
   /**

@@ -1,7 +1,7 @@
 import { type Codec, type CodecOptions, createCodec } from '../codec/codec.js'
 import { InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
-import { requireDuration, type Ttl, ttlToMs } from '../internal/duration.js'
+import { requireTimeout, type Ttl, ttlToMs } from '../internal/duration.js'
 import { completeStore } from '../stores/complete.js'
 import { acquireStore, releaseStore } from '../stores/lifecycle.js'
 import type { Store } from '../stores/types.js'
@@ -73,8 +73,9 @@ export function createCache(options: CacheOptions): Cache {
   }
   const defaults = options.getOrSet ?? {}
   for (const name of ['grace', 'timeout', 'hardTimeout', 'graceBackoff'] as const) {
-    if (defaults[name] !== undefined) requireDuration(defaults[name], `getOrSet.${name}`)
+    if (defaults[name] !== undefined) requireTimeout(defaults[name], `getOrSet.${name}`)
   }
+  if (defaults.lease) requireTimeout(defaults.lease.ttl ?? 0, 'getOrSet.lease.ttl')
   const shared: Shared = {
     store,
     original,
@@ -83,11 +84,16 @@ export function createCache(options: CacheOptions): Cache {
     prefix,
     maxKeyLength,
     inflight: new Map(),
+    landed: new Map(),
+    reading: new Map(),
+    seq: 0,
+    owed: new Set(),
+    abandon: new Set(),
     refreshBackoff: new Map(),
     registry: new Map(),
     closed: false,
   }
-  const cache = new Cache(shared, {
+  const cache = Cache.open(shared, {
     namespace: '',
     version: options.version === undefined ? undefined : checkVersion(options.version),
     ttl: options.ttl === undefined ? null : ttlToMs(options.ttl),

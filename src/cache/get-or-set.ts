@@ -1,10 +1,15 @@
-import { randomUUID } from 'node:crypto'
 import { Envelope } from '../codec/value.js'
-import { FactoryTimeoutError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
-import { type Duration, durationToMs, requireDuration, type Ttl } from '../internal/duration.js'
-import type { StoreLeases } from '../stores/types.js'
+import {
+  CacheClosedError,
+  FactoryTimeoutError,
+  InvalidOptionError,
+  InvalidTtlError,
+  withKey,
+} from '../errors.js'
+import { type Duration, durationToMs, requireTimeout, type Ttl } from '../internal/duration.js'
 import type { CacheContext } from './context.js'
-import type { Read } from './shared.js'
+import { acrossProcesses } from './leased-flight.js'
+import { type Flight, owe, type Read } from './shared.js'
 
 // biome-ignore lint/correctness/noUnusedVariables: T ties the options to the factory's value type for callers.
 export interface GetOrSetOptions<T> {
@@ -27,11 +32,19 @@ export interface GetOrSetOptions<T> {
   /**
    * Single flight across processes, on stores that offer leases (Redis, and tiers over Redis):
    * one process computes a cold key while the others wait for word that it is done. `ttl` is how
-   * long a lease lasts without renewal (it is renewed while the factory runs). Default on, with
-   * `{ ttl: '10s' }`; `false` keeps single flight inside each process.
+   * long a lease lasts without renewal (it is renewed while the factory runs, but never past
+   * `hardTimeout`). Default on, with `{ ttl: '10s' }`; `false` keeps single flight inside each
+   * process. A waiter re-checks the value every 20 to 250 ms besides listening for the release.
    */
   readonly lease?: { readonly ttl?: Duration } | false
-  /** Hard timeout, with no stale value: reject with {@link FactoryTimeoutError} after this long. The factory still finishes and its value is still stored. */
+  /**
+   * Hard timeout, with no stale value: reject with {@link FactoryTimeoutError} once the factory
+   * has run this long (default {@link DEFAULT_HARD_TIMEOUT}, 30 s; at most 2^31 - 1 ms). The
+   * factory still finishes and its value is still stored, but the flight is given up: later
+   * calls start a new one, and the lease of a cross-process flight is released, so a hung
+   * factory stalls other processes at most this long. Time spent waiting on another process's
+   * lease does not count: that wait is bounded by the holder's own hard timeout.
+   */
   readonly hardTimeout?: Duration
 }
 
@@ -52,7 +65,8 @@ export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>
 /** The parts of a cache that `getOrSet` works with. */
 type CacheInternals = CacheContext
 
-interface Plan {
+/** One call's resolved getOrSet options, in ms. */
+export interface Plan {
   /** Lease TTL in ms, or undefined for per-process single flight only. */
   readonly lease: number | undefined
   readonly ttl: number | null
@@ -60,7 +74,7 @@ interface Plan {
   readonly grace: number
   readonly graceBackoff: number
   readonly timeout: number
-  readonly hardTimeout: number | undefined
+  readonly hardTimeout: number
 }
 
 const noop = () => {}
@@ -68,12 +82,15 @@ const noop = () => {}
 const MAX_BACKOFFS = 10_000
 const EMPTY: GetOrSetOptions<never> = Object.freeze({})
 const DURATIONS = ['grace', 'graceBackoff', 'timeout', 'hardTimeout'] as const
+/** Default {@link GetOrSetOptions.hardTimeout}: 30 s. */
+export const DEFAULT_HARD_TIMEOUT = 30_000
 
 function checkOptions(options: GetOrSetOptions<unknown>, key: string): void {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('getOrSet options must be an object', { key })
   }
-  for (const name of DURATIONS) if (options[name] !== undefined) requireDuration(options[name], name)
+  for (const name of DURATIONS) if (options[name] !== undefined) requireTimeout(options[name], name)
+  if (options.lease) requireTimeout(options.lease.ttl ?? 0, 'lease.ttl')
   if (options.ttl !== undefined && options.ttl !== null && durationToMs(options.ttl) === undefined) {
     throw new InvalidTtlError(
       `Invalid TTL ${JSON.stringify(options.ttl)} for getOrSet: use ms, '5m' or null`,
@@ -95,8 +112,31 @@ export async function getOrSet<T>(
   // Options are checked on every call, but resolved into a plan only when the factory may run:
   // a hit is the hot path.
   if (options !== EMPTY) checkOptions(options, key)
+  const { shared } = cache
   const pending = cache.read(key)
-  const read = pending instanceof Promise ? await pending : pending
+  let read: Read
+  let flight: Flight | undefined
+  if (pending instanceof Promise) {
+    // A store that answers later may answer from before a flight's write became visible (another
+    // pooled connection): a miss read while a flight was landing joins that flight.
+    const readAt = ++shared.seq
+    shared.reading.set(full, (shared.reading.get(full) ?? 0) + 1)
+    try {
+      read = await pending
+    } finally {
+      const landed = shared.landed.get(full)
+      flight = shared.inflight.get(full) ?? (landed && landed.seq > readAt ? landed.flight : undefined)
+      const left = (shared.reading.get(full) ?? 1) - 1
+      if (left > 0) shared.reading.set(full, left)
+      else {
+        shared.reading.delete(full)
+        shared.landed.delete(full)
+      }
+    }
+  } else {
+    read = pending
+    flight = shared.inflight.get(full)
+  }
   if (read.state === 'fresh') {
     cache.counters.hits++
     cache.publish('hit', key)
@@ -105,8 +145,8 @@ export async function getOrSet<T>(
   const plan = resolvePlan(cache, key, options)
   cache.counters.misses++
   cache.publish('miss', key)
-  const { inflight, refreshBackoff, clock } = cache.shared
-  let flight = inflight.get(full) as Promise<T> | undefined
+  const { refreshBackoff, clock } = shared
+  const joined = flight !== undefined
   if (flight) {
     cache.counters.coalesced++
     cache.publish('coalesce', key)
@@ -119,15 +159,21 @@ export async function getOrSet<T>(
       if (retryAt !== undefined && clock.now() < retryAt) return serveStale(cache, key, stale)
       flight = start(cache, key, full, factory, plan, read)
     }
-    const outcome = await settleWithin(flight, plan.timeout)
+    const outcome = await settleWithin(flight.promise as Promise<T>, plan.timeout)
     return outcome.status === 'fulfilled' ? outcome.value : serveStale(cache, key, stale)
   }
 
   flight ??= start(cache, key, full, factory, plan, read)
-  if (plan.hardTimeout === undefined) return flight
-  const outcome = await settleWithin(flight, plan.hardTimeout)
+  // The flight gives up at its own hard timeout (counted from when its factory starts here, not
+  // while it waits on another process's lease); a caller that joined it also keeps its own.
+  const outcome = await settleWithin(
+    flight.promise as Promise<T>,
+    joined ? plan.hardTimeout : 0,
+    flight.abandoned,
+  )
   if (outcome.status === 'fulfilled') return outcome.value
   if (outcome.status === 'rejected') throw outcome.reason
+  if (cache.isClosed()) throw new CacheClosedError(`The cache was closed while "${key}" was being computed`)
   throw new FactoryTimeoutError(
     `The factory for "${key}" ran longer than hardTimeout (${plan.hardTimeout} ms); it goes on in the background and its value will be stored`,
     { key },
@@ -141,8 +187,9 @@ function start<T>(
   factory: Factory<T>,
   plan: Plan,
   read: Read,
-): Promise<T> {
-  const { inflight, refreshBackoff, clock } = cache.shared
+): Flight {
+  const { shared } = cache
+  const { inflight, refreshBackoff, clock } = shared
   let ttl = plan.ttl
   let tags = plan.tags
   const ctx: FactoryContext<T> = {
@@ -155,13 +202,31 @@ function start<T>(
       tags = cache.tags(next, key)
     },
   }
+  let abandon: () => void = noop
+  const abandoned = new Promise<void>((resolve) => {
+    abandon = resolve
+  })
+  /** Called when the flight is given up: the holder's lease goes at once, so others compute. */
+  let onAbandon: () => void = noop
+  let timer: NodeJS.Timeout | undefined
+  const giveUp = () => {
+    clearTimeout(timer)
+    if (inflight.get(full) === flight) inflight.delete(full)
+    shared.abandon.delete(giveUp)
+    // No longer owed: close() does not wait on a factory it gave up.
+    shared.owed.delete(flight.promise)
+    abandon()
+    onAbandon()
+  }
   const compute = async (): Promise<T> => {
     cache.counters.factoryCalls++
     const started = clock.now()
+    timer = setTimeout(giveUp, plan.hardTimeout)
     let value: T
     try {
       value = await factory(ctx)
     } catch (error) {
+      clearTimeout(timer)
       cache.counters.factoryErrors++
       cache.publish('factory', key, { error, durationMs: clock.now() - started })
       if (read.state === 'stale') {
@@ -172,12 +237,15 @@ function start<T>(
       }
       throw error
     }
+    clearTimeout(timer)
     cache.publish('factory', key, { durationMs: clock.now() - started })
     refreshBackoff.delete(full)
     if (ttl !== 0) {
       const graced = plan.grace > 0 && ttl !== null
-      const stored = graced ? new Envelope(value, clock.now() + (ttl as number)) : value
+      // Tags ride inside a graced entry too, so `touch` can rewrite it without losing them.
+      const stored = graced ? new Envelope(value, clock.now() + (ttl as number), tags) : value
       try {
+        // The flight ends only once the store has acknowledged the write (see `landed`).
         await cache.write(key, full, stored, graced ? (ttl as number) + plan.grace : ttl, tags)
       } catch (error) {
         // The caller asked for a value and has one; a store that cannot take it is counted, not thrown.
@@ -187,73 +255,25 @@ function start<T>(
     }
     return value
   }
-  const leases = plan.lease === undefined ? undefined : cache.shared.store.leases?.()
-  const flight = leases ? acrossProcesses(cache, key, full, leases, plan.lease as number, compute) : compute()
+  const leases = plan.lease === undefined ? undefined : shared.store.leases?.()
+  const hooks = { onAbandon: (release: () => void) => (onAbandon = release) }
+  const promise = leases ? acrossProcesses(cache, key, full, leases, plan, compute, hooks) : compute()
+  const flight: Flight = { promise, abandoned }
   inflight.set(full, flight)
-  const done = () => {
+  shared.abandon.add(giveUp)
+  owe(shared, promise).catch(noop)
+  const landed = () => {
+    shared.abandon.delete(giveUp)
+    if (inflight.get(full) !== flight) return
+    inflight.delete(full)
+    if (shared.reading.has(full)) shared.landed.set(full, { flight, seq: ++shared.seq })
+  }
+  const failed = () => {
+    shared.abandon.delete(giveUp)
     if (inflight.get(full) === flight) inflight.delete(full)
   }
-  flight.then(done, done)
+  promise.then(landed, failed)
   return flight
-}
-
-/**
- * Single flight across processes: take the key's lease and compute, or wait for the holder's word
- * and read what it stored. A holder that fails or vanishes leaves no value: try again (a few
- * times), then compute here. A store that cannot lease (Redis down) leaves per-process single
- * flight, which the caller already has.
- */
-async function acrossProcesses<T>(
-  cache: CacheInternals,
-  key: string,
-  full: string,
-  leases: StoreLeases,
-  leaseTtl: number,
-  compute: () => Promise<T>,
-): Promise<T> {
-  const token = randomUUID()
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let acquired: boolean
-    try {
-      acquired = await leases.acquire(full, token, leaseTtl)
-    } catch (error) {
-      cache.recordError('lease', key, error)
-      return compute()
-    }
-    if (acquired) {
-      const renewal = setInterval(() => leases.renew(full, token, leaseTtl).catch(noop), leaseTtl / 3)
-      renewal.unref()
-      try {
-        return await compute()
-      } finally {
-        clearInterval(renewal)
-        leases.release(full, token).catch(noop)
-      }
-    }
-    const waiting = leases.wait(full, leaseTtl)
-    const early = await readFresh(cache, key)
-    if (early) {
-      waiting.cancel()
-      return early.value as T
-    }
-    await waiting.done
-    const filled = await readFresh(cache, key)
-    if (filled) {
-      cache.counters.coalesced++
-      cache.publish('coalesce', key)
-      return filled.value as T
-    }
-  }
-  return compute()
-}
-
-async function readFresh(cache: CacheInternals, key: string): Promise<{ value: unknown } | undefined> {
-  try {
-    const read = await cache.read(key)
-    return read.state === 'fresh' ? read : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function serveStale<T>(cache: CacheInternals, key: string, stale: T): T {
@@ -267,12 +287,16 @@ type Outcome<T> =
   | { readonly status: 'rejected'; readonly reason: unknown }
   | { readonly status: 'timeout' }
 
-/** Waits for a promise at most `ms` (0: not at all), without leaving an unhandled rejection behind. */
-function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
+/**
+ * Waits for a promise at most `ms` (0: no limit of its own) or until `stop` resolves, without
+ * leaving an unhandled rejection behind. With neither limit, answers at once.
+ */
+function settleWithin<T>(promise: Promise<T>, ms: number, stop?: Promise<void>): Promise<Outcome<T>> {
   promise.catch(noop)
-  if (ms <= 0) return Promise.resolve({ status: 'timeout' })
+  if (ms <= 0 && stop === undefined) return Promise.resolve({ status: 'timeout' })
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ status: 'timeout' }), ms)
+    const timer = ms > 0 ? setTimeout(() => resolve({ status: 'timeout' }), ms) : undefined
+    stop?.then(() => resolve({ status: 'timeout' }))
     promise.then(
       (value) => {
         clearTimeout(timer)
@@ -289,9 +313,8 @@ function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
 function resolvePlan(cache: CacheInternals, key: string, options: GetOrSetOptions<unknown>): Plan {
   const merged = { ...cache.defaults, ...options }
   const duration = (name: 'grace' | 'graceBackoff' | 'timeout' | 'hardTimeout', fallback: number) =>
-    merged[name] === undefined ? fallback : requireDuration(merged[name], name)
-  const hardTimeout = merged.hardTimeout === undefined ? undefined : duration('hardTimeout', 0)
-  const lease = merged.lease === false ? undefined : requireDuration(merged.lease?.ttl ?? 10_000, 'lease.ttl')
+    merged[name] === undefined ? fallback : requireTimeout(merged[name], name)
+  const lease = merged.lease === false ? undefined : requireTimeout(merged.lease?.ttl ?? 10_000, 'lease.ttl')
   return {
     lease: lease === undefined || lease <= 0 ? undefined : lease,
     ttl: cache.ttl(options.ttl, key),
@@ -299,7 +322,7 @@ function resolvePlan(cache: CacheInternals, key: string, options: GetOrSetOption
     grace: duration('grace', 0),
     graceBackoff: duration('graceBackoff', 5000),
     timeout: duration('timeout', 0),
-    hardTimeout,
+    hardTimeout: Math.max(1, duration('hardTimeout', DEFAULT_HARD_TIMEOUT)),
   }
 }
 

@@ -14,12 +14,41 @@ export interface Shared {
   readonly prefix: string
   readonly maxKeyLength: number
   /** Factory calls running now, by full key: the in-process single flight of `getOrSet`. */
-  readonly inflight: Map<string, Promise<unknown>>
+  readonly inflight: Map<string, Flight>
+  /**
+   * Flights that ended while reads of their key were still out, with the sequence number of
+   * their end: such a read may have been answered before the flight's write became visible, so
+   * its miss joins the flight instead of starting another (see `get-or-set.ts`).
+   */
+  readonly landed: Map<string, { readonly flight: Flight; readonly seq: number }>
+  /** Reads of `getOrSet` still out, by full key. */
+  readonly reading: Map<string, number>
+  /** Orders read starts and flight ends (see `landed`). */
+  seq: number
+  /** Work the cache owes the store (writes, lease releases, refreshes): `close()` waits for it. */
+  readonly owed: Set<Promise<unknown>>
+  /** What `close()` calls to give up flights still running after its wait: each stops one. */
+  readonly abandon: Set<() => void>
   /** When a failed refresh of a stale entry may be tried again, by full key. */
   readonly refreshBackoff: Map<string, number>
   /** Counters of every cache of this tree, by namespace path ('' for the root). */
   readonly registry: Map<string, Counters>
   closed: boolean
+}
+
+/** One factory call of `getOrSet` and the callers waiting on it. */
+export interface Flight {
+  readonly promise: Promise<unknown>
+  /** Resolves when the flight is given up (past its hard timeout, or at close); it may still finish. */
+  readonly abandoned: Promise<void>
+}
+
+/** Tracks work `close()` must wait for; returns it unchanged. */
+export function owe<T>(shared: Shared, work: Promise<T>): Promise<T> {
+  shared.owed.add(work)
+  const settled = () => shared.owed.delete(work)
+  work.then(settled, settled)
+  return work
 }
 
 /** The outcome of one read, before statistics: fresh, stale (inside grace) or missing. */

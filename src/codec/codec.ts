@@ -1,14 +1,17 @@
 import { CorruptValueError, InvalidOptionError, ValueTooLargeError } from '../errors.js'
 import { type CompressionOptions, type Compressor, createCompressor, decompress } from './compression.js'
 import { jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js'
-import { Envelope, snapshot } from './value.js'
+import { DEFAULT_LIMITS, Envelope, snapshot } from './value.js'
 
 /** Encodes cache values for stores that keep bytes (Redis, SQL) and decodes them back. */
 export interface Codec {
   readonly name: string
   /** Checks and encodes a value; throws a typed error and encodes nothing when it cannot be stored. */
   encode(value: unknown): Uint8Array
-  /** Decodes an entry; throws {@link CorruptValueError} for bytes cachekit did not write. */
+  /**
+   * Decodes an entry; throws {@link CorruptValueError} for bytes cachekit did not write, for
+   * anything outside the value set and for values over the node or depth budget.
+   */
   decode(bytes: Uint8Array): unknown
 }
 
@@ -46,6 +49,8 @@ export function createCodec(options: CodecOptions = {}): Codec {
     : undefined
   const readers = new Map<number, Serializer>()
   for (const s of [msgpackSerializer(), jsonSerializer(), serializer]) readers.set(s.id, s)
+  // cachekit's own readers build only cache values; what your serializer returns is checked.
+  const trusted = new Set([1, 2])
 
   function encode(value: unknown): Uint8Array {
     if (typeof value === 'number' && Number.isSafeInteger(value) && !Object.is(value, -0)) {
@@ -111,6 +116,10 @@ export function createCodec(options: CodecOptions = {}): Codec {
       const compression = flags & 0b11
       if (compression) payload = decompress(compression, payload, maxValueBytes)
       value = reader.deserialize(payload)
+      if (!trusted.has(reader.id)) {
+        if (value instanceof Envelope) throw new TypeError('the serializer returned an envelope')
+        snapshot(value, 'check', DEFAULT_LIMITS)
+      }
     } catch (error) {
       throw corrupt(`${reader.name} could not decode it`, error)
     }

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr'
-import { setOwn } from './value.js'
+import { readMsgpack } from './msgpack-reader.js'
+import { DEFAULT_LIMITS, type DecodeLimits, setOwn } from './value.js'
 
 /**
  * Turns a checked value into bytes and back. `id` is written into every entry's header so that an
@@ -14,13 +15,16 @@ export interface Serializer {
 }
 
 /**
- * MessagePack through msgpackr: objects as self-describing records (compact for repeated shapes,
- * readable by any process without shared state), MessagePack maps decoded as `Map`, structured
- * clone extensions for `Set`, typed arrays and `undefined`, and bigints of any size.
+ * MessagePack: written by msgpackr, objects as self-describing records (compact for repeated
+ * shapes, readable by any process without shared state), `Map` as MessagePack maps, msgpackr's
+ * extensions for `Set`, typed arrays and `undefined`, and bigints of any size. Nothing is written by
+ * reference: a part used twice is written twice and comes back as two copies. Read by cachekit's own
+ * strict reader, which builds only cache values within `limits` and refuses every other extension.
  */
-export function msgpackSerializer(): Serializer {
+export function msgpackSerializer(limits: DecodeLimits = DEFAULT_LIMITS): Serializer {
   const packr = new Packr({
-    structuredClone: true,
+    // No structured clone: its reference extensions are exactly what a planted entry abuses.
+    structuredClone: false,
     useRecords: true,
     mapsAsObjects: false,
     useBigIntExtension: true,
@@ -30,7 +34,7 @@ export function msgpackSerializer(): Serializer {
     id: 1,
     name: 'msgpack',
     serialize: (value) => packr.pack(value),
-    deserialize: (bytes) => packr.unpack(bytes),
+    deserialize: (bytes) => readMsgpack(bytes, limits),
   }
 }
 
@@ -42,14 +46,14 @@ const TAG = '$ck'
  * object `{"$ck": type, "v": ...}`, and a plain object that happens to have a `$ck` member is
  * wrapped, so decoding is never ambiguous. Decoding builds data only; it never runs code.
  */
-export function jsonSerializer(): Serializer {
+export function jsonSerializer(limits: DecodeLimits = DEFAULT_LIMITS): Serializer {
   const encoder = new TextEncoder()
   const decoder = new TextDecoder('utf-8', { fatal: true })
   return {
     id: 2,
     name: 'json',
     serialize: (value) => encoder.encode(JSON.stringify(toJson(value))),
-    deserialize: (bytes) => fromJson(JSON.parse(decoder.decode(bytes))),
+    deserialize: (bytes) => new JsonReader(limits).read(JSON.parse(decoder.decode(bytes)), 0),
   }
 }
 
@@ -99,47 +103,74 @@ const TYPED_ARRAYS: Readonly<Record<string, new (buffer: ArrayBuffer) => ArrayBu
   BigUint64Array,
 }
 
-function fromJson(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) return value.map(fromJson)
-  const record = value as Record<string, unknown>
-  const tag = record[TAG]
-  if (tag === undefined) {
+/** Turns parsed JSON back into cache values, within a node and a depth budget. */
+class JsonReader {
+  private nodes = 0
+
+  constructor(private readonly limits: DecodeLimits) {}
+
+  read(value: unknown, depth: number): unknown {
+    if (++this.nodes > this.limits.maxNodes) {
+      throw new RangeError(`it holds more than ${this.limits.maxNodes} values (the node budget)`)
+    }
+    if (value === null || typeof value !== 'object') return value
+    if (depth >= this.limits.maxDepth) {
+      throw new RangeError(`it is nested deeper than ${this.limits.maxDepth} levels (the depth budget)`)
+    }
+    const inner = depth + 1
+    if (Array.isArray(value)) return value.map((item) => this.read(item, inner))
+    const record = value as Record<string, unknown>
+    const tag = record[TAG]
+    if (tag === undefined) return this.object(record, inner)
+    const v = record['v']
+    switch (tag) {
+      case 'number':
+        if (typeof v !== 'string') throw new TypeError('a tagged number is not text')
+        return Number(v)
+      case 'bigint':
+        return BigInt(v as string)
+      case 'undefined':
+        return undefined
+      case 'Date':
+        if (v !== null && typeof v !== 'number') throw new TypeError('a tagged Date is not a time')
+        return new Date(v === null ? Number.NaN : (v as number))
+      case 'Map':
+        return new Map(this.list(v).map((pair) => this.pair(pair, inner)))
+      case 'Set':
+        return new Set(this.list(v).map((item) => this.read(item, inner)))
+      case 'bytes':
+        return fromBase64(v as string, record['t'] as string)
+      case 'object':
+        if (v === null || typeof v !== 'object' || Array.isArray(v))
+          throw new TypeError('a tagged object is not one')
+        return this.object(v as Record<string, unknown>, inner)
+      default:
+        throw new TypeError(`unknown JSON tag ${JSON.stringify(tag)}`)
+    }
+  }
+
+  private object(record: Record<string, unknown>, depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {}
-    for (const name of Object.keys(record)) setOwn(out, name, fromJson(record[name]))
+    for (const name of Object.keys(record)) setOwn(out, name, this.read(record[name], depth))
     return out
   }
-  const v = record['v']
-  switch (tag) {
-    case 'number':
-      return Number(v)
-    case 'bigint':
-      return BigInt(v as string)
-    case 'undefined':
-      return undefined
-    case 'Date':
-      return new Date(v === null ? Number.NaN : (v as number))
-    case 'Map':
-      return new Map((v as [unknown, unknown][]).map(([k, item]) => [fromJson(k), fromJson(item)]))
-    case 'Set':
-      return new Set((v as unknown[]).map(fromJson))
-    case 'bytes':
-      return fromBase64(v as string, record['t'] as string)
-    case 'object': {
-      const out: Record<string, unknown> = {}
-      for (const [name, item] of Object.entries(v as Record<string, unknown>))
-        setOwn(out, name, fromJson(item))
-      return out
-    }
-    default:
-      throw new TypeError(`unknown JSON tag ${JSON.stringify(tag)}`)
+
+  private list(v: unknown): unknown[] {
+    if (!Array.isArray(v)) throw new TypeError('a tagged Map or Set does not hold an array')
+    return v
+  }
+
+  private pair(pair: unknown, depth: number): [unknown, unknown] {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('a Map entry is not a pair')
+    return [this.read(pair[0], depth), this.read(pair[1], depth)]
   }
 }
 
 function fromBase64(text: string, type: string): ArrayBufferView {
+  if (typeof text !== 'string') throw new TypeError('bytes are not base64 text')
   const bytes = Buffer.from(text, 'base64')
   if (type === 'Buffer') return bytes
-  const Ctor = TYPED_ARRAYS[type]
+  const Ctor = Object.hasOwn(TYPED_ARRAYS, type) ? TYPED_ARRAYS[type] : undefined
   if (!Ctor) throw new TypeError(`unknown typed array ${JSON.stringify(type)}`)
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
   return new Ctor(buffer)

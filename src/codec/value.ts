@@ -1,4 +1,4 @@
-import { CircularValueError, UnencodableValueError } from '../errors.js'
+import { CircularValueError, UnencodableValueError, ValueTooLargeError } from '../errors.js'
 import { describe } from '../internal/duration.js'
 
 /**
@@ -12,6 +12,22 @@ export type CacheValue = unknown
 
 /** Nesting deeper than this is refused rather than risking a stack overflow in a codec. */
 export const MAX_DEPTH = 256
+
+/**
+ * The most parts (values at every level, a shared part counted once per use) one value may have,
+ * on the way in (check, copy, freeze) and on the way out (decode). It bounds the work a value can
+ * cause: a graph that shares parts can stand for far more nodes than it holds objects.
+ */
+export const MAX_NODES = 10_000_000
+
+/** How much one decode or one walk may build: values in all, and containers nested. */
+export interface DecodeLimits {
+  readonly maxNodes: number
+  readonly maxDepth: number
+}
+
+/** The budgets every store and codec applies unless configured otherwise. */
+export const DEFAULT_LIMITS: DecodeLimits = { maxNodes: MAX_NODES, maxDepth: MAX_DEPTH }
 
 /**
  * Stands for a top-level `undefined` in stores that keep live values, where `undefined` already
@@ -50,8 +66,12 @@ export interface Snapshot {
  * Walks a value once: refuses what cannot be stored (naming the path), measures it, and in `freeze`
  * mode returns a deep copy whose objects and arrays are frozen; in `clone` mode a plain deep copy.
  */
-export function snapshot(value: unknown, mode: SnapshotMode): Snapshot {
-  const walker = new Walker(mode)
+export function snapshot(
+  value: unknown,
+  mode: SnapshotMode,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Snapshot {
+  const walker = new Walker(mode, limits)
   const copy = walker.visit(value, 0)
   return { value: copy, unfreezable: walker.unfreezable, bytes: walker.bytes }
 }
@@ -100,10 +120,19 @@ class Walker {
   private readonly ancestors: object[] = []
   /** The path to the current part, as steps: building `$.a.b` strings for every part is costly. */
   private readonly steps: Step[] = []
+  private nodes = 0
 
-  constructor(private readonly mode: SnapshotMode) {}
+  constructor(
+    private readonly mode: SnapshotMode,
+    private readonly limits: DecodeLimits,
+  ) {}
 
   visit(value: unknown, depth: number): unknown {
+    if (++this.nodes > this.limits.maxNodes) {
+      throw new ValueTooLargeError(
+        `Value has more than ${this.limits.maxNodes} parts (a part shared by several parents counts once per parent): store less, or store ids in place of repeated parts`,
+      )
+    }
     switch (typeof value) {
       case 'string':
         this.bytes += 16 + value.length * 2
@@ -147,8 +176,10 @@ class Walker {
   }
 
   private visitObject(value: object, depth: number): unknown {
-    if (depth >= MAX_DEPTH) {
-      throw new UnencodableValueError(`Value at ${this.path()} is nested deeper than ${MAX_DEPTH} levels`)
+    if (depth >= this.limits.maxDepth) {
+      throw new UnencodableValueError(
+        `Value at ${this.path()} is nested deeper than ${this.limits.maxDepth} levels: flatten it`,
+      )
     }
     if (this.ancestors.includes(value)) {
       throw new CircularValueError(

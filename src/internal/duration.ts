@@ -1,4 +1,4 @@
-import { InvalidTtlError } from '../errors.js'
+import { InvalidOptionError, InvalidTtlError } from '../errors.js'
 
 /**
  * A duration: a number of milliseconds, or a string such as `'250ms'`, `'30s'`, `'5m'`, `'1h'`,
@@ -57,13 +57,33 @@ export function durationToMs(input: unknown): number | undefined {
 }
 
 /**
+ * The longest TTL a cache accepts: 100 years (of 365.25 days). Longer ones are refused with
+ * {@link InvalidTtlError}, so no store is handed a TTL it cannot represent (Redis refuses 1e20)
+ * and no counter is made immortal by an overflowing TTL; use `null` for "never expires".
+ */
+export const MAX_TTL_MS = 3_155_760_000_000
+
+/**
+ * The longest timeout (soft and hard timeouts, lease TTLs, grace periods, store deadlines): just
+ * under 2^31 ms, about 24.8 days. Node's timers fire after 1 ms for anything longer, so longer
+ * values are refused with {@link InvalidOptionError} rather than silently shortened.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/**
  * Resolves a {@link Ttl} to milliseconds (`null` = never expires), or throws
- * {@link InvalidTtlError} naming the key.
+ * {@link InvalidTtlError} naming the key (also beyond {@link MAX_TTL_MS}).
  */
 export function ttlToMs(ttl: unknown, key?: string): number | null {
   if (ttl === null) return null
   const ms = durationToMs(ttl)
-  if (ms !== undefined) return Math.ceil(ms)
+  if (ms !== undefined && ms <= MAX_TTL_MS) return Math.ceil(ms)
+  if (ms !== undefined) {
+    throw new InvalidTtlError(
+      `TTL ${describe(ttl)} is longer than the maximum of 100 years (${MAX_TTL_MS} ms): use null for an entry that never expires`,
+      { key },
+    )
+  }
   throw new InvalidTtlError(
     `Invalid TTL ${describe(ttl)}: use a number of milliseconds >= 0, a duration string such as '250ms', '5m', '1h', '1d', or null for no expiry`,
     { key },
@@ -79,6 +99,19 @@ export function requireDuration(value: unknown, option: string): number {
     )
   }
   return ms
+}
+
+/**
+ * Like {@link requireDuration} for a value that becomes a timer: also throws
+ * {@link InvalidOptionError} for a non-finite number or one of {@link MAX_TIMEOUT_MS} or more.
+ */
+export function requireTimeout(value: unknown, option: string): number {
+  if ((typeof value === 'number' && !Number.isFinite(value)) || (durationToMs(value) ?? 0) > MAX_TIMEOUT_MS) {
+    throw new InvalidOptionError(
+      `Option "${option}" is ${describe(value)}: timeouts must be finite and below 2^31 ms (${MAX_TIMEOUT_MS} ms, about 24 days)`,
+    )
+  }
+  return requireDuration(value, option)
 }
 
 export function describe(value: unknown): string {

@@ -58,7 +58,7 @@ export interface StoreCore {
   get(key: string): MaybePromise<unknown>
   set(key: string, value: unknown, options: StoreWriteOptions): MaybePromise<void>
   delete(key: string): MaybePromise<boolean>
-  /** Yields every live key matching a Redis-style glob pattern (see `globToRegExp`). */
+  /** Yields every live key matching a Redis glob pattern (test keys with `globMatcher`). */
   keys(pattern: string): AsyncIterable<string>
   close(): MaybePromise<void>
   /**

@@ -20,6 +20,11 @@ export interface ConformanceOptions {
   createStore(): Store | Promise<Store>
   /** A TTL short enough to wait out in a test. Default 60 ms. */
   readonly shortTtlMs?: number
+  /**
+   * Run the suite on a tiered cache instead: each cache gets this store as L1 (a new one per
+   * cache, e.g. `() => memoryStore()`) over the store under test as L2.
+   */
+  readonly l1?: () => Store
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -41,13 +46,17 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
   let store: Store
   let cache: Cache
   let other: Cache
+  const make = (prefix: string) =>
+    options.l1 ? createCache({ tiers: [options.l1(), store], prefix }) : createCache({ store, prefix })
+  /** What the cache sees of the store (with tiers, the two tiers as one). */
+  const capabilities = () => cache.store.capabilities
 
-  describe(`store conformance: ${options.name}`, () => {
+  describe(`store conformance: ${options.name}${options.l1 ? ' (as L2 of tiers)' : ''}`, () => {
     beforeEach(async () => {
       store = await options.createStore()
       const run = randomBytes(4).toString('hex')
-      cache = createCache({ store, prefix: `ckt-${run}` })
-      other = createCache({ store, prefix: `ckt-${run}-other` })
+      cache = make(`ckt-${run}`)
+      other = make(`ckt-${run}-other`)
     })
 
     afterEach(async () => {
@@ -131,6 +140,36 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
         assert.equal(await cache.ttl('k'), null)
         assert.equal(await cache.touch('absent', '1h'), false)
       })
+
+      it('touch moves both the stale time and the hard expiry of an entry written with grace', async () => {
+        const tagged = capabilities().tags ? { tags: ['g'] } : {}
+        await cache.getOrSet('g', () => 'v', { ttl: shortTtl, grace: '1h', ...tagged })
+        assert.equal(await cache.touch('g', '2h'), true)
+        await sleep(shortTtl * 2 + 20)
+        // Fresh still: the stale time moved to 2 h from the touch.
+        assert.equal(await cache.get('g'), 'v')
+        const left = await cache.ttl('g')
+        assert.ok(typeof left === 'number' && left > 3 * 3_590_000, `ttl after touch was ${left}`)
+        if (capabilities().tags) {
+          assert.equal(await cache.deleteByTag('g'), 1)
+          assert.equal(await cache.get('g'), undefined)
+        }
+      })
+
+      it('refuses a TTL beyond 100 years (InvalidTtlError), and writes nothing', async () => {
+        const century = 3_155_760_000_000
+        await assert.rejects(cache.set('k', 1, { ttl: century + 1 }), { code: 'E_INVALID_TTL' })
+        await assert.rejects(cache.set('k', 1, { ttl: 1e20 }), { code: 'E_INVALID_TTL' })
+        await assert.rejects(cache.incr('n', 1, { ttl: 1e20 }), { code: 'E_INVALID_TTL' })
+        assert.equal(await cache.get('k'), undefined)
+        assert.equal(await cache.get('n'), undefined)
+        await cache.set('k', 1)
+        await assert.rejects(cache.touch('k', 1e20), { code: 'E_INVALID_TTL' })
+        assert.equal(await cache.ttl('k'), null)
+        await cache.set('c', 1, { ttl: century })
+        const left = await cache.ttl('c')
+        assert.ok(typeof left === 'number' && left > century - 60_000, `ttl was ${left}`)
+      })
     })
 
     describe('add', () => {
@@ -148,7 +187,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
       })
 
       it('lets exactly one of many concurrent callers win when the store is atomic', async () => {
-        if (!store.capabilities.atomic) return
+        if (!capabilities().atomic) return
         const results = await Promise.all(Array.from({ length: 25 }, (_, i) => cache.add('race', i)))
         assert.equal(results.filter(Boolean).length, 1)
       })
@@ -175,9 +214,18 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
       })
 
       it('is exact under concurrency when the store is atomic', async () => {
-        if (!store.capabilities.atomic) return
+        if (!capabilities().atomic) return
         await Promise.all(Array.from({ length: 50 }, () => cache.incr('hits')))
         assert.equal(await cache.get('hits'), 50)
+      })
+
+      it('increments a tagged integer, which deleteByTag still removes', async () => {
+        await cache.set('t', 5, { tags: ['counter'] })
+        assert.equal(await cache.incr('t', 2), 7)
+        assert.equal(await cache.get('t'), 7)
+        if (!capabilities().tags) return
+        assert.equal(await cache.deleteByTag('counter'), 1)
+        assert.equal(await cache.get('t'), undefined)
       })
 
       it('refuses to increment a value that is not an integer', async () => {
@@ -269,7 +317,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
 
     describe('tags', () => {
       it('deleteByTag removes the tagged entries, across namespaces', async () => {
-        if (!store.capabilities.tags) return
+        if (!capabilities().tags) return
         const stats = cache.namespace('stats')
         await cache.set('accounts:42', [1], { tags: ['user:42'] })
         await stats.set('42', { total: 1 }, { tags: ['user:42', 'stats'] })
@@ -281,7 +329,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
       })
 
       it('an entry rewritten without a tag no longer answers to it', async () => {
-        if (!store.capabilities.tags) return
+        if (!capabilities().tags) return
         await cache.set('k', 1, { tags: ['t'] })
         await cache.set('k', 2)
         await cache.deleteByTag('t')
@@ -289,7 +337,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
       })
 
       it('expireByTag makes entries stale: get misses, getOrSet serves them while it refreshes', async () => {
-        if (!store.capabilities.tags) return
+        if (!capabilities().tags) return
         await cache.set('a', { v: 1 }, { ttl: '1h', tags: ['t'] })
         await cache.set('b', { v: 'kept' }, { tags: ['other'] })
         await cache.set('counter', 5, { tags: ['t'] })
@@ -307,7 +355,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
       })
 
       it('an entry made stale by one tag is still removed by another', async () => {
-        if (!store.capabilities.tags) return
+        if (!capabilities().tags) return
         await cache.set('k', { v: 1 }, { tags: ['t1', 't2'] })
         await cache.expireByTag('t1')
         assert.equal(await cache.deleteByTag('t2'), 1)
@@ -315,7 +363,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
       })
 
       it('tags of another prefix are not touched', async () => {
-        if (!store.capabilities.tags) return
+        if (!capabilities().tags) return
         await cache.set('k', 1, { tags: ['t'] })
         await other.set('k', 2, { tags: ['t'] })
         await cache.deleteByTag('t')
@@ -353,7 +401,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
 
     describe('lifecycle', () => {
       it('close is idempotent and leaves other caches of the store working', async () => {
-        const third = createCache({ store, prefix: `${cache.makeKey('third')}` })
+        const third = make(cache.makeKey('third'))
         await third.set('k', 1)
         await third.close()
         await third.close()

@@ -29,8 +29,13 @@ export interface BusListener {
  */
 export interface InvalidationBus {
   publish(invalidation: Invalidation): Promise<void>
-  /** Starts delivery to `listener`; resolves to a function that stops it. */
-  subscribe(listener: BusListener): Promise<() => Promise<void>>
+  /**
+   * Starts delivery to `listener`; resolves to a function that stops it. The subscription may
+   * take long to come up (server down at startup, a user without channel access): a bus should
+   * stop trying when `signal` aborts (the tiered cache is closing). A tiered cache never waits on
+   * it for more than a moment, so a bus that ignores `signal` cannot hold `close()` up.
+   */
+  subscribe(listener: BusListener, signal?: AbortSignal): Promise<() => Promise<void>>
 }
 
 /** A bus inside one process, with `disconnect`/`reconnect` to rehearse outages in tests. */

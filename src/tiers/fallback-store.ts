@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
-import { channel } from '../observe/channels.js'
+import { channel, publishDegraded } from '../observe/channels.js'
 import type {
   CompleteStore,
   StoreCapabilities,
@@ -32,10 +32,16 @@ export interface FallbackOptions {
  * incremented, touched or deleted, and every pattern and tag invalidated, is recorded in a
  * journal inside the fallback (so every process, and a restarted one, sees it). When the primary
  * answers again, the journal is applied to the primary as deletes (a pre-outage value that the
- * outage superseded is never served) and the fallback is emptied (a later outage never revives
- * an outage-era value). Deleting is always safe for a cache: the cost is a miss.
+ * outage superseded is never served), and exactly the applied marks, with the outage-era values
+ * they stand for, are removed from the fallback (a later outage never revives an outage-era
+ * value; marks another process wrote meanwhile stay for its own recovery). Deleting is always
+ * safe for a cache: the cost is a miss.
  *
- * Give the fallback a store of its own (its own SQL table): it is emptied after each outage.
+ * Recovery runs alone: it waits for calls already running on the fallback, and calls made while
+ * it runs wait for it and then go to the primary, so no write is journaled and then lost. A
+ * pattern delete on the fallback (a user's `clear()`) never removes the journal.
+ *
+ * Give the fallback a store of its own (its own SQL table).
  */
 export class FallbackStore implements StoreCore, StoreExtras {
   readonly name: string
@@ -47,7 +53,11 @@ export class FallbackStore implements StoreCore, StoreExtras {
   #onFallback = false
   #nextProbe = 0
   #recovering: Promise<void> | undefined
+  /** Calls running on the fallback: recovery waits for them. */
+  readonly #onFallbackNow = new Set<Promise<unknown>>()
   #outages = 0
+  /** Calls served by the fallback (degraded answers). */
+  #fallbackCalls = 0
 
   constructor(primary: CompleteStore, fallback: CompleteStore, options: FallbackOptions) {
     if (primary.capabilities.valueKind !== fallback.capabilities.valueKind) {
@@ -120,12 +130,16 @@ export class FallbackStore implements StoreCore, StoreExtras {
   }
 
   async *keys(pattern: string): AsyncGenerator<string> {
+    if (this.#recovering) await this.#recovering.catch(() => {})
     const store = (await this.#current()) ?? this.#fallback
     for await (const key of store.keys(pattern)) if (!key.startsWith(JOURNAL)) yield key
   }
 
   deletePattern(pattern: string): Promise<number> {
-    return this.#route((s) => s.deletePattern(pattern), { patterns: [pattern] })
+    return this.#route(
+      (s) => (s === this.#fallback ? this.#deleteKeepingJournal(pattern) : s.deletePattern(pattern)),
+      { patterns: [pattern] },
+    )
   }
 
   deleteByTag(tag: string): Promise<number> {
@@ -137,9 +151,18 @@ export class FallbackStore implements StoreCore, StoreExtras {
     return this.#route((s) => s.expireByTag(tag, staleAt), { tags: [tag] })
   }
 
-  /** The primary's figures, with how many outages sent calls to the fallback. */
-  stats(): StoreStats & { readonly outages: number; readonly onFallback: boolean } {
-    return { ...this.#primary.stats(), outages: this.#outages, onFallback: this.#onFallback }
+  /** The primary's figures, with how many outages sent calls to the fallback, and how many calls it served. */
+  stats(): StoreStats & {
+    readonly outages: number
+    readonly onFallback: boolean
+    readonly fallbackCalls: number
+  } {
+    return {
+      ...this.#primary.stats(),
+      outages: this.#outages,
+      onFallback: this.#onFallback,
+      fallbackCalls: this.#fallbackCalls,
+    }
   }
 
   /**
@@ -154,19 +177,52 @@ export class FallbackStore implements StoreCore, StoreExtras {
     return this.#release()
   }
 
-  /** Runs `op` on the primary, or on the fallback (journaling what it touches) when the primary is out. */
+  /**
+   * Runs `op` on the primary, or on the fallback (journaling what it touches) when the primary is
+   * out; never on the fallback while a recovery runs.
+   */
   async #route<T>(op: (store: CompleteStore) => T | Promise<T>, touches?: Touches): Promise<T> {
-    const primary = await this.#current()
-    if (primary) {
-      try {
-        return await op(primary)
-      } catch (error) {
-        if (!isUnavailable(error)) throw error
-        this.#enterFallback(error)
+    for (;;) {
+      if (this.#recovering) await this.#recovering.catch(() => {})
+      const primary = await this.#current()
+      if (primary) {
+        try {
+          return await op(primary)
+        } catch (error) {
+          if (!isUnavailable(error)) throw error
+          this.#enterFallback(error)
+        }
       }
+      // Checked and registered in one step: a recovery starting later waits for this call.
+      if (this.#recovering) continue
+      this.#fallbackCalls++
+      publishDegraded({ source: 'fallback', kind: 'fallback-call', operation: touches ? 'write' : 'read' })
+      const work = (async () => {
+        if (touches) await this.#journal(touches)
+        return op(this.#fallback)
+      })()
+      this.#onFallbackNow.add(work)
+      const done = () => this.#onFallbackNow.delete(work)
+      work.then(done, done)
+      return work
     }
-    if (touches) await this.#journal(touches)
-    return op(this.#fallback)
+  }
+
+  /** A pattern delete on the fallback that leaves the journal alone. */
+  async #deleteKeepingJournal(pattern: string): Promise<number> {
+    let deleted = 0
+    let batch: string[] = []
+    const flush = async () => {
+      if (batch.length > 0) deleted += await this.#fallback.deleteMany(batch)
+      batch = []
+    }
+    for await (const key of this.#fallback.keys(pattern)) {
+      if (key.startsWith(JOURNAL)) continue
+      batch.push(key)
+      if (batch.length >= 500) await flush()
+    }
+    await flush()
+    return deleted
   }
 
   /** The primary if calls should go to it now (recovering from an outage first if it just ended). */
@@ -212,9 +268,14 @@ export class FallbackStore implements StoreCore, StoreExtras {
     }
   }
 
-  /** Applies the outage's journal to the primary as deletes, then empties the fallback. */
+  /**
+   * Applies the outage's journal to the primary as deletes, then removes from the fallback the
+   * marks it applied and the values they stand for. Runs alone (see {@link FallbackStore}).
+   */
   async #recover(): Promise<void> {
     try {
+      while (this.#onFallbackNow.size > 0) await Promise.allSettled([...this.#onFallbackNow])
+      const marks: string[] = []
       const keys: string[] = []
       for await (const entry of this.#fallback.keys(`${JOURNAL}*`)) {
         const rest = entry.slice(JOURNAL.length)
@@ -223,9 +284,11 @@ export class FallbackStore implements StoreCore, StoreExtras {
         else if (rest.startsWith(KIND.pattern)) await this.#primary.deletePattern(what)
         else if (rest.startsWith(KIND.tag) && this.#primary.capabilities.tags)
           await this.#primary.deleteByTag(what)
+        marks.push(entry)
       }
       for (let i = 0; i < keys.length; i += 500) await this.#primary.deleteMany(keys.slice(i, i + 500))
-      await this.#fallback.deletePattern('*')
+      const applied = [...keys, ...marks]
+      for (let i = 0; i < applied.length; i += 500) await this.#fallback.deleteMany(applied.slice(i, i + 500))
       this.#onFallback = false
     } catch (error) {
       // Still out (or the fallback failed): stay on the fallback and try again later.

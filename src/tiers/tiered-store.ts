@@ -1,6 +1,6 @@
 import type { Codec } from '../codec/codec.js'
 import { Envelope, UNDEFINED } from '../codec/value.js'
-import { InvalidOptionError } from '../errors.js'
+import { CorruptValueError, InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
 import type { MaybePromise } from '../internal/maybe-promise.js'
 import { channel } from '../observe/channels.js'
@@ -17,6 +17,21 @@ import type {
   StoreWriteOptions,
 } from '../stores/types.js'
 import { type Invalidation, type InvalidationBus, instanceId } from './bus.js'
+
+/** How long `close()` waits for the bus to stop delivering before it releases the tiers anyway. */
+const UNSUBSCRIBE_WAIT_MS = 300
+
+/** A bare safe integer: what `incr` works on, kept unwrapped in L2. */
+function isCounter(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value)
+}
+
+/** Waits for `work` at most `ms`. */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
 
 export interface TieredStoreOptions {
   /** The longest an L1 copy lives, whatever the entry's TTL (`null`: no cap). */
@@ -53,6 +68,8 @@ export class TieredStore implements StoreCore, StoreExtras {
   #busUp: boolean
   #errors = 0
   #unsubscribe: Promise<() => Promise<void>> | undefined
+  /** Tells a bus still subscribing that the store is closing. */
+  readonly #subscribing = new AbortController()
 
   constructor(
     /** The two tiers as they were given: `[l1, l2]`. */
@@ -74,21 +91,24 @@ export class TieredStore implements StoreCore, StoreExtras {
     const l2Leases = l2.leases
     if (l2Leases) this.leases = () => l2Leases()
     this.#busUp = options.bus === undefined
-    this.#unsubscribe = options.bus?.subscribe({
-      message: (invalidation) => {
-        if (invalidation.origin !== this.#origin) void this.#dropL1(invalidation)
+    this.#unsubscribe = options.bus?.subscribe(
+      {
+        message: (invalidation) => {
+          if (invalidation.origin !== this.#origin) void this.#dropL1(invalidation)
+        },
+        down: () => {
+          this.#busUp = false
+          this.#epoch++
+        },
+        up: () => {
+          // Whatever happened while we were deaf is unknown: start L1 afresh.
+          this.#epoch++
+          void this.#l1.deletePattern('*')
+          this.#busUp = true
+        },
       },
-      down: () => {
-        this.#busUp = false
-        this.#epoch++
-      },
-      up: () => {
-        // Whatever happened while we were deaf is unknown: start L1 afresh.
-        this.#epoch++
-        void this.#l1.deletePattern('*')
-        this.#busUp = true
-      },
-    })
+      this.#subscribing.signal,
+    )
     this.#unsubscribe?.catch((error) => this.#failed('subscribe', error))
   }
 
@@ -130,7 +150,7 @@ export class TieredStore implements StoreCore, StoreExtras {
     const found = this.#busUp ? [...(await this.#l1.getMany(keys))] : keys.map(() => undefined)
     await Promise.all(
       found.map(async (value, i) => {
-        if (value === undefined) found[i] = await this.#fromL2(keys[i] as string)
+        if (value === undefined) found[i] = await this.#fromL2(keys[i] as string).catch(unreadableAsMiss)
       }),
     )
     return found
@@ -216,10 +236,22 @@ export class TieredStore implements StoreCore, StoreExtras {
     await Promise.all([this.#l1.ready?.(), this.#l2.ready?.()])
   }
 
+  /**
+   * Stops the bus subscription and releases both tiers, within a bounded time: a subscription
+   * still coming up (Redis down, no channel access) is cancelled rather than awaited, and stopped
+   * should it come up later.
+   */
   async close(): Promise<void> {
-    const unsubscribe = await this.#unsubscribe?.catch(() => undefined)
+    const pending = this.#unsubscribe
     this.#unsubscribe = undefined
-    await unsubscribe?.()
+    this.#subscribing.abort()
+    if (pending) {
+      const stop = pending.then(
+        (unsubscribe) => unsubscribe().catch((error: unknown) => this.#failed('unsubscribe', error)),
+        () => {},
+      )
+      await within(stop, UNSUBSCRIBE_WAIT_MS)
+    }
     await this.#options.release()
   }
 
@@ -230,7 +262,10 @@ export class TieredStore implements StoreCore, StoreExtras {
     if (entry === undefined) return undefined
     const { value, tags } = this.#decode(entry.value)
     const left = entry.expiresAt === null ? null : entry.expiresAt - this.#options.clock.now()
-    if (this.#busUp && epoch === this.#epoch && (left === null || left > 0)) {
+    // A bare counter carries no tags: an L1 copy of it could miss a remote deleteByTag, and a
+    // counter changes too often for a copy to help anyway.
+    const refill = !isCounter(value)
+    if (refill && this.#busUp && epoch === this.#epoch && (left === null || left > 0)) {
       await this.#l1.set(key, value, this.#l1Options({ ttl: left, tags }))
     }
     return value
@@ -239,7 +274,8 @@ export class TieredStore implements StoreCore, StoreExtras {
   /** The L2 form of a value: tags folded into the entry, encoded when L2 keeps bytes. */
   #encode(value: unknown, tags: readonly string[] | undefined): unknown {
     let wrapped = value
-    if (tags && tags.length > 0) {
+    // A counter stays a bare integer so L2 can `incr` it; L2 keeps its tags itself.
+    if (tags && tags.length > 0 && !isCounter(value)) {
       wrapped =
         value instanceof Envelope
           ? new Envelope(value.value, value.staleAt, tags)
@@ -261,7 +297,8 @@ export class TieredStore implements StoreCore, StoreExtras {
     if (value instanceof Envelope) {
       tags = value.tags
       const inner = value.value === undefined ? UNDEFINED : value.value
-      value = value.staleAt === Infinity ? inner : new Envelope(inner, value.staleAt)
+      // A graced entry keeps its tags inside, so `touch` can rewrite it without losing them.
+      value = value.staleAt === Infinity ? inner : new Envelope(inner, value.staleAt, tags)
     } else if (value === undefined) value = UNDEFINED
     return { value, tags }
   }
@@ -306,4 +343,10 @@ export class TieredStore implements StoreCore, StoreExtras {
       this.#failed('publish', error)
     }
   }
+}
+
+/** One unreadable L2 entry in a batch is a miss for that key, as a single `get` reads it. */
+function unreadableAsMiss(error: unknown): undefined {
+  if (error instanceof CorruptValueError) return undefined
+  throw error
 }

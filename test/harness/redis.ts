@@ -483,3 +483,23 @@ export async function waitFor(
   }
   throw new Error(`Condition not met within ${ms} ms${lastError ? `: ${String(lastError)}` : ''}`)
 }
+
+/** Handles keeping the process alive, by type (`TCPSocketWrap`, `Timeout`...). */
+export function activeHandles(): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1)
+  return counts
+}
+
+/**
+ * Handle types that grew since `before` (from {@link activeHandles}), as `type: before -> now`.
+ * Child-process pipes and file requests belong to the harness and vitest, not to a store.
+ */
+export function leakedHandles(before: Map<string, number>): string[] {
+  const out: string[] = []
+  for (const [type, n] of activeHandles()) {
+    if (type === 'PipeWrap' || type === 'ProcessWrap' || type === 'FSReqCallback') continue
+    if (n > (before.get(type) ?? 0)) out.push(`${type}: ${before.get(type) ?? 0} -> ${n}`)
+  }
+  return out
+}

@@ -17,7 +17,7 @@ describe.skipIf(!redisAvailable())('fallback to SQL while Redis is out', () => {
   let server: RedisServer
   let dir: string
   const caches: Cache[] = []
-  const fallbackCache = (tiers = false) => {
+  const fallbackCache = (tiers = false, prefix = 'app', table = tiers ? 'tiers_fb' : 'fb') => {
     const redis = redisStore({
       url: server.url,
       timeout: 100,
@@ -27,11 +27,11 @@ describe.skipIf(!redisAvailable())('fallback to SQL while Redis is out', () => {
     const sql = sqlStore({
       dialect: 'sqlite',
       filename: join(dir, 'fallback.db'),
-      table: tiers ? 'tiers_fb' : 'fb',
+      table,
     })
     const cache = tiers
-      ? createCache({ tiers: [memoryStore(), redis], fallback: sql, prefix: 'app' })
-      : createCache({ store: redis, fallback: sql, prefix: 'app' })
+      ? createCache({ tiers: [memoryStore(), redis], fallback: sql, prefix })
+      : createCache({ store: redis, fallback: sql, prefix })
     caches.push(cache)
     return { cache, sql }
   }
@@ -107,5 +107,41 @@ describe.skipIf(!redisAvailable())('fallback to SQL while Redis is out', () => {
     expect(await cache.get('k')).toBe('during')
     await recovery(cache)
     await waitFor(async () => (await cache.get('k')) === undefined, 3000)
+  })
+
+  it('writes made while recovery runs reach the primary: none is journaled and then lost', async () => {
+    const { cache, sql } = fallbackCache(false, 'rw', 'fb_rw')
+    await server.kill()
+    for (let i = 0; i < 5; i++) await cache.get(`probe${i}`).catch(() => {})
+    // Outage-era writes: they must not be served after the outage (Redis restarts empty anyway).
+    for (let i = 0; i < 50; i++) await cache.set(`old:${i}`, 'during')
+    await server.restart()
+    await sleep(1100) // past the fallback's probe interval: the next call starts recovery
+    const writes = Array.from({ length: 200 }, (_, i) => cache.set(`w:${i}`, i))
+    await Promise.all(writes)
+    const onFallback = (cache.store.stats?.() as { onFallback?: boolean } | undefined)?.onFallback
+    expect(onFallback).toBe(false)
+    const values = await cache.getMany(Array.from({ length: 200 }, (_, i) => `w:${i}`))
+    expect(values.size).toBe(200)
+    // They are in Redis itself, not only in the fallback.
+    expect(server.cli('EXISTS', 'rw:w:199').trim()).toBe('1')
+    // The applied journal and the outage-era values are gone from the fallback.
+    const left: string[] = []
+    for await (const key of sql.keys('*')) left.push(key)
+    expect(left).toEqual([])
+  })
+
+  it('a clear() during the outage cannot remove the journal: no pre-outage value comes back', async () => {
+    const { cache } = fallbackCache(false, '', 'fb_clear')
+    await cache.set('a', 'before')
+    await cache.set('b', 'before')
+    await outage(cache)
+    await cache.set('a', 'during')
+    await cache.clear()
+    await cache.set('c', 'during')
+    await recovery(cache)
+    expect(await cache.get('a')).toBeUndefined()
+    expect(await cache.get('b')).toBeUndefined()
+    expect(await cache.get('c')).toBeUndefined()
   })
 })

@@ -83,6 +83,38 @@ describe.skipIf(!redisAvailable())('getOrSet single flight across processes (lea
     expect(attempts).toBe(2)
   })
 
+  it('a waiter whose release message is lost re-checks on a short back-off, not after the lease TTL', async () => {
+    const [a, b] = [instance(), instance()]
+    // A holds the lease by hand, then stores the value and drops the lease without a message.
+    const lease = `__cachekit:lease:${a.makeKey('lost')}`
+    server.cli('SET', lease, 'someone', 'PX', '10000')
+    const started = Date.now()
+    const waiting = b.getOrSet('lost', () => 'computed by b')
+    await sleep(300)
+    await a.set('lost', 'stored by a')
+    server.cli('DEL', lease)
+    expect(await waiting).toBe('stored by a')
+    expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  it('a lease lives at most hardTimeout: a hung holder stalls the others that long, then they compute', async () => {
+    const [a, b] = [instance(), instance()]
+    const hung = a
+      .getOrSet('hung', () => new Promise<string>(() => {}), { hardTimeout: 500 })
+      .then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      )
+    await sleep(100)
+    const started = Date.now()
+    expect(await b.getOrSet('hung', () => 'computed by b', { hardTimeout: 500 })).toBe('computed by b')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(await hung).toBe('E_FACTORY_TIMEOUT')
+    // The hung instance's later calls do not wait on its own hung flight.
+    expect(await a.getOrSet('hung', () => 'computed by a')).toBe('computed by b')
+  })
+
   it('with Redis down, getOrSet still answers from the factory in each process', async () => {
     const cache = instance({ onError: 'ignore' })
     await server.kill()

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InvalidOptionError } from '../../src/errors.js'
 import { parseRedisUrl, redactUrl, redisOptionsFromEnv } from '../../src/stores/redis/index.js'
@@ -89,6 +90,47 @@ describe('parseRedisUrl', () => {
     expect(redactUrl('redis://u:p@ss@h:1/0')).toBe('redis://u:***@h:1/0')
     expect(redactUrl('redis://secret@h')).toBe('redis://***@h')
     expect(redactUrl('redis://h:1')).toBe('redis://h:1')
+    expect(redactUrl('redis:/default:pw@host:6379')).toBe('redis:/default:***@host:6379')
+    expect(redactUrl('rediss:/admin:pw@host')).toBe('rediss:/admin:***@host')
+    expect(redactUrl('default:pw@host')).toBe('default:***@host')
+    expect(redactUrl('redis://:pw@host')).toBe('redis://:***@host')
+    expect(redactUrl('redis://u:p%40ss@host')).toBe('redis://u:***@host')
+    expect(redactUrl('redis://host:6379?password=pw&db=1')).toBe('redis://host:6379?password=***&db=1')
+    expect(redactUrl('redis://u:two words@host')).toBe('redis://u:***@host')
+  })
+
+  it('never puts a password in an error, however the URL is written (property)', () => {
+    // Passwords start with a marker no other part of these URLs holds.
+    const password = fc.string({ maxLength: 12 }).map((tail) => `Zq${tail}`)
+    const shapes: ((pw: string) => string)[] = [
+      (pw) => `redis:/default:${pw}@host:6379`,
+      (pw) => `rediss:/admin:${pw}@host:6379/x`,
+      (pw) => `default:${pw}@host`,
+      (pw) => `redis://:${pw}@host:99999`,
+      (pw) => `redis://u:${encodeURIComponent(pw)}@host/db`,
+      (pw) => `redis://u:${pw}@h1,h2`,
+      (pw) => `http://u:${pw}@host`,
+      (pw) => `redis://host?password=${encodeURIComponent(pw)}`,
+      (pw) => `redis+sentinel://:${pw}@h1:26379`,
+      (pw) => ` redis:///${pw}@host`,
+    ]
+    fc.assert(
+      fc.property(password, fc.constantFrom(...shapes), (pw, shape) => {
+        const url = shape(pw)
+        let caught: unknown
+        try {
+          parseRedisUrl(url)
+        } catch (error) {
+          caught = error
+        }
+        if (caught !== undefined) {
+          expect(caught).toBeInstanceOf(InvalidOptionError)
+          expect((caught as Error).message).not.toContain('Zq')
+        }
+        expect(redactUrl(url)).not.toContain('Zq')
+      }),
+      { numRuns: 1000 },
+    )
   })
 })
 

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest'
+import { memoryStore } from '../../src/index.js'
 import { sqlStore } from '../../src/stores/sql/index.js'
 import { runStoreConformance } from '../../src/testing/index.js'
 import { dropMysql, dropPostgres, mysqlUrl, postgresUrl, tempDir, uniqueTable } from './servers.js'
@@ -17,6 +18,17 @@ describe('sql store conformance: sqlite file', () => {
   runStoreConformance(api, {
     name: 'sqlite (file)',
     createStore: () => sqlStore({ dialect: 'sqlite', filename: join(temp.dir, 'cache.db'), table }),
+  })
+})
+
+describe('sql store conformance: sqlite file as L2 of tiers', () => {
+  const temp = tempDir()
+  const table = uniqueTable()
+  afterAll(() => temp.remove())
+  runStoreConformance(api, {
+    name: 'sqlite (file)',
+    createStore: () => sqlStore({ dialect: 'sqlite', filename: join(temp.dir, 'tiers.db'), table }),
+    l1: () => memoryStore(),
   })
 })
 

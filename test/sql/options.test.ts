@@ -24,7 +24,9 @@ describe('sqlStore options', () => {
   })
 
   it('keeps URL passwords as secrets to scrub', () => {
-    expect(resolveOptions({ url: 'mysql://u:p%40ss@h/db' }).secrets).toEqual(['p%40ss', 'p@ss'])
+    expect(resolveOptions({ url: 'mysql://u:p%40ss@h/db' }).secrets).toEqual(
+      expect.arrayContaining(['p%40ss', 'p@ss']),
+    )
     expect(
       resolveOptions({ dialect: 'postgres', connection: { host: 'h', password: 'pw' } }).secrets,
     ).toEqual(['pw'])
@@ -57,6 +59,22 @@ describe('sqlStore options', () => {
       )
   })
 
+  it('refuses timers of 2^31 ms or more (Node would fire them after 1 ms)', () => {
+    for (const options of [
+      { timeout: 2 ** 31 },
+      { connectTimeout: 2 ** 31 },
+      { busyTimeout: 2 ** 31 },
+      { pruneInterval: '30d' },
+    ]) {
+      expect(bad({ dialect: 'sqlite', filename: ':memory:', ...options })).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+      )
+    }
+    expect(resolveOptions({ dialect: 'sqlite', filename: ':memory:', timeout: 2 ** 31 - 1 }).timeout).toBe(
+      2 ** 31 - 1,
+    )
+  })
+
   it('accepts a pg Pool', async () => {
     const pool = new pg.Pool()
     const store = sqlStore({ dialect: 'postgres', client: pool, pruneInterval: false })
@@ -72,9 +90,11 @@ describe('glob prefilters', () => {
     expect(globToLike('a%b_c!d')).toBe('a!%b!_c!!d')
     expect(globToLike('a?[xy]*z')).toBe('a%z')
     expect(globToLike('a\\*b\\[')).toBe('a*b[')
-    expect(globToLike('[unclosed')).toBe('[unclosed')
+    // As in Redis, a class never closed takes the rest of the pattern: one wildcard.
+    expect(globToLike('[unclosed')).toBe('%')
     expect(globToSqliteGlob('user:*')).toBe('user:*')
     expect(globToSqliteGlob('a\\*b\\?c\\[d]')).toBe('a[*]b[?]c[[]d]')
-    expect(globToSqliteGlob('a[^x]b')).toBe('a?b')
+    // `?` and classes match one byte in Redis, which may be part of a character: widened to `*`.
+    expect(globToSqliteGlob('a[^x]b')).toBe('a*b')
   })
 })

@@ -1,4 +1,4 @@
-import { globToRegExp, type StoreCore } from '../../src/index.js'
+import { globMatcher, type StoreCore } from '../../src/index.js'
 
 /**
  * The smallest possible byte-keeping store: the required core only, over a Map. It exercises the
@@ -24,8 +24,8 @@ export function bytesMapStore(): StoreCore {
     },
     delete: async (key) => live(key) !== undefined && entries.delete(key),
     async *keys(pattern) {
-      const regexp = globToRegExp(pattern)
-      for (const key of [...entries.keys()]) if (regexp.test(key) && live(key)) yield key
+      const matches = globMatcher(pattern)
+      for (const key of [...entries.keys()]) if (matches(key) && live(key)) yield key
     },
     close: () => entries.clear(),
   }

@@ -3,7 +3,7 @@ import { copyMutableParts, Envelope, snapshot } from '../../codec/value.js'
 import { CacheClosedError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
 import type { Clock } from '../../internal/clock.js'
 import { systemClock } from '../../internal/clock.js'
-import { globToRegExp } from '../../internal/glob.js'
+import { globMatcher } from '../../internal/glob.js'
 import type {
   StoreCapabilities,
   StoreCore,
@@ -198,19 +198,19 @@ export class MemoryStore implements StoreCore, StoreExtras {
 
   async *keys(pattern: string): AsyncGenerator<string> {
     this.#open()
-    const regexp = globToRegExp(pattern)
+    const matches = globMatcher(pattern)
     // Snapshot the matches first so callers may delete while iterating.
-    const matches: string[] = []
-    for (const key of this.#lru.keys()) if (regexp.test(key) && this.#lru.has(key)) matches.push(key)
-    yield* matches
+    const found: string[] = []
+    for (const key of this.#lru.keys()) if (matches(key) && this.#lru.has(key)) found.push(key)
+    yield* found
   }
 
   deletePattern(pattern: string): number {
     this.#open()
-    const regexp = globToRegExp(pattern)
-    const matches: string[] = []
-    for (const key of this.#lru.keys()) if (regexp.test(key)) matches.push(key)
-    return this.deleteMany(matches)
+    const matches = globMatcher(pattern)
+    const found: string[] = []
+    for (const key of this.#lru.keys()) if (matches(key)) found.push(key)
+    return this.deleteMany(found)
   }
 
   deleteByTag(tag: string): number {

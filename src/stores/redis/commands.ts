@@ -1,5 +1,12 @@
-import { NotAnIntegerError, UnencodableValueError, ValueTooLargeError } from '../../errors.js'
+import {
+  InvalidTtlError,
+  NotAnIntegerError,
+  UnencodableValueError,
+  ValueTooLargeError,
+} from '../../errors.js'
+import { MAX_TTL_MS } from '../../internal/duration.js'
 import type { StoreWriteOptions } from '../types.js'
+import { counterKey, counterMark, isInteger } from './bookkeeping.js'
 import type { RedisArg, RedisDriver } from './driver.js'
 import { batchesOf } from './slot.js'
 import { addTags } from './tags.js'
@@ -28,6 +35,21 @@ export function toBytes(maxValueBytes: number, value: unknown, key: string): Buf
   return bytes
 }
 
+// The store checks TTLs against the core's documented maximum (100 years) itself, because a store
+// can be used without a cache: Redis refuses larger PX values with an untyped error, after INCRBY
+// has already created the counter without expiry.
+
+/** A TTL as a PX/PEXPIRE argument; refuses one Redis would refuse, before anything is sent. */
+export function px(ttl: number, key: string): string {
+  if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
+    throw new InvalidTtlError(
+      `TTL must be a whole number of ms between 1 and ${MAX_TTL_MS} (100 years), got ${String(ttl)}`,
+      { key },
+    )
+  }
+  return String(ttl)
+}
+
 /** SET with PX, and the entry's tags in the same round trip. */
 export async function writeEntry(
   d: RedisDriver,
@@ -36,12 +58,33 @@ export async function writeEntry(
   options: StoreWriteOptions,
 ): Promise<void> {
   const args: RedisArg[] =
-    options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', String(options.ttl)]
+    options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', px(options.ttl, key)]
   if (!options.tags || options.tags.length === 0) {
     await d.send(args, key)
     return
   }
-  await Promise.all([d.send(args, key), addTags(d, key, bytes, options.tags, options.ttl)])
+  await Promise.all([d.send(args, key), tagEntry(d, key, bytes, options.tags, options.ttl)])
+}
+
+/**
+ * Records a written entry under its tags; a counter (bare integer) also gets its counter key, so
+ * `incr` keeps it answering to them (see bookkeeping.ts).
+ */
+export async function tagEntry(
+  d: RedisDriver,
+  key: string,
+  bytes: Buffer,
+  tags: readonly string[],
+  ttl: number | null,
+): Promise<void> {
+  const counter = isInteger(bytes) ? counterKey(key) : undefined
+  if (counter === undefined) {
+    await addTags(d, key, bytes, tags, ttl)
+    return
+  }
+  const mark: RedisArg[] = ['SET', counter, counterMark(bytes)]
+  if (ttl !== null) mark.push('PX', px(ttl, key))
+  await Promise.all([addTags(d, key, bytes, tags, ttl), d.send(mark, counter)])
 }
 
 /** A Redis reply as a store value: nil is a miss. */

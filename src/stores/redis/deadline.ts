@@ -25,6 +25,7 @@ export class Deadlines {
   #queue: Pending[] = []
   #head = 0
   #timer: NodeJS.Timeout | undefined
+  #sweepQueued = false
 
   constructor(timeoutMs: number) {
     this.timeoutMs = timeoutMs
@@ -71,7 +72,18 @@ export class Deadlines {
   }
 
   #start(): void {
-    this.#timer = setInterval(() => this.#sweep(), this.#tickMs)
+    // The sweep runs after the poll phase (setImmediate), not in the timers phase: after the event
+    // loop was blocked (a busy machine, a synchronous module load), replies that arrived meanwhile
+    // are read first, and only calls still unanswered then fail. Otherwise every call pending
+    // during a stall of this process would fail however fast Redis answered.
+    this.#timer = setInterval(() => {
+      if (this.#sweepQueued) return
+      this.#sweepQueued = true
+      setImmediate(() => {
+        this.#sweepQueued = false
+        this.#sweep()
+      })
+    }, this.#tickMs)
     this.#timer.unref()
   }
 
@@ -102,4 +114,17 @@ export class Deadlines {
       this.#head = 0
     } else this.#head = head
   }
+}
+
+/** Settles when `promise` does or after `ms`, whichever comes first (the timer never holds the process). */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms)
+      timer.unref()
+    }),
+  ])
+  clearTimeout(timer)
 }

@@ -20,19 +20,16 @@ export interface RedisDriver {
   /** True for an error the server replied with (WRONGTYPE, NOSCRIPT...), as opposed to a connection failure. */
   isServerError(error: unknown): boolean
   /**
-   * Subscribes to a pub/sub channel (on a connection of its own where the client needs one) and
-   * resolves to a function that unsubscribes. `status` follows that connection: after `down`,
-   * messages may have been missed until `up`.
+   * The store's pub/sub connection, made on first call and shared by every subscription of the
+   * store (a client in subscriber mode takes no other command). The store's subscription manager
+   * (subscriptions.ts) retries and tracks liveness on top of it.
    */
-  subscribe(
-    channel: string,
-    listener: (message: Buffer) => void,
-    status: SubscriptionStatus,
-  ): Promise<Unsubscribe>
+  pubsub(): PubSubConnection
   /** Closes connections this store opened; a client the caller passed in is left open. */
   close(): Promise<void>
 }
 
+/** A subscription's liveness: after `down`, messages may have been missed until `up`. */
 export interface SubscriptionStatus {
   up(): void
   down(): void
@@ -40,18 +37,29 @@ export interface SubscriptionStatus {
 
 export type Unsubscribe = () => Promise<void>
 
-/** Follows a connection's events into a {@link SubscriptionStatus}. */
-export function followStatus(
-  target: { on(event: string, listener: (...args: unknown[]) => void): unknown },
-  status: SubscriptionStatus,
-): void {
-  target.on('ready', () => status.up())
-  target.on('error', () => status.down())
-  target.on('end', () => status.down())
+export type BufferListener = (message: Buffer) => void
+
+/**
+ * One pub/sub connection. It reconnects by itself and re-subscribes its channels after a
+ * reconnect; `onStatus` reports every change of its connection (registered once, so retries add
+ * no listeners).
+ */
+export interface PubSubConnection {
+  /** Connected and able to take SUBSCRIBE now. */
+  readonly ready: boolean
+  /** Called with `true` when the connection is (again) ready, `false` when it is lost. */
+  onStatus(listener: (up: boolean) => void): void
+  /** Sends SUBSCRIBE; resolves once the server acknowledged it, rejects if refused (no retry). */
+  subscribe(channel: string, listener: BufferListener): Promise<void>
+  unsubscribe(channel: string, listener: BufferListener): Promise<void>
+  /** Destroys the connection (or, on a client the caller owns, drops this store's channels). */
+  close(): Promise<void>
 }
 
 /** What an adapter reports about its connection, for readiness and logs. */
 export interface DriverEvents {
   ready(): void
   down(error: unknown): void
+  /** The client will retry in `ms` (node-redis's backoff sleep, which close() waits out). */
+  sleeping?(ms: number): void
 }

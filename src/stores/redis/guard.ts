@@ -1,4 +1,6 @@
 import { CacheClosedError, CacheError, StoreUnavailableError } from '../../errors.js'
+import { scrubber } from '../../internal/redact.js'
+import { BurstLog, publishDegraded } from '../../observe/channels.js'
 import { CircuitBreaker } from './breaker.js'
 import { Deadlines, DeadlineTimeoutError } from './deadline.js'
 import type { RedisDriver } from './driver.js'
@@ -10,6 +12,15 @@ const TRANSIENT = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOAUTH|WRO
 /** Returned by a fallback to say "rethrow even under onError: 'ignore'". */
 export const RETHROW: unique symbol = Symbol('rethrow')
 
+/**
+ * Where the store stands. `connecting`: the first connection is being made (calls wait for it,
+ * once, up to `connectTimeout`). `ready`: connected, circuit closed. `degraded`: the first attempt
+ * failed or timed out, the connection is lost, or the circuit is open; calls fail fast (or resolve
+ * to their fallback under `onError: 'ignore'`) while the client reconnects in the background.
+ * `closing`: `close()` runs; no new call is accepted, accepted ones finish. `closed`: done.
+ */
+export type RedisStoreState = 'connecting' | 'ready' | 'degraded' | 'closing' | 'closed'
+
 export interface GuardCounters {
   /** Calls that failed because Redis was unreachable, slow, or the circuit was open. */
   errors: number
@@ -18,60 +29,163 @@ export interface GuardCounters {
   timeouts: number
   /** Calls refused at once by the open circuit. */
   shortCircuited: number
+  /** Calls that had to wait for the first connection before they were served. */
+  startupWaits: number
+  /** Degraded answers, each counted once: ignored errors, startup waits, open-circuit refusals. */
+  degraded: number
+}
+
+/** How long `close()` lets calls it already accepted finish. */
+const DRAIN_MS = 1000
+
+function closedError(): CacheClosedError {
+  return new CacheClosedError('This Redis store was closed; create a new one')
 }
 
 /**
- * Every call to Redis passes through here: the connection must be ready (or become ready within
- * the deadline while the first connection is being made), the circuit must be closed, the reply
- * must come within the deadline. Failures become {@link StoreUnavailableError}; under
- * `onError: 'ignore'` they resolve to the operation's fallback instead. Trouble is logged once per
- * burst, and recovery once.
+ * Every call to Redis passes through here, and the store's lifecycle with it: the connection must
+ * be ready (or become ready while the first connection is being made, waited for once), the
+ * circuit must be closed, the reply must come within the deadline. Failures become
+ * {@link StoreUnavailableError}; under `onError: 'ignore'` they resolve to the operation's fallback.
+ * Every degraded answer is counted, published on `cachekit:degraded` and logged once per burst.
  */
 export class Guard {
-  readonly counters: GuardCounters = { errors: 0, ignored: 0, timeouts: 0, shortCircuited: 0 }
+  readonly counters: GuardCounters = {
+    errors: 0,
+    ignored: 0,
+    timeouts: 0,
+    shortCircuited: 0,
+    startupWaits: 0,
+    degraded: 0,
+  }
   readonly deadlines: Deadlines
-  /**
-   * The wait for the very first connection (loading the client library, TCP, AUTH): up to the
-   * connect timeout, capped at 1 s, so calls made right at startup do not fail needlessly. A
-   * refused connection ends it at once.
-   */
-  readonly startup: Deadlines
   readonly breaker: CircuitBreaker | undefined
   driver: RedisDriver | undefined
-  /** Pending while the first connection is being made; undefined after it succeeded or failed once. */
-  initial: Promise<void> | undefined
-  closed = false
+  #phase: 'open' | 'closing' | 'closed' = 'open'
+  /** Set once close() stops waiting for accepted calls: whatever is still pending fails. */
+  #cut = false
+  /** Pending while the first connection is being made; settled (and dropped) once it succeeds or fails. */
+  #startup: { promise: Promise<void>; settle: (error?: Error) => void } | undefined
+  #startupTimer: NodeJS.Timeout | undefined
+  #lastError = ''
+  /** Calls waiting for the first connection now, logged once when it ends. */
+  #waiting = 0
+  #inflight = 0
+  #drained: (() => void) | undefined
+  readonly #readyWaiters = new Set<(error?: Error) => void>()
+  readonly #health: ((healthy: boolean) => void)[] = []
+  /** When node-redis's current reconnect sleep ends (a timer close() must outlive). */
+  #sleepUntil = 0
+  readonly #failures: BurstLog
   readonly #options: ResolvedOptions
-  #burst = 0
 
   constructor(options: ResolvedOptions) {
     this.#options = options
     this.deadlines = new Deadlines(options.timeout)
-    this.startup = new Deadlines(Math.max(options.timeout, Math.min(options.connectTimeout, 1000)))
     this.breaker = options.breaker === false ? undefined : new CircuitBreaker(options.breaker)
+    if (this.breaker) {
+      this.breaker.onChange = (state) => {
+        if (state === 'half-open') return
+        for (const listener of this.#health) listener(state === 'closed')
+      }
+    }
+    this.#failures = new BurstLog((event) => this.log(event))
+    let settle: (error?: Error) => void = () => {}
+    const promise = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error))
+    })
+    promise.catch(() => {})
+    this.#startup = { promise, settle }
+  }
+
+  /**
+   * Starts the clock on the first attempt, once the client exists (loading the library is not
+   * counted). The attempt ends here whatever the connection does: a server that accepts TCP and
+   * never answers the handshake must not make every call wait.
+   */
+  begin(): void {
+    if (this.#startup === undefined || this.#startupTimer !== undefined) return
+    const ms = this.#options.connectTimeout
+    this.#startupTimer = setTimeout(
+      () => this.#endStartup(new Error(`no connection within ${ms} ms (connectTimeout)`)),
+      ms,
+    )
+    this.#startupTimer.unref()
+  }
+
+  get state(): RedisStoreState {
+    if (this.#phase !== 'open') return this.#phase
+    if (this.#startup) return 'connecting'
+    if (this.driver?.ready === true && (this.breaker?.state ?? 'closed') === 'closed') return 'ready'
+    return 'degraded'
+  }
+
+  /** True once close() began: no new call is accepted. */
+  get closed(): boolean {
+    return this.#phase !== 'open'
+  }
+
+  /** False while the circuit is open (the server failed or hung): pub/sub there may lose messages. */
+  get healthy(): boolean {
+    return (this.breaker?.state ?? 'closed') === 'closed'
+  }
+
+  /** Calls `listener` when {@link healthy} changes. */
+  onHealth(listener: (healthy: boolean) => void): void {
+    this.#health.push(listener)
+  }
+
+  /** True while the first connection is still being made. */
+  get starting(): boolean {
+    return this.#startup !== undefined
   }
 
   /**
    * Runs `run` against the driver under the deadline and breaker. `fallback` answers instead of an
-   * unavailability error under `onError: 'ignore'`.
+   * unavailability error under `onError: 'ignore'`; `op` names the operation in events.
    */
-  call<T>(run: (driver: RedisDriver) => Promise<T>, fallback: NoInfer<T> | typeof RETHROW): Promise<T> {
-    if (this.closed)
-      return Promise.reject(new CacheClosedError('This Redis store was closed; create a new one'))
+  call<T>(
+    op: string,
+    run: (driver: RedisDriver) => Promise<T>,
+    fallback: NoInfer<T> | typeof RETHROW,
+  ): Promise<T> {
+    if (this.#phase !== 'open') return Promise.reject(closedError())
+    return this.#track(this.#attempt(op, run, fallback))
+  }
+
+  #attempt<T>(
+    op: string,
+    run: (driver: RedisDriver) => Promise<T>,
+    fallback: T | typeof RETHROW,
+  ): Promise<T> {
+    if (this.#phase === 'closed') return Promise.reject(closedError())
     const driver = this.driver
     if (driver === undefined || !driver.ready) {
-      if (this.initial !== undefined) {
-        return this.startup.run(this.initial).then(
-          () => this.call(run, fallback),
-          (error: unknown) => this.#unavailable(error, fallback, false),
+      const startup = this.#startup
+      if (startup !== undefined) {
+        // Waited for once: the startup promise settles at connectTimeout at the latest.
+        this.#waiting++
+        return startup.promise.then(
+          () => {
+            this.counters.startupWaits++
+            this.#degraded('startup-wait', op, 'waited for the first connection')
+            return this.#attempt(op, run, fallback)
+          },
+          (error: unknown) => this.#unavailable(op, error, fallback),
         )
       }
-      return this.#unavailable(new Error('not connected'), fallback, true)
+      const reason = this.#lastError ? `not connected (${this.#lastError})` : 'not connected'
+      return this.#unavailable(op, new Error(reason), fallback)
     }
     const breaker = this.breaker
     if (breaker !== undefined && !breaker.allow()) {
       this.counters.shortCircuited++
-      return this.#unavailable(new Error('circuit open after repeated failures'), fallback, false)
+      return this.#unavailable(
+        op,
+        new Error('circuit open after repeated failures'),
+        fallback,
+        'circuit-open',
+      )
     }
     let promise: Promise<T>
     try {
@@ -82,7 +196,7 @@ export class Guard {
     return this.deadlines.run(promise).then(
       (value) => {
         if (breaker !== undefined) breaker.success()
-        if (this.#burst > 0) this.#recovered()
+        this.#recovered()
         return value
       },
       (error: unknown) => {
@@ -93,15 +207,89 @@ export class Guard {
         if (error instanceof CacheError) throw error
         breaker?.failure()
         if (error instanceof DeadlineTimeoutError) this.counters.timeouts++
-        return this.#unavailable(error, fallback, true)
+        return this.#unavailable(op, error, fallback)
       },
     )
   }
 
   /** Called when the driver reports a live connection. */
   connected(): void {
+    if (this.#cut) return
+    this.#endStartup(undefined)
     this.breaker?.success()
-    if (this.#burst > 0) this.#recovered()
+    this.#recovered()
+    for (const wake of this.#readyWaiters) wake()
+  }
+
+  /** Called when the driver reports a failure; a refused first attempt ends the startup wait at once. */
+  down(error: unknown): void {
+    if (this.#cut) return
+    this.#lastError = this.scrub(error instanceof Error ? error.message : String(error))
+    this.#endStartup(error instanceof Error ? error : new Error(this.#lastError))
+  }
+
+  /** Called with node-redis's backoff delay before a reconnection attempt. */
+  sleeping(ms: number): void {
+    this.#sleepUntil = Math.max(this.#sleepUntil, performance.now() + ms)
+  }
+
+  /**
+   * Resolves once connected; rejects with {@link StoreUnavailableError} when no connection comes
+   * within `connectTimeout` (from now), or with `CacheClosedError` once the store is closing.
+   */
+  ready(): Promise<void> {
+    if (this.#phase !== 'open') return Promise.reject(closedError())
+    if (this.driver?.ready === true) return Promise.resolve()
+    const ms = this.#options.connectTimeout
+    return new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(timer)
+        this.#readyWaiters.delete(done)
+        if (error) reject(error)
+        else resolve()
+      }
+      const timer = setTimeout(() => {
+        const why = this.#lastError ? `: ${this.#lastError}` : ''
+        done(new StoreUnavailableError(`Redis did not become ready within ${ms} ms (connectTimeout)${why}`))
+      }, ms)
+      timer.unref()
+      this.#readyWaiters.add(done)
+    })
+  }
+
+  /**
+   * Closing, part one: refuses new calls, then gives the calls already accepted (writes, lease
+   * releases, invalidations in flight, calls waiting for the first connection) up to
+   * {@link DRAIN_MS} to finish, then fails whatever is left with `CacheClosedError`.
+   */
+  async drain(): Promise<void> {
+    this.#phase = 'closing'
+    for (const wake of this.#readyWaiters) wake(closedError())
+    if (this.#inflight > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve
+        timer = setTimeout(resolve, DRAIN_MS)
+      })
+      clearTimeout(timer)
+      this.#drained = undefined
+    }
+    this.#cut = true
+    this.#endStartup(closedError())
+    this.deadlines.failAll(closedError())
+  }
+
+  /** close() is over. */
+  finish(): void {
+    this.#phase = 'closed'
+  }
+
+  /** Closing, last part: waits out node-redis's reconnect sleep when it ends within `budgetMs`. */
+  async settle(budgetMs: number): Promise<void> {
+    const left = this.#sleepUntil - performance.now()
+    if (left > 0 && left <= budgetMs) await new Promise((resolve) => setTimeout(resolve, left + 5))
+    // A destroyed socket's handle closes on a later turn of the event loop: let it.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
   }
 
   log(event: RedisLogEvent): void {
@@ -112,23 +300,67 @@ export class Guard {
 
   /** Removes passwords from text that may be shown or logged. */
   scrub(text: string): string {
-    let out = text
-    for (const secret of this.#options.secrets) out = out.split(secret).join('***')
-    return out
+    this.#scrub ??= scrubber(this.#options.secrets)
+    return this.#scrub(text)
   }
 
-  #unavailable<T>(cause: unknown, fallback: T | typeof RETHROW, count: boolean): Promise<T> {
-    if (this.closed)
-      return Promise.reject(new CacheClosedError('This Redis store was closed; create a new one'))
+  #scrub: ((text: string) => string) | undefined
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inflight++
+    const done = () => {
+      if (--this.#inflight === 0) this.#drained?.()
+    }
+    promise.then(done, done)
+    return promise
+  }
+
+  #endStartup(error: Error | undefined): void {
+    const startup = this.#startup
+    if (startup === undefined) return
+    this.#startup = undefined
+    clearTimeout(this.#startupTimer)
+    this.#startupTimer = undefined
+    if (error !== undefined && !(error instanceof CacheClosedError)) {
+      this.#lastError ||= this.scrub(error.message)
+      // A first attempt that failed or never completed its handshake counts like any failure.
+      this.breaker?.trip()
+      this.#failures.failure(
+        `Redis unavailable at startup (${this.scrub(error.message)}); calls fail fast until it connects`,
+      )
+    }
+    if (error === undefined && this.#waiting > 0) {
+      this.log({ level: 'info', message: `${this.#waiting} calls waited for the first Redis connection` })
+    }
+    this.#waiting = 0
+    startup.settle(error)
+  }
+
+  #degraded(kind: string, operation: string, reason: string): void {
+    this.counters.degraded++
+    publishDegraded({ source: 'redis', kind, operation, reason })
+  }
+
+  /**
+   * A call Redis could not answer. A refusal by the open circuit is a degraded answer whatever the
+   * policy (`circuit-open`); any other failure is one only when `onError: 'ignore'` answers it with
+   * the fallback (`ignored-error`). Each answer is published once.
+   */
+  #unavailable<T>(
+    op: string,
+    cause: unknown,
+    fallback: T | typeof RETHROW,
+    kind?: 'circuit-open',
+  ): Promise<T> {
+    if (this.#cut) return Promise.reject(closedError())
     this.counters.errors++
     const reason = this.scrub(cause instanceof Error ? cause.message : String(cause))
-    if (this.#burst++ === 0 && count) {
-      this.log({
-        level: 'warn',
-        message: `Redis unavailable (${reason}); further failures are counted, not logged, until it recovers`,
-      })
-    }
-    if (this.#options.onError === 'ignore' && fallback !== RETHROW) {
+    this.#failures.failure(
+      `Redis unavailable (${reason}); further failures are counted, not logged, until it recovers`,
+    )
+    const ignore = this.#options.onError === 'ignore' && fallback !== RETHROW
+    if (kind !== undefined || ignore) this.#degraded(kind ?? 'ignored-error', op, reason)
+    if (ignore) {
       this.counters.ignored++
       return Promise.resolve(fallback)
     }
@@ -140,9 +372,7 @@ export class Guard {
   }
 
   #recovered(): void {
-    const failed = this.#burst
-    this.#burst = 0
-    this.log({ level: 'info', message: `Redis is available again after ${failed} failed calls` })
+    this.#failures.recovered((failed) => `Redis is available again after ${failed} failed calls`)
   }
 }
 

@@ -2,6 +2,7 @@ export { RESERVED as RESERVED_KEY_PREFIX } from './bookkeeping.js'
 export type { BreakerOptions, BreakerState } from './breaker.js'
 export { DEFAULT_CHANNEL as INVALIDATION_CHANNEL, redisInvalidationBus } from './bus.js'
 export { redisOptionsFromEnv } from './env.js'
+export type { RedisStoreState } from './guard.js'
 export type { RedisInspection } from './inspect.js'
 export type {
   RedisClientOptions,
@@ -14,4 +15,5 @@ export type {
 } from './options.js'
 export { type Script, type ScriptRunner, script } from './scripts.js'
 export { type PubSubChannel, RedisStore, type RedisStoreStats, redisStore } from './store.js'
+export type { SubscriptionCounts } from './subscriptions.js'
 export { parseRedisUrl, type RedisConnection, type RedisEndpoint, redactUrl } from './url.js'

@@ -1,9 +1,10 @@
-import {
-  type DriverEvents,
-  followStatus,
-  type NodeSender,
-  type RedisArg,
-  type RedisDriver,
+import type {
+  BufferListener,
+  DriverEvents,
+  NodeSender,
+  PubSubConnection,
+  RedisArg,
+  RedisDriver,
 } from './driver.js'
 
 /**
@@ -15,10 +16,16 @@ interface IORedisLike {
   status: string
   callBuffer(command: string, args: RedisArg[]): Promise<unknown>
   on(event: string, listener: (...args: unknown[]) => void): unknown
-  duplicate(): IORedisLike & {
-    subscribe(channel: string): Promise<unknown>
-    disconnect(): void
-  }
+  duplicate(): IORedisSubscriber
+}
+
+interface IORedisSubscriber {
+  status: string
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  connect(): Promise<unknown>
+  subscribe(channel: string): Promise<unknown>
+  unsubscribe(channel: string): Promise<unknown>
+  disconnect(): void
 }
 
 interface IORedisClusterLike extends IORedisLike {
@@ -45,6 +52,7 @@ export function wrapIORedis(client: object, events: DriverEvents): RedisDriver {
     (args) =>
       target.callBuffer(String(args[0]), args.slice(1) as RedisArg[])
   const send = sender(c)
+  let pubsub: PubSubConnection | undefined
   return {
     topology: cluster ? 'cluster' : 'standalone',
     get ready() {
@@ -53,17 +61,58 @@ export function wrapIORedis(client: object, events: DriverEvents): RedisDriver {
     send: (args) => send(args),
     masters: async () => (cluster ? cluster.nodes('master').map(sender) : [send]),
     isServerError: (error) => error instanceof Error && error.name === 'ReplyError',
-    // A client in subscriber mode takes no other command: subscribe on a duplicate of its own.
-    subscribe: async (channel, listener, status) => {
-      const subscriber = c.duplicate()
-      followStatus(subscriber, status)
-      subscriber.on('messageBuffer', (from: unknown, message: unknown) => {
-        if (String(from) === channel) listener(message as Buffer)
-      })
-      await subscriber.subscribe(channel)
-      status.up()
-      return async () => subscriber.disconnect()
+    pubsub: () => {
+      pubsub ??= ioredisSubscriber(c.duplicate())
+      return pubsub
     },
     close: async () => {},
+  }
+}
+
+/**
+ * One duplicate connection per store for pub/sub, used only once it is ready: with the offline
+ * queue off (as recommended), a SUBSCRIBE sent before that fails. ioredis reconnects it and
+ * re-subscribes its channels itself; `close()` disconnects it, half-made or not.
+ */
+function ioredisSubscriber(subscriber: IORedisSubscriber): PubSubConnection {
+  const listeners = new Map<string, Set<BufferListener>>()
+  const statusListeners: ((up: boolean) => void)[] = []
+  const emit = (up: boolean) => {
+    for (const listener of statusListeners) listener(up)
+  }
+  subscriber.on('ready', () => emit(true))
+  subscriber.on('error', () => emit(false))
+  subscriber.on('close', () => emit(false))
+  subscriber.on('messageBuffer', (from: unknown, message: unknown) => {
+    const set = listeners.get(String(from))
+    if (set) for (const listener of set) listener(message as Buffer)
+  })
+  // A duplicate of a lazyConnect client waits for a command that, with the queue off, would fail.
+  if (subscriber.status === 'wait') subscriber.connect().catch(() => {})
+  return {
+    get ready() {
+      return subscriber.status === 'ready'
+    },
+    onStatus: (listener) => {
+      statusListeners.push(listener)
+    },
+    subscribe: async (channel, listener) => {
+      await subscriber.subscribe(channel)
+      let set = listeners.get(channel)
+      if (!set) listeners.set(channel, (set = new Set()))
+      set.add(listener)
+    },
+    unsubscribe: async (channel, listener) => {
+      const set = listeners.get(channel)
+      set?.delete(listener)
+      if (set?.size === 0) {
+        listeners.delete(channel)
+        await subscriber.unsubscribe(channel)
+      }
+    },
+    close: async () => {
+      listeners.clear()
+      subscriber.disconnect()
+    },
   }
 }

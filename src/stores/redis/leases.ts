@@ -40,7 +40,9 @@ export interface LeaseTransport {
 /**
  * Redis leases: SET NX PX to take one, scripts to renew and release it for its holder only, and
  * one pub/sub subscription per store through which every waiter of this process hears of releases.
- * While that subscription is down, waiters fall back to their timeout (the lease TTL).
+ * A waiter never relies on that message alone: `getOrSet` gives each wait a short timeout (20 to
+ * 250 ms) and re-checks the value, so a lost message or a subscription still coming up costs
+ * milliseconds, not a lease TTL.
  */
 export function redisLeases(transport: LeaseTransport): StoreLeases {
   const waiters = new Map<string, Set<() => void>>()

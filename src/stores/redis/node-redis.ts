@@ -1,13 +1,13 @@
+import { createRequire } from 'node:module'
 import type { ConnectionOptions } from 'node:tls'
 import { InvalidOptionError } from '../../errors.js'
-import {
-  type DriverEvents,
-  followStatus,
-  type NodeSender,
-  type RedisArg,
-  type RedisDriver,
-  type SubscriptionStatus,
-  type Unsubscribe,
+import type {
+  BufferListener,
+  DriverEvents,
+  NodeSender,
+  PubSubConnection,
+  RedisArg,
+  RedisDriver,
 } from './driver.js'
 import type { RedisConnection } from './url.js'
 
@@ -20,12 +20,12 @@ import type { RedisConnection } from './url.js'
 /** RESP_TYPES.BLOB_STRING: read values as Buffers whatever the client's own type mapping. */
 const COMMAND_OPTIONS = Object.freeze({ typeMapping: Object.freeze({ 36: Buffer }), timeout: 0 })
 
-type BufferListener = (message: Buffer, channel: Buffer) => void
-
 interface PubSubLike {
   subscribe(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
   unsubscribe(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
 }
+
+type Emitter = { on(event: string, listener: (...args: unknown[]) => void): unknown }
 
 interface NodeRedisClientLike extends PubSubLike {
   readonly isReady: boolean
@@ -66,9 +66,29 @@ interface NodeRedisSentinelLike extends PubSubLike {
 
 type RedisModule = typeof import('redis')
 
-async function loadRedis(): Promise<RedisModule> {
+let loaded: RedisModule | undefined
+
+// Start loading node-redis in the background as soon as this module is imported: a store created
+// a moment later then finds it loaded instead of blocking the event loop while it loads. A store
+// created before that finishes loads it synchronously. Without the package (an ioredis user) this
+// quietly does nothing.
+import('redis').then(
+  () => {
+    loaded ??= createRequire(import.meta.url)('redis') as RedisModule
+  },
+  () => {},
+)
+
+/**
+ * Loads node-redis synchronously, when the first store is created: loading it lazily on first use
+ * took longer than a call's startup wait on a busy machine. node-redis ships CommonJS, so
+ * `require` gives it at once; every later store reuses it.
+ */
+function loadRedis(): RedisModule {
+  if (loaded) return loaded
   try {
-    return await import('redis')
+    loaded = createRequire(import.meta.url)('redis') as RedisModule
+    return loaded
   } catch (error) {
     throw new InvalidOptionError(
       'redisStore needs the "redis" package (node-redis): npm install redis, or pass an ioredis client',
@@ -93,9 +113,9 @@ export interface NodeRedisConnectOptions {
   readonly events: DriverEvents
 }
 
-/** Creates and connects (in the background) a node-redis client for the connection. */
-export async function createNodeRedisDriver(options: NodeRedisConnectOptions): Promise<RedisDriver> {
-  const redis = await loadRedis()
+/** Creates a node-redis client for the connection and starts connecting it in the background. */
+export function createNodeRedisDriver(options: NodeRedisConnectOptions): RedisDriver {
+  const redis = loadRedis()
   const { connection } = options
   const socketCommon = {
     connectTimeout: options.connectTimeout,
@@ -151,11 +171,7 @@ export function wrapNodeRedis(client: object, events: DriverEvents): RedisDriver
 }
 
 function watch(
-  target: {
-    on(event: string, listener: (...args: unknown[]) => void): unknown
-    isOpen: boolean
-    connect(): Promise<unknown>
-  },
+  target: Emitter & { isOpen: boolean; connect(): Promise<unknown> },
   events: DriverEvents,
   owned: boolean,
 ): void {
@@ -170,9 +186,60 @@ function watch(
   }
 }
 
+/** The longest close() waits for a TCP connect in progress to finish before destroying the client. */
+const DIAL_WAIT_MS = 500
+
+/**
+ * Knows when a node-redis client is opening a TCP connection. node-redis assigns the socket only
+ * once the connect completes, so a client destroyed in that window cannot reach it and the socket
+ * then connects and stays open: destroy waits (briefly) for the dial to end first.
+ */
+function dialing(target: Emitter): (then: () => void) => Promise<void> {
+  let dialing = true
+  let waiters: (() => void)[] = []
+  const settled = () => {
+    dialing = false
+    for (const wake of waiters) wake()
+    waiters = []
+  }
+  target.on('reconnecting', () => {
+    dialing = true
+  })
+  target.on('connect', settled)
+  target.on('error', settled)
+  target.on('ready', settled)
+  return async (then) => {
+    if (dialing) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve)
+        timer = setTimeout(resolve, DIAL_WAIT_MS)
+      })
+      clearTimeout(timer)
+    }
+    then()
+  }
+}
+
+/** Reports a connection's ready/lost transitions to every status listener, registered once. */
+function statusFeed(target: Emitter): (listener: (up: boolean) => void) => void {
+  const listeners: ((up: boolean) => void)[] = []
+  const emit = (up: boolean) => {
+    for (const listener of listeners) listener(up)
+  }
+  target.on('ready', () => emit(true))
+  target.on('error', () => emit(false))
+  target.on('end', () => emit(false))
+  return (listener) => {
+    listeners.push(listener)
+  }
+}
+
 function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: boolean): RedisDriver {
+  const whenDialed = dialing(client)
   watch(client, events, owned)
   const send: NodeSender = (args) => client.sendCommand(args, COMMAND_OPTIONS)
+  let pubsub: PubSubConnection | undefined
   return {
     topology: 'standalone',
     get ready() {
@@ -181,19 +248,46 @@ function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: 
     send,
     masters: async () => [send],
     isServerError: isErrorReply,
-    // A client in subscriber mode takes no other command: subscribe on a duplicate of its own.
-    subscribe: async (channel, listener, status) => {
-      const subscriber = client.duplicate()
-      followStatus(subscriber, status)
-      await subscriber.connect()
-      await subscriber.subscribe(channel, listener, true)
-      return async () => {
-        await subscriber.unsubscribe(channel, listener, true).catch(() => {})
-        subscriber.destroy()
-      }
+    pubsub: () => {
+      pubsub ??= duplicateSubscriber(client)
+      return pubsub
     },
     close: async () => {
-      if (owned && client.isOpen) client.destroy()
+      if (owned && client.isOpen) {
+        await whenDialed(() => {
+          if (client.isOpen) client.destroy()
+        })
+      }
+    },
+  }
+}
+
+/**
+ * A client in subscriber mode takes no other command, so standalone pub/sub runs on one duplicate
+ * connection per store, made once and connected in the background; node-redis reconnects it and
+ * re-subscribes its channels. `close()` destroys it in whatever state it is, half-made included.
+ */
+function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
+  const subscriber = client.duplicate()
+  subscriber.on('error', () => {})
+  const onStatus = statusFeed(subscriber)
+  const whenDialed = dialing(subscriber)
+  subscriber.connect().catch(() => {})
+  return {
+    get ready() {
+      return subscriber.isReady
+    },
+    onStatus,
+    subscribe: async (channel, listener) => {
+      await subscriber.subscribe(channel, listener, true)
+    },
+    unsubscribe: async (channel, listener) => {
+      await subscriber.unsubscribe(channel, listener, true)
+    },
+    close: async () => {
+      await whenDialed(() => {
+        if (subscriber.isOpen) subscriber.destroy()
+      })
     },
   }
 }
@@ -201,6 +295,7 @@ function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: 
 function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, owned: boolean): RedisDriver {
   watch(sentinel, events, owned)
   const send: NodeSender = (args) => sentinel.sendCommand(false, args, COMMAND_OPTIONS)
+  let pubsub: PubSubConnection | undefined
   return {
     topology: 'sentinel',
     get ready() {
@@ -209,7 +304,10 @@ function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, o
     send,
     masters: async () => [send],
     isServerError: isErrorReply,
-    subscribe: (channel, listener, status) => subscribeOn(sentinel, channel, listener, status),
+    pubsub: () => {
+      pubsub ??= ownPubSub(sentinel)
+      return pubsub
+    },
     close: async () => {
       if (owned && sentinel.isOpen) await sentinel.destroy()
     },
@@ -219,6 +317,7 @@ function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, o
 function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owned: boolean): RedisDriver {
   watch(cluster, events, owned)
   let lastRediscover = 0
+  let pubsub: PubSubConnection | undefined
   return {
     topology: 'cluster',
     get ready() {
@@ -243,27 +342,43 @@ function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owne
       )
     },
     isServerError: isErrorReply,
-    subscribe: (channel, listener, status) => subscribeOn(cluster, channel, listener, status),
+    pubsub: () => {
+      pubsub ??= ownPubSub(cluster)
+      return pubsub
+    },
     close: async () => {
       if (owned && cluster.isOpen) cluster.destroy()
     },
   }
 }
 
-/** Sentinel and Cluster clients keep a pub/sub connection of their own and re-subscribe after a failover. */
-async function subscribeOn(
-  client: PubSubLike & {
-    on(event: string, listener: (...args: unknown[]) => void): unknown
-    isReady: boolean
-  },
-  channel: string,
-  listener: BufferListener,
-  status: SubscriptionStatus,
-): Promise<Unsubscribe> {
-  followStatus(client, status)
-  await client.subscribe(channel, listener, true)
-  if (client.isReady) status.up()
-  return async () => {
-    await client.unsubscribe(channel, listener, true).catch(() => {})
+/**
+ * Sentinel and Cluster clients keep a pub/sub connection of their own and re-subscribe after a
+ * failover. Their status listeners are registered once per store, not per attempt; `close()`
+ * drops this store's channels (the client itself is destroyed by the driver when the store owns it).
+ */
+function ownPubSub(client: PubSubLike & Emitter & { isReady: boolean }): PubSubConnection {
+  const onStatus = statusFeed(client)
+  const mine = new Map<BufferListener, string>()
+  return {
+    get ready() {
+      return client.isReady
+    },
+    onStatus,
+    subscribe: async (channel, listener) => {
+      await client.subscribe(channel, listener, true)
+      mine.set(listener, channel)
+    },
+    unsubscribe: async (channel, listener) => {
+      mine.delete(listener)
+      await client.unsubscribe(channel, listener, true)
+    },
+    close: async () => {
+      const drops = [...mine].map(([listener, channel]) =>
+        client.unsubscribe(channel, listener, true).catch(() => {}),
+      )
+      mine.clear()
+      await Promise.all(drops)
+    },
   }
 }

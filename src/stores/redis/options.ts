@@ -31,7 +31,11 @@ interface Common {
 interface Connect {
   /** TLS settings for `rediss://` (a CA for a self-signed certificate, client certificates...). */
   readonly tls?: ConnectionOptions
-  /** How long one connection attempt may take, in ms. Default 2000. */
+  /**
+   * How long one connection attempt (TCP, TLS, AUTH/HELLO) may take, in ms. Calls made while the
+   * store's first connection is being made wait for it up to this long, once; `ready()` waits at
+   * most this long. Default 2000.
+   */
   readonly connectTimeout?: number
   /** The longest wait between reconnection attempts, in ms. Default 1000. */
   readonly maxReconnectDelay?: number
@@ -117,12 +121,25 @@ export interface ResolvedOptions {
   readonly secrets: readonly string[]
 }
 
-function positive(name: string, value: unknown, fallback: number): number {
+/**
+ * The longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days): a larger one fires after
+ * 1 ms, so a timeout, cool-down or backoff at or past 2^31 ms would silently mean "at once".
+ */
+export const MAX_TIMER_MS = 2_147_483_647
+
+function positive(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new InvalidOptionError(`redisStore ${name} must be a whole number > 0, got ${String(value)}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+    throw new InvalidOptionError(
+      `redisStore ${name} must be a whole number > 0${max === MAX_TIMER_MS ? ` and at most ${MAX_TIMER_MS} ms` : ''}, got ${String(value)}`,
+    )
   }
   return value
+}
+
+/** A duration that feeds a timer: finite, whole, > 0 and below 2^31 ms. */
+function duration(name: string, value: unknown, fallback: number): number {
+  return positive(name, value, fallback, MAX_TIMER_MS)
 }
 
 const defaultLog = (event: RedisLogEvent): void => {
@@ -143,7 +160,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   const breaker = o.breaker ?? {}
   if (breaker !== false) {
     positive('breaker.threshold', breaker.threshold, 5)
-    positive('breaker.coolDownMs', breaker.coolDownMs, 1000)
+    duration('breaker.coolDownMs', breaker.coolDownMs, 1000)
   }
   let connection: RedisConnection | undefined
   const sources = ['url', 'host', 'sentinel', 'cluster', 'client'].filter(
@@ -187,14 +204,14 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   }
   const secrets = [connection?.password].filter((s): s is string => typeof s === 'string' && s.length > 0)
   return {
-    timeout: positive('timeout', o.timeout, 100),
+    timeout: duration('timeout', o.timeout, 100),
     onError: o.onError ?? 'throw',
     breaker,
     onLog: o.onLog ?? defaultLog,
     maxValueBytes: positive('maxValueBytes', o.maxValueBytes, 16 * 1024 * 1024),
     scanCount: positive('scanCount', o.scanCount, 1000),
-    connectTimeout: positive('connectTimeout', o.connectTimeout, 2000),
-    maxReconnectDelay: positive('maxReconnectDelay', o.maxReconnectDelay, 1000),
+    connectTimeout: duration('connectTimeout', o.connectTimeout, 2000),
+    maxReconnectDelay: duration('maxReconnectDelay', o.maxReconnectDelay, 1000),
     tls: o.tls,
     connection,
     client: o.client,

@@ -28,31 +28,56 @@ export function script(name: string, source: string): Script {
 
 /**
  * INCRBY, with the TTL set only when this call created the key. Refuses (and undoes) a result
- * outside JavaScript's safe integer range. KEYS[1] key; ARGV[1] delta; ARGV[2] TTL ms or ''.
+ * outside JavaScript's safe integer range. A tagged counter's counter key (see bookkeeping.ts)
+ * follows the new value while it still matches the old one, and is dropped once something else
+ * rewrote the counter. KEYS[1] key; KEYS[2] its counter key (optional); ARGV[1] delta; ARGV[2]
+ * TTL ms or ''.
  */
 export const INCR = script(
   'incr',
-  `local existed = redis.call('EXISTS', KEYS[1])
+  `local old = redis.call('GET', KEYS[1])
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
 if n > 9007199254740991 or n < -9007199254740991 then
   redis.call('DECRBY', KEYS[1], ARGV[1])
   return redis.error_reply('ERANGE increment leaves the safe integer range')
 end
-if existed == 0 and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not old and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if KEYS[2] then
+  local mark = redis.call('GET', KEYS[2])
+  if mark then
+    local sep = string.find(mark, ':', 1, true)
+    if old and sep and string.sub(mark, sep + 1) == old then
+      redis.call('SET', KEYS[2], string.sub(mark, 1, sep) .. redis.call('GET', KEYS[1]))
+      local left = redis.call('PTTL', KEYS[1])
+      if left > 0 then redis.call('PEXPIRE', KEYS[2], left) end
+    else
+      redis.call('DEL', KEYS[2])
+    end
+  end
+end
 return n`,
 )
 
 /**
- * Adds a key to tag sets and keeps each set alive as long as its longest-lived member: a new set
- * takes the entry's TTL, a shorter TTL is extended, a null TTL makes the set persistent.
- * KEYS: tag sets; ARGV[1] the member key; ARGV[2] TTL ms or '' for never.
+ * Records a key in tag sets (hashes: field = key, value = fingerprint, so a rewrite replaces its own
+ * field) and keeps each set alive as long as its longest-lived member: a new set takes the entry's
+ * TTL, a shorter TTL is extended, a null TTL makes the set persistent. A set left by an older
+ * version (a Redis set of `<fingerprint><key>`) is converted first.
+ * KEYS: tag sets; ARGV[1] the key; ARGV[2] its fingerprint; ARGV[3] TTL ms or '' for never.
  */
 export const TAG = script(
   'tag',
-  `local ttl = tonumber(ARGV[2])
+  `local ttl = tonumber(ARGV[3])
 for _, set in ipairs(KEYS) do
+  if redis.call('TYPE', set)['ok'] == 'set' then
+    local left = redis.call('PTTL', set)
+    local members = redis.call('SMEMBERS', set)
+    redis.call('DEL', set)
+    for _, m in ipairs(members) do redis.call('HSET', set, string.sub(m, 17), string.sub(m, 1, 16)) end
+    if left > 0 then redis.call('PEXPIRE', set, left) end
+  end
   local existed = redis.call('EXISTS', set)
-  redis.call('SADD', set, ARGV[1])
+  redis.call('HSET', set, ARGV[1], ARGV[2])
   if ttl == nil then
     redis.call('PERSIST', set)
   elseif existed == 0 then
@@ -65,12 +90,24 @@ end
 return 1`,
 )
 
-/** Reads a tag set's members and deletes the set in one step. KEYS[1] tag set. */
-export const TAKE = script(
-  'take',
-  `local members = redis.call('SMEMBERS', KEYS[1])
-redis.call('UNLINK', KEYS[1])
-return members`,
+/**
+ * A tag set's entries as a flat `key, fingerprint, ...` list (hash, or an older version's set);
+ * with ARGV[1] = 'take' the set is deleted in the same step. KEYS[1] tag set.
+ */
+export const MEMBERS = script(
+  'tag-members',
+  `local kind = redis.call('TYPE', KEYS[1])['ok']
+local out = {}
+if kind == 'hash' then
+  out = redis.call('HGETALL', KEYS[1])
+elseif kind == 'set' then
+  for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    table.insert(out, string.sub(m, 17))
+    table.insert(out, string.sub(m, 1, 16))
+  end
+end
+if ARGV[1] == 'take' and kind ~= 'none' then redis.call('UNLINK', KEYS[1]) end
+return out`,
 )
 
 /**
@@ -85,20 +122,28 @@ const STABLE = `local function stable(v)
   return v
 end
 local function fingerprint(v) return string.sub(redis.sha1hex(stable(v)), 1, 16) end
+local function tagged(v, mark, counter, key)
+  if fingerprint(v) == mark then return true end
+  if counter == key then return false end
+  return redis.call('GET', counter) == mark .. ':' .. v
+end
 `
 
 /**
- * Deletes each key whose value still has the fingerprint it had when it was tagged, so an entry
- * rewritten since without the tag survives. Returns how many were deleted. KEYS: data keys (one
- * hash slot in Cluster); ARGV[i]: the fingerprint of KEYS[i].
+ * Deletes each key whose value still has the fingerprint it had when it was tagged (or, for a
+ * counter, whose counter key says `incr` alone changed it since), so an entry rewritten since
+ * without the tag survives. Returns how many were deleted. KEYS: pairs of data key and counter key
+ * (the data key again when it has none; one hash slot in Cluster); ARGV[i]: the fingerprint of pair i.
  */
 export const DELETE_TAGGED = script(
   'delete-tagged',
   `${STABLE}local n = 0
-for i, key in ipairs(KEYS) do
+for i = 1, #KEYS, 2 do
+  local key, counter = KEYS[i], KEYS[i + 1]
   local value = redis.pcall('GET', key)
-  if type(value) == 'string' and fingerprint(value) == ARGV[i] then
+  if type(value) == 'string' and tagged(value, ARGV[(i + 1) / 2], counter, key) then
     redis.call('UNLINK', key)
+    if counter ~= key then redis.call('UNLINK', counter) end
     n = n + 1
   end
 end
@@ -107,17 +152,18 @@ return n`,
 
 /**
  * Makes each still-tagged key stale (the codec's `staleEntry`): writes the "stale at" time into
- * its envelope, adding one if it has none, keeping its TTL; a bare integer is deleted. KEYS: data
- * keys (one slot); ARGV[1]: "stale at" as 8 bytes (float64, big-endian); ARGV[i + 1]: the
- * fingerprint of KEYS[i]. Returns how many it touched.
+ * its envelope, adding one if it has none, keeping its TTL; a bare integer is deleted. KEYS: pairs
+ * as for DELETE_TAGGED; ARGV[1]: "stale at" as 8 bytes (float64, big-endian); ARGV[i + 1]: the
+ * fingerprint of pair i. Returns how many it touched.
  */
 export const EXPIRE_TAGGED = script(
   'expire-tagged',
   `${STABLE}local n = 0
 local at = ARGV[1]
-for i, key in ipairs(KEYS) do
+for i = 1, #KEYS, 2 do
+  local key, counter = KEYS[i], KEYS[i + 1]
   local v = redis.pcall('GET', key)
-  if type(v) == 'string' and fingerprint(v) == ARGV[i + 1] then
+  if type(v) == 'string' and tagged(v, ARGV[(i + 1) / 2 + 1], counter, key) then
     n = n + 1
     if #v >= 3 and string.byte(v, 1) == 193 then
       local f = string.byte(v, 3)
@@ -130,6 +176,7 @@ for i, key in ipairs(KEYS) do
       end
     else
       redis.call('UNLINK', key)
+      if counter ~= key then redis.call('UNLINK', counter) end
     end
   end
 end

@@ -1,4 +1,3 @@
-import { CacheError } from '../../errors.js'
 import type { InvalidationBus } from '../../tiers/bus.js'
 import type {
   StoreCapabilities,
@@ -10,24 +9,27 @@ import type {
   StoreWrite,
   StoreWriteOptions,
 } from '../types.js'
-import { checkKey, isReserved } from './bookkeeping.js'
+import { checkKey, counterKey } from './bookkeeping.js'
 import type { BreakerState } from './breaker.js'
 import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
-import { integerError, toBytes, toValue, unlink, writeEntry } from './commands.js'
-import { connect, subscribeWhenConnected } from './connect.js'
-import type { NodeSender, RedisArg, SubscriptionStatus, Unsubscribe } from './driver.js'
-import { Guard, type GuardCounters, RETHROW } from './guard.js'
+import { integerError, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
+import { connect } from './connect.js'
+import { within } from './deadline.js'
+import type { RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
+import { Guard, RETHROW, type RedisStoreState } from './guard.js'
 import { inspectNodes, type RedisInspection } from './inspect.js'
 import { redisLeases } from './leases.js'
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { deleteMatching, scanPages } from './scan.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
 import { groupBySlot } from './slot.js'
-import { addTags, deleteTagged, expireTagged } from './tags.js'
+import { type SubscriptionCounts, Subscriptions } from './subscriptions.js'
+import { deleteTagged, expireTagged } from './tags.js'
 
 const CAPABILITIES: StoreCapabilities = { valueKind: 'bytes', atomic: true, shared: true, tags: true }
 
-/** UNLINK batches in flight at once during deletePattern. */
-const IN_FLIGHT = 8
+/** The most close() may take, whatever the state: drain (1 s at most), teardown, timers. */
+const CLOSE_BUDGET_MS = 1900
 
 /** A named pub/sub channel (see {@link RedisStore.channel}). */
 export interface PubSubChannel {
@@ -43,8 +45,19 @@ export interface RedisStoreStats extends StoreStats {
   readonly ignoredErrors: number
   readonly timeouts: number
   readonly shortCircuited: number
+  /** Calls that waited for the first connection, then were served. */
+  readonly startupWaits: number
+  /**
+   * Degraded answers, all kinds together: ignored errors, startup waits, open-circuit refusals.
+   * Each is also published on the `cachekit:degraded` diagnostics channel.
+   */
+  readonly degraded: number
   readonly circuit: BreakerState
   readonly connected: boolean
+  /** See {@link RedisStoreState}. */
+  readonly state: RedisStoreState
+  /** Pub/sub subscriptions (bus, leases, deny cache): live now, or pending (retrying). */
+  readonly subscriptions: SubscriptionCounts
 }
 
 /**
@@ -56,14 +69,29 @@ export class RedisStore implements StoreCore, StoreExtras {
   readonly capabilities = CAPABILITIES
   readonly #options: ResolvedOptions
   readonly #guard: Guard
+  readonly #subscriptions: Subscriptions
   #closing: Promise<void> | undefined
-  readonly #subscriptions = new Set<Unsubscribe>()
   #leases: StoreLeases | undefined
 
   constructor(options: RedisStoreOptions) {
     this.#options = resolveOptions(options)
     this.#guard = new Guard(this.#options)
+    this.#subscriptions = new Subscriptions(() => this.#guard.driver, this.#guard)
     connect(this.#guard, this.#options)
+  }
+
+  /** Where the store stands: connecting, ready, degraded, closing or closed (see {@link RedisStoreState}). */
+  get state(): RedisStoreState {
+    return this.#guard.state
+  }
+
+  /**
+   * Resolves once connected to Redis; rejects with `StoreUnavailableError` when no connection comes
+   * within `connectTimeout`, or `CacheClosedError` once closing. Await it (or `cache.ready()`)
+   * before the app starts listening; calls made earlier wait for the first connection anyway, once.
+   */
+  ready(): Promise<void> {
+    return this.#guard.ready()
   }
 
   /**
@@ -73,7 +101,7 @@ export class RedisStore implements StoreCore, StoreExtras {
   available(): boolean {
     const guard = this.#guard
     if (guard.closed) return false
-    if (guard.driver?.ready !== true) return guard.initial !== undefined
+    if (guard.driver?.ready !== true) return guard.starting
     return guard.breaker?.shortCircuiting !== true
   }
 
@@ -84,64 +112,76 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   get(key: string): Promise<unknown> {
     checkKey(key)
-    return this.#guard.call((d) => d.send(['GET', key], key).then(toValue), undefined)
+    return this.#guard.call('get', (d) => d.send(['GET', key], key).then(toValue), undefined)
   }
 
   getEntry(key: string): Promise<StoreEntry | undefined> {
     checkKey(key)
-    return this.#guard.call(async (d) => {
-      const [value, left] = await Promise.all([d.send(['GET', key], key), d.send(['PTTL', key], key)])
-      if (value === null || value === undefined) return undefined
-      const ms = Number(left)
-      return { value: value as Buffer, expiresAt: ms < 0 ? null : Date.now() + ms }
-    }, undefined)
+    return this.#guard.call(
+      'getEntry',
+      async (d) => {
+        const [value, left] = await Promise.all([d.send(['GET', key], key), d.send(['PTTL', key], key)])
+        if (value === null || value === undefined) return undefined
+        const ms = Number(left)
+        return { value: value as Buffer, expiresAt: ms < 0 ? null : Date.now() + ms }
+      },
+      undefined,
+    )
   }
 
   has(key: string): Promise<boolean> {
     checkKey(key)
-    return this.#guard.call((d) => d.send(['EXISTS', key], key).then((n) => Number(n) === 1), false)
+    return this.#guard.call('has', (d) => d.send(['EXISTS', key], key).then((n) => Number(n) === 1), false)
   }
 
   set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
     checkKey(key)
     const bytes = toBytes(this.#options.maxValueBytes, value, key)
-    return this.#guard.call((d) => writeEntry(d, key, bytes, options), undefined)
+    return this.#guard.call('set', (d) => writeEntry(d, key, bytes, options), undefined)
   }
 
   add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
     checkKey(key)
     const bytes = toBytes(this.#options.maxValueBytes, value, key)
-    return this.#guard.call(async (d) => {
-      const args: RedisArg[] = ['SET', key, bytes, 'NX']
-      if (options.ttl !== null) args.push('PX', String(options.ttl))
-      const reply = await d.send(args, key)
-      if (reply === null || reply === undefined) return false
-      if (options.tags && options.tags.length > 0) await addTags(d, key, bytes, options.tags, options.ttl)
-      return true
-    }, false)
+    return this.#guard.call(
+      'add',
+      async (d) => {
+        const args: RedisArg[] = ['SET', key, bytes, 'NX']
+        if (options.ttl !== null) args.push('PX', px(options.ttl, key))
+        const reply = await d.send(args, key)
+        if (reply === null || reply === undefined) return false
+        if (options.tags && options.tags.length > 0) await tagEntry(d, key, bytes, options.tags, options.ttl)
+        return true
+      },
+      false,
+    )
   }
 
   getMany(keys: readonly string[]): Promise<readonly unknown[]> {
     for (const key of keys) checkKey(key)
     const misses = keys.map(() => undefined)
     if (keys.length === 0) return Promise.resolve(misses)
-    return this.#guard.call(async (d) => {
-      if (d.topology !== 'cluster') {
-        const reply = (await d.send(['MGET', ...keys], keys[0])) as unknown[]
-        return reply.map(toValue)
-      }
-      const out: unknown[] = [...misses]
-      await Promise.all(
-        [...groupBySlot(keys)].map(async ([, indexes]) => {
-          const group = indexes.map((i) => keys[i] as string)
-          const reply = (await d.send(['MGET', ...group], group[0])) as unknown[]
-          indexes.forEach((index, j) => {
-            out[index] = toValue(reply[j])
-          })
-        }),
-      )
-      return out
-    }, misses)
+    return this.#guard.call(
+      'getMany',
+      async (d) => {
+        if (d.topology !== 'cluster') {
+          const reply = (await d.send(['MGET', ...keys], keys[0])) as unknown[]
+          return reply.map(toValue)
+        }
+        const out: unknown[] = [...misses]
+        await Promise.all(
+          [...groupBySlot(keys)].map(async ([, indexes]) => {
+            const group = indexes.map((i) => keys[i] as string)
+            const reply = (await d.send(['MGET', ...group], group[0])) as unknown[]
+            indexes.forEach((index, j) => {
+              out[index] = toValue(reply[j])
+            })
+          }),
+        )
+        return out
+      },
+      misses,
+    )
   }
 
   setMany(writes: readonly StoreWrite[]): Promise<void> {
@@ -152,30 +192,40 @@ export class RedisStore implements StoreCore, StoreExtras {
     }))
     if (prepared.length === 0) return Promise.resolve()
     // Commands issued in one tick leave in one socket write: one round trip (per node in Cluster).
-    return this.#guard.call(async (d) => {
-      await Promise.all(prepared.map(({ write, bytes }) => writeEntry(d, write.key, bytes, write)))
-    }, undefined)
+    return this.#guard.call(
+      'setMany',
+      async (d) => {
+        await Promise.all(prepared.map(({ write, bytes }) => writeEntry(d, write.key, bytes, write)))
+      },
+      undefined,
+    )
   }
 
   delete(key: string): Promise<boolean> {
     checkKey(key)
-    return this.#guard.call((d) => d.send(['UNLINK', key], key).then((n) => Number(n) > 0), false)
+    return this.#guard.call('delete', (d) => d.send(['UNLINK', key], key).then((n) => Number(n) > 0), false)
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
     for (const key of keys) checkKey(key)
     if (keys.length === 0) return Promise.resolve(0)
-    return this.#guard.call((d) => unlink(d, keys), 0)
+    return this.#guard.call('deleteMany', (d) => unlink(d, keys), 0)
   }
 
   incr(key: string, delta: number, options: StoreWriteOptions): Promise<number> {
     checkKey(key)
+    const ttl = options.ttl === null ? '' : px(options.ttl, key)
+    const tags = options.tags ?? []
     return this.#guard
       .call(
-        (d) =>
-          runScript(d, INCR, [key], [String(delta), options.ttl === null ? '' : String(options.ttl)]).then(
-            Number,
-          ),
+        'incr',
+        async (d) => {
+          const counter = counterKey(key)
+          const keys = counter === undefined ? [key] : [key, counter]
+          const n = Number(await runScript(d, INCR, keys, [String(delta), ttl]))
+          if (tags.length > 0) await tagEntry(d, key, Buffer.from(String(n)), tags, options.ttl)
+          return n
+        },
         delta,
       )
       .catch((error: unknown) => {
@@ -185,16 +235,22 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   touch(key: string, ttl: number | null): Promise<boolean> {
     checkKey(key)
-    return this.#guard.call(async (d) => {
-      if (ttl !== null) return Number(await d.send(['PEXPIRE', key, String(ttl)], key)) === 1
-      const [exists] = await Promise.all([d.send(['EXISTS', key], key), d.send(['PERSIST', key], key)])
-      return Number(exists) === 1
-    }, false)
+    if (ttl !== null) px(ttl, key)
+    return this.#guard.call(
+      'touch',
+      async (d) => {
+        if (ttl !== null) return Number(await d.send(['PEXPIRE', key, px(ttl, key)], key)) === 1
+        const [exists] = await Promise.all([d.send(['EXISTS', key], key), d.send(['PERSIST', key], key)])
+        return Number(exists) === 1
+      },
+      false,
+    )
   }
 
   ttl(key: string): Promise<number | null | undefined> {
     checkKey(key)
     return this.#guard.call(
+      'ttl',
       (d) =>
         d.send(['PTTL', key], key).then((reply) => {
           const ms = Number(reply)
@@ -207,9 +263,9 @@ export class RedisStore implements StoreCore, StoreExtras {
   /** Yields live keys matching the glob, by SCAN (on every master in Cluster); never KEYS. */
   async *keys(pattern: string): AsyncGenerator<string> {
     const seen = new Set<string>()
-    const masters = await this.#guard.call((d) => d.masters(), RETHROW)
+    const masters = await this.#guard.call('keys', (d) => d.masters(), RETHROW)
     for (const send of masters) {
-      for await (const page of this.#scan(send, pattern)) {
+      for await (const page of scanPages(this.#guard, send, pattern, this.#options.scanCount, 'keys')) {
         for (const key of page) {
           if (seen.has(key)) continue
           seen.add(key)
@@ -220,66 +276,55 @@ export class RedisStore implements StoreCore, StoreExtras {
   }
 
   /** SCAN + UNLINK in batches on every master; never KEYS, never FLUSHDB. Skips reserved keys. */
-  async deletePattern(pattern: string): Promise<number> {
-    const masters = await this.#guard.call((d) => d.masters(), RETHROW)
-    let deleted = 0
-    const inFlight = new Set<Promise<void>>()
-    for (const send of masters) {
-      for await (const page of this.#scan(send, pattern)) {
-        if (page.length === 0) continue
-        const job: Promise<void> = this.#guard
-          .call(
-            (d) => (d.topology === 'cluster' ? unlink(d, page) : send(['UNLINK', ...page]).then(Number)),
-            RETHROW,
-          )
-          .then((n) => {
-            deleted += n
-            inFlight.delete(job)
-          })
-        inFlight.add(job)
-        if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight)
-      }
-    }
-    await Promise.all(inFlight)
-    return deleted
+  deletePattern(pattern: string): Promise<number> {
+    return deleteMatching(this.#guard, pattern, this.#options.scanCount)
   }
 
   /** Removes every entry written with the tag, without scanning the keyspace (see tags.ts). */
   deleteByTag(tag: string): Promise<number> {
-    return this.#guard.call((d) => deleteTagged(d, tag), 0)
+    return this.#guard.call('deleteByTag', (d) => deleteTagged(d, tag), 0)
   }
 
   /** Makes every entry written with the tag stale, keeping value and TTL (see tags.ts). */
   expireByTag(tag: string, staleAt: number): Promise<number> {
-    return this.#guard.call((d) => expireTagged(d, tag, staleAt), 0)
+    return this.#guard.call('expireByTag', (d) => expireTagged(d, tag, staleAt), 0)
   }
 
   stats(): RedisStoreStats {
-    const c: GuardCounters = this.#guard.counters
+    const c = this.#guard.counters
     return {
       errors: c.errors,
       ignoredErrors: c.ignored,
       timeouts: c.timeouts,
       shortCircuited: c.shortCircuited,
+      startupWaits: c.startupWaits,
+      degraded: c.degraded,
       circuit: this.#guard.breaker?.state ?? 'closed',
       connected: this.#guard.driver?.ready ?? false,
+      state: this.#guard.state,
+      subscriptions: this.#subscriptions.counts,
     }
   }
 
   /** Redis INFO figures (summed over masters in Cluster) and the DB size. */
   inspect(): Promise<RedisInspection> {
-    return this.#guard.call(async (d) => inspectNodes(d.topology, await d.masters()), RETHROW)
+    return this.#guard.call('inspect', async (d) => inspectNodes(d.topology, await d.masters()), RETHROW)
   }
 
   /**
    * An invalidation bus over this Redis's pub/sub, for tiered caches: `createCache({ tiers: [l1,
-   * store] })` uses it unless given another. Subscribing takes a connection of its own.
+   * store] })` uses it unless given another. Its subscription shares the store's pub/sub connection;
+   * the tiered store trusts its L1 only while the subscription is live (status up).
    */
   invalidationBus(channel = DEFAULT_CHANNEL): InvalidationBus {
     return redisInvalidationBus(
       {
         publish: (name, payload) =>
-          this.#guard.call((d) => d.send(['PUBLISH', name, payload]).then(() => undefined), RETHROW),
+          this.#guard.call(
+            'invalidationBus',
+            (d) => d.send(['PUBLISH', name, payload]).then(() => undefined),
+            RETHROW,
+          ),
         subscribe: (name, listener, status) => this.#subscribe(name, listener, status),
       },
       channel,
@@ -291,10 +336,11 @@ export class RedisStore implements StoreCore, StoreExtras {
     this.#leases ??= redisLeases({
       setIfAbsent: (key, token, ttl) =>
         this.#guard.call(
+          'leases',
           (d) => d.send(['SET', key, token, 'NX', 'PX', String(ttl)], key).then((reply) => reply !== null),
           RETHROW,
         ),
-      run: (s, keys, args) => this.#guard.call((d) => runScript(d, s, keys, args), RETHROW),
+      run: (s, keys, args) => this.#guard.call('leases', (d) => runScript(d, s, keys, args), RETHROW),
       subscribe: (channel, listener, status) => this.#subscribe(channel, listener, status),
     })
     return this.#leases
@@ -302,13 +348,15 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   /**
    * A pub/sub channel on this Redis: `publish` goes through the store's deadline and breaker;
-   * `subscribe` takes a connection of its own (shared by every subscription of the store) and
-   * survives reconnects. Messages are at-most-once, as Redis pub/sub is.
+   * `subscribe` registers at once and resolves to its unsubscribe function; the subscription runs on
+   * the store's one pub/sub connection, is retried until the server accepts it and survives
+   * reconnects (`stats().subscriptions` says whether it is live). Messages are at-most-once, as
+   * Redis pub/sub is.
    */
   channel(name: string): PubSubChannel {
     return {
       publish: (message) =>
-        this.#guard.call((d) => d.send(['PUBLISH', name, message]).then(() => undefined), RETHROW),
+        this.#guard.call('channel', (d) => d.send(['PUBLISH', name, message]).then(() => undefined), RETHROW),
       subscribe: (listener) =>
         this.#subscribe(name, (message) => listener(message.toString('utf8')), {
           up: () => {},
@@ -320,48 +368,49 @@ export class RedisStore implements StoreCore, StoreExtras {
   /** Runs Lua scripts on this Redis under the store's deadline and breaker (for rate limiting, locks). */
   scriptRunner(): ScriptRunner {
     return {
-      run: (s, keys, args) => this.#guard.call((d) => runScript(d, s, keys, args.map(String)), RETHROW),
+      run: (s, keys, args) =>
+        this.#guard.call('scriptRunner', (d) => runScript(d, s, keys, args.map(String)), RETHROW),
     }
   }
 
-  /** Closes connections the store opened (a client passed in stays open). Idempotent. */
+  /**
+   * Closes the store within 2 s whatever its state. Calls already accepted (writes, lease releases,
+   * invalidations in flight, calls waiting for the first connection) get up to 1 s to finish; new
+   * calls are refused with `CacheClosedError`. Then every subscription and retry loop stops, every
+   * connection the store opened is destroyed (half-made ones included) and node-redis's reconnect
+   * timer is waited out, so no handle of the store keeps the process alive. A client passed in
+   * stays open. Idempotent.
+   */
   close(): Promise<void> {
-    if (this.#closing) return this.#closing
-    for (const unsubscribe of this.#subscriptions) void unsubscribe().catch(() => {})
-    this.#subscriptions.clear()
-    this.#guard.closed = true
-    this.#guard.deadlines.failAll(new CacheError('The Redis store was closed during the call'))
-    this.#guard.startup.failAll(new CacheError('The Redis store was closed during the call'))
-    const driver = this.#guard.driver
-    this.#closing = driver ? driver.close().catch(() => {}) : Promise.resolve()
+    this.#closing ??= this.#close()
     return this.#closing
   }
 
   // -- internals ------------------------------------------------------------------------------
+
+  async #close(): Promise<void> {
+    const started = performance.now()
+    await this.#guard.drain()
+    const left = () => CLOSE_BUDGET_MS - (performance.now() - started)
+    const driver: RedisDriver | undefined = this.#guard.driver
+    await within(
+      Promise.all([this.#subscriptions.close().catch(() => {}), driver?.close().catch(() => {})]),
+      Math.max(0, left() - 100),
+    )
+    await this.#guard.settle(left())
+    this.#guard.finish()
+  }
 
   #subscribe(
     channel: string,
     listener: (message: Buffer) => void,
     status: SubscriptionStatus,
   ): Promise<Unsubscribe> {
-    return subscribeWhenConnected(this.#guard, this.#subscriptions, channel, listener, status)
-  }
-
-  async *#scan(send: NodeSender, pattern: string): AsyncGenerator<string[]> {
-    let cursor = '0'
-    do {
-      const reply = (await this.#guard.call(
-        () => send(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(this.#options.scanCount)]),
-        RETHROW,
-      )) as [Buffer | string, (Buffer | string)[]]
-      cursor = String(reply[0])
-      const keys: string[] = []
-      for (const raw of reply[1]) {
-        const key = raw.toString()
-        if (!isReserved(key)) keys.push(key)
-      }
-      yield keys
-    } while (cursor !== '0')
+    try {
+      return Promise.resolve(this.#subscriptions.add(channel, listener, status))
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
+import { redactUrl as redact } from '../../internal/redact.js'
 
 /**
  * Parses Redis connection URLs into a {@link RedisConnection}:
@@ -117,7 +118,7 @@ export function parseRedisUrl(url: string): RedisConnection {
       topology: 'sentinel',
       ...common,
       sentinels: endpoints,
-      masterName: decodeURIComponent(masterName as string),
+      masterName: decodeName(masterName as string, fail),
       database: parseDatabase(path[1], fail),
     }
   }
@@ -139,6 +140,14 @@ function parseEndpoint(text: string, defaultPort: number, fail: (what: string) =
   return { host, port }
 }
 
+function decodeName(text: string, fail: (what: string) => never): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return fail(`the master name "${text}" is not valid percent-encoding`)
+  }
+}
+
 function parseDatabase(text: string | undefined, fail: (what: string) => never): number {
   if (text === undefined || text === '') return 0
   const db = Number(text)
@@ -148,13 +157,10 @@ function parseDatabase(text: string | undefined, fail: (what: string) => never):
   return db
 }
 
-/** The URL with any password replaced by `***`, safe for messages and logs. */
+/**
+ * The URL with any password replaced by `***`, safe for messages and logs: also for URLs that do
+ * not parse (`redis:/user:pw@host`, `user:pw@host`) and `password=` parameters.
+ */
 export function redactUrl(url: string): string {
-  const m = /^([^:/]+:\/\/)(.*)@(.*)$/s.exec(url)
-  if (!m) return url
-  const credentials = m[2] as string
-  const colon = credentials.indexOf(':')
-  // Without a colon the credentials may be a bare password: hide them whole.
-  const shown = colon === -1 ? '***' : `${credentials.slice(0, colon)}:***`
-  return `${m[1]}${shown}@${m[3]}`
+  return redact(url)
 }

@@ -1,4 +1,5 @@
 import { CacheError, StoreUnavailableError } from '../../errors.js'
+import { scrubber } from '../../internal/redact.js'
 
 /** A call that got no answer within the store's `timeout`. */
 export class DeadlineError extends Error {
@@ -59,6 +60,19 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined
 }
 
+/**
+ * True when the store's table is gone (a database restarted empty, or dropped by hand): with
+ * `autoMigrate` the store creates it again and retries, rather than failing every call.
+ */
+export function isMissingTable(error: unknown): boolean {
+  const code = codeOf(error)
+  if (code === '42P01' || code === 'ER_NO_SUCH_TABLE') return true
+  const errno = (error as { errno?: unknown } | null)?.errno
+  if (errno === 1146) return true
+  const sqlite = code?.startsWith('SQLITE_ERROR') === true
+  return sqlite && error instanceof Error && /no such table/i.test(error.message)
+}
+
 /** True when the error says the database could not be reached or used, not that a query was wrong. */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof DeadlineError) return true
@@ -87,9 +101,9 @@ export function isRetryable(error: unknown): boolean {
  */
 export function toStoreError(error: unknown, dialect: string, secrets: readonly string[]): Error {
   if (error instanceof CacheError) return error
-  const scrub = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text)
+  const scrub = scrubber(secrets)
   const reason = scrub(describeError(error))
-  if (error instanceof Error && secrets.length > 0) error.message = scrub(error.message)
+  if (error instanceof Error) error.message = scrub(error.message)
   if (isUnavailable(error)) {
     return new StoreUnavailableError(`The ${dialect} database is unavailable: ${reason}`, { cause: error })
   }

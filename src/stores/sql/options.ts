@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../../errors.js'
 import { type Clock, systemClock } from '../../internal/clock.js'
-import { type Duration, durationToMs } from '../../internal/duration.js'
+import { type Duration, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
 import type { SqlDialectName } from './dialect.js'
 import type { SqliteDatabaseLike } from './drivers/better-sqlite3.js'
 import type { MysqlPoolLike } from './drivers/mysql2.js'
@@ -76,7 +76,11 @@ export type MysqlStoreOptions = SqlCommonOptions &
  */
 export type SqliteStoreOptions = SqlCommonOptions & {
   readonly dialect: 'sqlite'
-  /** How long to wait for another process's write lock, in ms (not used with `client`). Default 5000. */
+  /**
+   * How long to wait for another process's write lock, in ms. Default 5000, and never longer than
+   * `timeout`: the wait runs on timers (SQLite's own busy wait, which would block the event loop,
+   * is turned off), and a call that still finds the lock taken fails with `E_STORE_UNAVAILABLE`.
+   */
   readonly busyTimeout?: number
 } & (
     | { readonly client: SqliteDatabaseLike; readonly filename?: never; readonly url?: never }
@@ -137,6 +141,15 @@ function whole(name: string, value: unknown, fallback: number, min = 1): number 
   return value
 }
 
+/** A whole number of ms that becomes a timer: below 2^31, which Node would turn into 1 ms. */
+function timer(name: string, value: unknown, fallback: number, min = 1): number {
+  const ms = whole(name, value, fallback, min)
+  if (ms > MAX_TIMEOUT_MS) {
+    throw new InvalidOptionError(`sqlStore ${name} must be below 2^31 ms (${MAX_TIMEOUT_MS}), got ${ms}`)
+  }
+  return ms
+}
+
 export function resolveOptions(options: SqlStoreOptions): ResolvedSqlOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError(
@@ -178,9 +191,9 @@ export function resolveOptions(options: SqlStoreOptions): ResolvedSqlOptions {
   let pruneInterval: number | undefined
   if (o.pruneInterval !== false) {
     const ms = durationToMs(o.pruneInterval ?? '5m')
-    if (ms === undefined || ms < 1000) {
+    if (ms === undefined || ms < 1000 || ms > MAX_TIMEOUT_MS) {
       throw new InvalidOptionError(
-        `sqlStore pruneInterval must be a duration of at least 1s ('5m', 60000) or false, got ${String(o.pruneInterval)}`,
+        `sqlStore pruneInterval must be a duration from 1s to 24 days ('5m', 60000) or false, got ${String(o.pruneInterval)}`,
       )
     }
     pruneInterval = ms
@@ -202,7 +215,7 @@ export function resolveOptions(options: SqlStoreOptions): ResolvedSqlOptions {
     cullFrequency: whole('cullFrequency', o.cullFrequency, 3, 0),
     pruneInterval,
     autoMigrate: o.autoMigrate ?? true,
-    timeout: whole('timeout', o.timeout, 1000),
+    timeout: timer('timeout', o.timeout, 1000),
     onError: o.onError ?? 'throw',
     batchSize: Math.min(1000, whole('batchSize', o.batchSize, 500)),
     clock: o.clock ?? systemClock,
@@ -217,8 +230,8 @@ export function resolveOptions(options: SqlStoreOptions): ResolvedSqlOptions {
           ? sqlitePathOfUrl(url)
           : (o.filename as string | undefined),
     poolSize: whole('poolSize', o.poolSize, 10),
-    connectTimeout: whole('connectTimeout', o.connectTimeout, 2000),
-    busyTimeout: whole('busyTimeout', o.busyTimeout, 5000, 0),
+    connectTimeout: timer('connectTimeout', o.connectTimeout, 2000),
+    busyTimeout: timer('busyTimeout', o.busyTimeout, 5000, 0),
     secrets,
   }
 }

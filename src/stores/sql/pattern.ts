@@ -1,40 +1,16 @@
-/**
- * Redis-style globs (see `globToRegExp`) as database prefilters. A prefilter may match more than
- * the glob, never less: the engine checks every candidate with the glob's regular expression, so
- * only literal characters are kept exactly and every wildcard or class widens to "anything".
- */
-
-interface Part {
-  readonly literal: boolean
-  readonly text: string
-}
-
-/** Splits a glob into literal characters and wildcards, the way `globToRegExp` reads it. */
-function parts(glob: string): Part[] {
-  const out: Part[] = []
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i] as string
-    if (ch === '*' || ch === '?') out.push({ literal: false, text: ch })
-    else if (ch === '\\' && i + 1 < glob.length) out.push({ literal: true, text: glob[++i] as string })
-    else if (ch === '[') {
-      const end = glob.indexOf(']', i + 2)
-      if (end === -1) out.push({ literal: true, text: '[' })
-      else {
-        out.push({ literal: false, text: '?' })
-        i = end
-      }
-    } else out.push({ literal: true, text: ch })
-  }
-  return out
-}
+import { globParts } from '../../internal/glob.js'
 
 /**
- * A LIKE pattern (escape character `!`) matching at least what the glob matches. `?` and classes
- * become `%` too: in MySQL's binary columns `_` matches one byte, not one character.
+ * Redis globs as database prefilters. A prefilter may match more than the glob, never less: the
+ * engine checks every candidate with the exact matcher (`globMatcher`), so only literal text is
+ * kept and every wildcard or class widens to "any run". Even `?` widens: in Redis it matches one
+ * byte, and a run of them can cover fewer characters than it has marks.
  */
+
+/** A LIKE pattern (escape character `!`) matching at least what the glob matches. */
 export function globToLike(glob: string): string {
   let out = ''
-  for (const part of parts(glob)) {
+  for (const part of globParts(glob)) {
     if (part.literal) out += part.text.replace(/[!%_]/g, '!$&')
     else if (!out.endsWith('%') || out.endsWith('!%')) out += '%'
   }
@@ -47,9 +23,9 @@ export function globToLike(glob: string): string {
  */
 export function globToSqliteGlob(glob: string): string {
   let out = ''
-  for (const part of parts(glob)) {
-    if (part.literal) out += /[*?[]/.test(part.text) ? `[${part.text}]` : part.text
-    else out += part.text
+  for (const part of globParts(glob)) {
+    if (part.literal) out += part.text.replace(/[*?[]/g, '[$&]')
+    else if (!out.endsWith('*') || out.endsWith('[*]')) out += '*'
   }
   return out
 }

@@ -1,8 +1,9 @@
 import { CacheClosedError, StoreUnavailableError } from '../../errors.js'
+import { publishDegraded } from '../../observe/channels.js'
 import type { Dialect, Plan, SqlDialectName } from './dialect.js'
 import type { SqlDriver, SqlResult } from './driver.js'
 import { openDriver } from './drivers/open.js'
-import { DeadlineError, isRetryable, toStoreError } from './errors.js'
+import { DeadlineError, isMissingTable, isRetryable, toStoreError } from './errors.js'
 import type { ResolvedSqlOptions } from './options.js'
 
 /** Passed as a fallback to say "rethrow even under onError: 'ignore'". */
@@ -52,16 +53,28 @@ export class Session {
     try {
       const attempt = async () => {
         const driver = this.#live ?? (await this.#ready())
+        let remigrated = false
         for (let tries = 1; ; tries++) {
           try {
             return await work(driver)
           } catch (error) {
+            if (!remigrated && this.#options.autoMigrate && isMissingTable(error)) {
+              // The database came back empty: make the tables again, once, and retry.
+              remigrated = true
+              this.#migration = undefined
+              await this.#remigrate(driver)
+              continue
+            }
             if (tries >= ATTEMPTS || !isRetryable(error)) throw error
             await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries))
           }
         }
       }
-      return await (this.#options.dialect === 'sqlite' ? attempt() : this.#deadline(attempt()))
+      // SQLite too: its driver waits for another process's lock on timers, so a deadline can
+      // fire. Opening a local file (loading the library) is not held to it: each statement of
+      // the migration is, by the driver's own bounded busy wait.
+      if (this.#options.dialect === 'sqlite' && this.#live === undefined) await this.#ready()
+      return await this.#deadline(attempt())
     } catch (error) {
       const failure = toStoreError(error, this.#name, this.#options.secrets)
       if (failure instanceof StoreUnavailableError) {
@@ -69,6 +82,7 @@ export class Session {
         if (error instanceof DeadlineError) this.counters.timeouts++
         if (this.#options.onError === 'ignore' && fallback !== RETHROW && !this.#closed) {
           this.counters.ignored++
+          publishDegraded({ source: 'sql', kind: 'ignored-error', reason: failure.message })
           return fallback
         }
       }
@@ -79,6 +93,15 @@ export class Session {
   /** Creates the tables if they do not exist. */
   async migrate(driver: SqlDriver): Promise<void> {
     await execute(driver, this.#sql.migrate({ unlogged: this.#options.unlogged }))
+  }
+
+  /** Runs the migration again (shared by the calls that found the table missing at once). */
+  async #remigrate(driver: SqlDriver): Promise<void> {
+    this.#migration ??= this.migrate(driver).catch((error: unknown) => {
+      this.#migration = undefined
+      throw error
+    })
+    await this.#migration
   }
 
   /** Closes the connections the store opened (waiting for one being opened). Idempotent. */

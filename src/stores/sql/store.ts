@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { staleEntry } from '../../codec/codec.js'
 import { InvalidKeyError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
-import { globToRegExp } from '../../internal/glob.js'
+import { globMatcher } from '../../internal/glob.js'
 import type {
   StoreCapabilities,
   StoreCore,
@@ -314,7 +314,7 @@ export class SqlStore implements StoreCore, StoreExtras {
     if (typeof pattern !== 'string') throw new InvalidKeyError('A key pattern must be a string')
     // No key holds NUL (see #key), and PostgreSQL text cannot carry one.
     if (pattern.includes('\0')) return
-    const regexp = globToRegExp(pattern)
+    const matches = globMatcher(pattern)
     const match = this.#sql.match(pattern)
     const limit = this.#options.batchSize
     let after = ''
@@ -324,7 +324,7 @@ export class SqlStore implements StoreCore, StoreExtras {
         this.#sql.keys(match, from, now, limit),
       )
       const keys = rows.map((row) => keyOf(row['cache_key']))
-      yield keys.filter((key) => regexp.test(key))
+      yield keys.filter(matches)
       if (keys.length < limit) return
       after = keys[keys.length - 1] as string
     }

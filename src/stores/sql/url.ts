@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
+import { passwordOf, secretForms } from '../../internal/redact.js'
 import type { SqlDialectName } from './dialect.js'
 
 const SCHEMES: Readonly<Record<string, SqlDialectName>> = {
@@ -15,14 +16,9 @@ export function dialectOfUrl(url: string): SqlDialectName | undefined {
   return scheme === undefined ? undefined : SCHEMES[scheme]
 }
 
-/** The password in a URL, as written and decoded, so that it can be scrubbed from messages. */
+/** The password in a URL, as written, decoded and encoded, so that it can be scrubbed from messages. */
 export function passwordsOfUrl(url: string): string[] {
-  try {
-    const password = new URL(url).password
-    return password === '' ? [] : [password, decodeURIComponent(password)]
-  } catch {
-    return []
-  }
+  return secretForms(passwordOf(url))
 }
 
 /**

@@ -13,13 +13,12 @@ export interface SqliteDatabaseLike {
   readonly memory: boolean
   prepare(sql: string): SqliteStatementLike
   transaction(fn: () => void): { immediate(): void }
-  pragma(source: string): unknown
+  pragma(source: string, options?: { simple?: boolean }): unknown
   close(): unknown
 }
 
 export interface SqliteConnect {
   readonly filename: string
-  readonly busyTimeout: number
 }
 
 /** Opens a database file for the store (loading `better-sqlite3` now); the store closes it. */
@@ -27,7 +26,8 @@ export async function openSqlite(options: SqliteConnect): Promise<SqliteDatabase
   const Database = interop(await loadPackage('better-sqlite3', 'sqlite', () => import('better-sqlite3')))
   let db: InstanceType<typeof Database>
   try {
-    db = new Database(options.filename, { timeout: options.busyTimeout })
+    // No busy wait inside SQLite: it would block the event loop. The driver retries instead.
+    db = new Database(options.filename, { timeout: 0 })
   } catch (error) {
     // better-sqlite3 reports a missing directory as a TypeError without a code.
     const reason = error instanceof Error ? error.message : String(error)
@@ -43,12 +43,46 @@ export async function openSqlite(options: SqliteConnect): Promise<SqliteDatabase
 /** Prepared statements kept per SQL text; batch statements vary in length, so the map is bounded. */
 const MAX_PREPARED = 200
 
+/** The longest pause between two tries for a lock another process holds. */
+const BUSY_PAUSE_MAX = 25
+
 /**
- * A {@link SqlDriver} over a `better-sqlite3` database. Calls are synchronous underneath, so they
- * need no deadline, and a transaction cannot interleave with other calls of this process.
+ * A {@link SqlDriver} over a `better-sqlite3` database. Calls are synchronous underneath, and a
+ * transaction cannot interleave with other calls of this process. SQLite's own busy wait would
+ * block the event loop for as long as another process holds the write lock, so each statement
+ * runs with none (a caller's `client` has its `busy_timeout` set to 0 for the statement and
+ * restored after, within the same tick) and a busy database is tried again after short pauses,
+ * on timers, for at most `busyTimeout` ms.
  */
-export function sqliteDriver(db: SqliteDatabaseLike, owned: boolean): SqlDriver {
+export function sqliteDriver(
+  db: SqliteDatabaseLike,
+  owned: boolean,
+  options: { readonly busyTimeout: number },
+): SqlDriver {
   const prepared = new Map<string, SqliteStatementLike>()
+  const unbusy = <T>(work: () => T): T => {
+    if (owned) return work()
+    const saved = Number(db.pragma('busy_timeout', { simple: true }))
+    if (saved === 0) return work()
+    db.pragma('busy_timeout = 0')
+    try {
+      return work()
+    } finally {
+      db.pragma(`busy_timeout = ${Number.isSafeInteger(saved) ? saved : 0}`)
+    }
+  }
+  const retry = async <T>(work: () => T): Promise<T> => {
+    const until = Date.now() + options.busyTimeout
+    for (let pause = 1; ; pause = Math.min(pause * 2, BUSY_PAUSE_MAX)) {
+      try {
+        return unbusy(work)
+      } catch (error) {
+        const left = until - Date.now()
+        if (!isBusy(error) || left <= 0) throw error
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)))
+      }
+    }
+  }
   function run(statement: Statement): SqlResult {
     let stmt = prepared.get(statement.sql)
     if (stmt === undefined) {
@@ -64,13 +98,17 @@ export function sqliteDriver(db: SqliteDatabaseLike, owned: boolean): SqlDriver 
   return {
     remote: false,
     memory: db.memory,
-    query: async (statement) => run(statement),
+    query: (statement) => retry(() => run(statement)),
     async transaction(statements, verify) {
       let results: SqlResult[] = []
-      db.transaction(() => {
-        results = statements.map(run)
-        verify?.(results)
-      }).immediate()
+      await retry(() =>
+        db
+          .transaction(() => {
+            results = statements.map(run)
+            verify?.(results)
+          })
+          .immediate(),
+      )
       return results
     },
     close: async () => {
@@ -78,4 +116,10 @@ export function sqliteDriver(db: SqliteDatabaseLike, owned: boolean): SqlDriver 
       if (owned) db.close()
     },
   }
+}
+
+/** SQLite's answer while another connection holds the lock it needs. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
 }

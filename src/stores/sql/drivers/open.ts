@@ -17,12 +17,12 @@ export async function openDriver(options: ResolvedSqlOptions): Promise<SqlDriver
       return client
         ? mysqlDriver(client as MysqlPoolLike, false)
         : mysqlDriver(await openMysqlPool(options), true)
-    case 'sqlite':
+    case 'sqlite': {
+      // Another process's write lock is waited for off the event loop, and never past the deadline.
+      const busy = { busyTimeout: Math.min(options.busyTimeout, options.timeout) }
       return client
-        ? sqliteDriver(client as SqliteDatabaseLike, false)
-        : sqliteDriver(
-            await openSqlite({ filename: options.filename as string, busyTimeout: options.busyTimeout }),
-            true,
-          )
+        ? sqliteDriver(client as SqliteDatabaseLike, false, busy)
+        : sqliteDriver(await openSqlite({ filename: options.filename as string }), true, busy)
+    }
   }
 }

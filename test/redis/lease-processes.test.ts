@@ -1,0 +1,129 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+
+const WORKER = fileURLToPath(new URL('./fixtures/lease-worker.ts', import.meta.url))
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Worker {
+  readonly proc: ChildProcessWithoutNullStreams
+  readonly events: Record<string, unknown>[]
+  /** Resolves with the exit code; the worker is killed if it has not exited after `limit` ms. */
+  readonly exited: Promise<number | null>
+  next(event: string): Promise<Record<string, unknown>>
+}
+
+/** Starts a worker process (see fixtures/lease-worker.ts) and waits until it says `ready`. */
+async function worker(args: string[], limit = 60_000): Promise<Worker> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: 'pipe' })
+  const events: Record<string, unknown>[] = []
+  const waiting = new Map<string, (event: Record<string, unknown>) => void>()
+  let buffer = ''
+  let errors = ''
+  proc.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString()
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      const event = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>
+      buffer = buffer.slice(nl + 1)
+      events.push(event)
+      waiting.get(event['event'] as string)?.(event)
+    }
+  })
+  proc.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()))
+  const kill = setTimeout(() => proc.kill('SIGKILL'), limit)
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      clearTimeout(kill)
+      for (const [name, wake] of waiting) wake({ event: name, missing: true, errors })
+      resolve(code)
+    }),
+  )
+  const next = (name: string) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const seen = events.find((e) => e['event'] === name)
+      if (seen) resolve(seen)
+      else waiting.set(name, resolve)
+    })
+  const ready = await next('ready')
+  if (ready['missing']) throw new Error(`worker did not start: ${errors}`)
+  return { proc, events, exited, next }
+}
+
+const go = (w: Worker) => w.proc.stdin.write('go\n')
+
+describe.skipIf(!redisAvailable())('getOrSet single flight across processes', () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('a holder that closes right after serving lets the others have the value within 2x the factory time', async () => {
+    const FACTORY = 500
+    const key = `close-${Date.now()}`
+    const holder = await worker([server.url, key, 'serve-close', String(FACTORY), '30000'])
+    const others = await Promise.all(
+      [1, 2, 3].map(() => worker([server.url, key, 'other', String(FACTORY), '30000'])),
+    )
+    go(holder)
+    // The holder has the lease before the others ask.
+    await holder.next('computing')
+    for (const other of others) go(other)
+    const served = await holder.next('value')
+    const closed = await holder.next('closed')
+    expect(served['calls']).toBe(1)
+    const values = await Promise.all(others.map((o) => o.next('value')))
+    for (const value of values) {
+      expect(value['error']).toBeUndefined()
+      expect(value['calls']).toBe(0)
+      expect(value['value']).toEqual(served['value'])
+      // Each asked while the holder computed: waiting costs the rest of the factory, not a lease TTL.
+      expect(value['ms'] as number).toBeLessThan(2 * FACTORY)
+    }
+    expect(closed['ms'] as number).toBeLessThan(2000)
+    // No timer of the cache outlives close() (hard timeouts, lease renewals).
+    expect(closed['resources']).not.toContain('Timeout')
+    for (const w of [holder, ...others]) expect(await w.exited).toBe(0)
+  }, 90_000)
+
+  it('a hung factory stalls the other processes only until its hardTimeout; then they compute, and the hung process answers again', async () => {
+    const HARD = 1500
+    const key = `hung-${Date.now()}`
+    const hung = await worker([server.url, key, 'hung', '50', String(HARD)])
+    const others = await Promise.all(
+      [1, 2, 3].map(() => worker([server.url, key, 'other', '50', String(HARD)])),
+    )
+    go(hung)
+    await sleep(100)
+    for (const other of others) go(other)
+    const first = await hung.next('first')
+    expect(first['code']).toBe('E_FACTORY_TIMEOUT')
+    expect(first['ms'] as number).toBeGreaterThanOrEqual(HARD - 50)
+    const values = await Promise.all(others.map((o) => o.next('value')))
+    // Workers may start late on a busy machine: compare wall-clock times across processes. None
+    // had a value before the hung factory's hard timeout; all had one soon after it.
+    const hungAt = first['at'] as number
+    for (const value of values) {
+      expect(value['error']).toBeUndefined()
+      expect(value['at'] as number).toBeGreaterThanOrEqual(hungAt - 300)
+      expect(value['at'] as number).toBeLessThan(hungAt + 5000)
+    }
+    const second = await hung.next('second')
+    expect(second['missing']).toBeUndefined()
+    expect(second['ms'] as number).toBeLessThan(HARD + 5000)
+    const closed = await hung.next('closed')
+    // Once the hung holder's lease ended, one process computed (maybe the hung one, asking
+    // again); every other took its value.
+    const computed = values.reduce((sum, v) => sum + (v['calls'] as number), closed['calls'] as number)
+    expect(computed).toBe(1)
+    for (const value of values) expect(value['value']).toEqual(second['value'])
+    // close() gives the hung factory up after its bounded wait.
+    expect(closed['ms'] as number).toBeLessThan(2500)
+    // No timer of the cache outlives close() (hard timeouts, lease renewals).
+    expect(closed['resources']).not.toContain('Timeout')
+    for (const w of [hung, ...others]) expect(await w.exited).toBe(0)
+  }, 90_000)
+})
