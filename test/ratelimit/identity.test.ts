@@ -183,6 +183,37 @@ describe('the guard counts one identity', () => {
     )
   })
 
+  it('one IPv4 client written as IPv4, dotted-mapped and hex-mapped IPv6: one lock', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 6, maxLength: 6 }),
+        async (b, picks) => {
+          const v4 = b.join('.')
+          const hi = ((b[0]! << 8) | b[1]!).toString(16)
+          const lo = ((b[2]! << 8) | b[3]!).toString(16)
+          const spellings = [
+            v4,
+            `::ffff:${v4}`,
+            `::FFFF:${hi}:${lo}`,
+            `0:0:0:0:0:ffff:${hi.padStart(4, '0')}:${lo.padStart(4, '0')}`,
+            `0000::FfFf:${v4}`,
+          ]
+          const guard = createLoginGuard({ store: new MemoryStore(), failureLimit: 5, lockBy: ['ip'] })
+          const locked = []
+          for (const pick of picks) {
+            const ip = spellings[pick]!
+            const check = await guard.check({ ip })
+            locked.push(check.locked)
+            if (!check.locked) await guard.fail({ ip })
+          }
+          expect(locked).toEqual([false, false, false, false, false, true])
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
   it('random spellings of one login: one lock', async () => {
     const login = fc.stringMatching(/^[a-z][a-z0-9.]{2,12}@example\.com$/)
     await fc.assert(
