@@ -1,17 +1,21 @@
 /**
  * Request protection in an Express app: per-scope rate limits with IETF RateLimit headers, a login
- * guard against brute force, and a 6-digit staff PIN that lives 5 minutes and works once.
+ * guard against brute force keyed by the real client address behind a proxy, an admin unlock and
+ * the lockout log, and a 6-digit staff PIN that lives 5 minutes and works once.
  * Runs on the memory store; set REDIS_URL to share the counters through Redis.
  */
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { MemoryStore } from 'cachekit'
 import { rateLimit } from 'cachekit/express'
 import {
+  clientIp,
   createLoginGuard,
   createOneTimeCodes,
   createRateLimiter,
   type ProtectionStore,
   retryAfterSeconds,
+  type TrustProxy,
 } from 'cachekit/ratelimit'
 import { redisStore } from 'cachekit/redis'
 import express from 'express'
@@ -19,19 +23,33 @@ import express from 'express'
 // The memory store in development; with REDIS_URL, one Redis shared by every instance of the app.
 const redis = process.env['REDIS_URL'] ? redisStore({ url: process.env['REDIS_URL'] }) : undefined
 const store: ProtectionStore = redis ?? new MemoryStore()
-const close = async () => redis?.close()
+// Which proxies may tell us the client address: here nginx on the same host. One value for the
+// middleware and the login route, so both count the same client.
+const trustProxy: TrustProxy = 'loopback'
 
 const limiter = createRateLimiter({
   store,
-  rules: { anon: '100/hour', user: '1000/hour', login: '5/min', owner: '200/min', employee: '100/min' },
+  rules: { anon: '100/hour', user: '1000/hour', login: '10/min', owner: '200/min', employee: '100/min' },
 })
 const guard = createLoginGuard({ store, failureLimit: 5, coolOff: '15m', lockBy: [['username', 'ip']] })
-const pins = createOneTimeCodes({ store, ttl: '5m', digits: 6, maxAttempts: 5 })
+// In production the secret comes from the environment (`openssl rand -base64 32`); a random one per
+// start is fine for a demo: codes then do not survive a restart.
+const pins = createOneTimeCodes({
+  store,
+  secret: process.env['OTP_SECRET'] ?? randomBytes(32),
+  ttl: '5m',
+  digits: 6,
+  maxAttempts: 5,
+  purpose: 'staff-pin',
+})
+
+// Let the store connect before taking traffic (bounded by its connect timeout).
+await redis?.ready()
 
 const app = express()
 app.use(express.json())
-app.post('/login', rateLimit({ limiter, scope: 'login' }), async function login(req, res) {
-  const attempt = { username: String(req.body?.username ?? ''), ip: req.socket.remoteAddress }
+app.post('/login', rateLimit({ limiter, scope: 'login', trustProxy }), async function login(req, res) {
+  const attempt = { username: String(req.body?.username ?? ''), ip: clientIp(req, { trustProxy }) }
   const check = await guard.check(attempt)
   if (check.locked) {
     const retry = retryAfterSeconds(check.retryAfterMs)
@@ -47,10 +65,19 @@ app.post('/login', rateLimit({ limiter, scope: 'login' }), async function login(
   await guard.succeed(attempt)
   res.json({ ok: true })
 })
+// Admin: the lockout log and an unlock. Put these behind your admin authentication.
+app.get('/admin/lockouts', async (_req, res) => {
+  res.json(await guard.lockoutLog(50))
+})
+app.post('/admin/unlock', async (req, res) => {
+  const unlocked = await guard.unlock({ username: req.body?.username, ip: req.body?.ip }, { by: 'admin' })
+  res.json({ unlocked })
+})
 app.get(
   '/api/data',
   rateLimit({
     limiter,
+    trustProxy,
     scope: (req) => (req.get('x-user') ? 'user' : 'anon'),
     key: (req) => req.get('x-user'),
   }),
@@ -62,6 +89,12 @@ app.get(
 const server = app.listen(0, '127.0.0.1')
 await new Promise((resolve) => server.once('listening', resolve))
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
 
 const data = await fetch(`${base}/api/data`)
 console.log(
@@ -73,16 +106,29 @@ console.log(
   data.headers.get('ratelimit'),
 )
 
+// The client as nginx reports it; the same user written three ways is one identity.
 const statuses: number[] = []
-for (let i = 0; i < 7; i++) {
-  const r = await fetch(`${base}/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'mallory', password: `guess-${i}` }),
-  })
+for (const [i, username] of [
+  'Mallory',
+  ' mallory ',
+  'ＭＡＬＬＯＲＹ',
+  'mallory',
+  'MALLORY',
+  'mallory',
+].entries()) {
+  const r = await post('/login', { username, password: `guess-${i}` }, { 'x-forwarded-for': '203.0.113.9' })
   statuses.push(r.status)
 }
-console.log('7 wrong logins ->', statuses.join(' '), '(401 x5, then locked out)')
+console.log('6 wrong logins, one user spelt 5 ways ->', statuses.join(' '), '(401 x5, then locked out)')
+const log = (await (await fetch(`${base}/admin/lockouts`)).json()) as unknown[]
+console.log('lockout log:', JSON.stringify(log[0]))
+console.log('admin unlock:', await (await post('/admin/unlock', { username: 'MALLORY' })).json())
+const after = await post(
+  '/login',
+  { username: 'mallory', password: 'correct horse' },
+  { 'x-forwarded-for': '203.0.113.9' },
+)
+console.log('login after unlock:', after.status)
 
 const pin = await pins.issue('staff:17')
 console.log(
@@ -92,4 +138,5 @@ console.log(
 )
 
 await new Promise((resolve) => server.close(resolve))
-await close()
+await Promise.all([limiter.close(), guard.close(), pins.close()])
+await redis?.close()

@@ -1,7 +1,16 @@
 import { InvalidOptionError } from '../errors.js'
+import { compileClientIp, type TrustProxy } from '../ratelimit/client-ip.js'
 import { type HeaderOptions, rateLimitHeaders } from '../ratelimit/headers.js'
-import { addressList, compileTrust, ipKey, type TrustProxy } from '../ratelimit/ip.js'
-import type { RateLimiter, RateLimitResult } from '../ratelimit/limiter.js'
+import {
+  checkIpv6Prefix,
+  checkUserNormalization,
+  ipIdentity,
+  normalizeUsername,
+  type UserNormalization,
+} from '../ratelimit/identity.js'
+import { addressList } from '../ratelimit/ip.js'
+import type { RateLimiter } from '../ratelimit/limiter.js'
+import type { RateLimitResult } from '../ratelimit/result.js'
 
 type MaybePromise<T> = T | Promise<T>
 
@@ -14,19 +23,31 @@ export interface RateLimitMiddlewareOptions<Req> {
   /** The rule scope for a request, e.g. by role: `(req) => req.user ? 'user' : 'anon'`. Undefined skips. */
   readonly scope: string | ((req: Req) => MaybePromise<string | undefined>)
   /**
-   * Whom a request counts against: `'ip'` (default; IPv6 grouped by /64), `'user'` (falls back to the
-   * IP when `user` returns nothing), `'role'`, or a callback (undefined: fall back to the IP).
+   * Whom a request counts against: `'ip'` (default; the client address from {@link clientIp},
+   * IPv6 grouped by /64), `'user'` (normalised as `normalizeUser` says; falls back to the IP when
+   * `user` returns nothing), `'role'`, or a callback (undefined: fall back to the IP).
    */
   readonly key?: 'ip' | 'user' | 'role' | ((req: Req) => MaybePromise<string | undefined>)
   readonly user?: (req: Req) => MaybePromise<string | undefined>
   readonly role?: (req: Req) => MaybePromise<string | undefined>
-  /** Which proxies' `X-Forwarded-For` to believe. Default none: the socket peer is the client. */
+  /**
+   * Which proxies to believe about the client address (see `TrustProxy`: a hop count, CIDRs,
+   * `'loopback'`...). Default none: the socket peer is the client. The framework's own trust
+   * setting (Express `trust proxy`) is not used, so it cannot widen this by accident.
+   */
   readonly trustProxy?: TrustProxy
-  /** IPv6 addresses share a key per this prefix length. Default 64. */
+  /** The forwarding header the trusted proxies write. Default `'x-forwarded-for'`. */
+  readonly forwardedHeader?: 'x-forwarded-for' | 'forwarded'
+  /** IPv6 addresses share a key per this prefix length. Default 64 (as the login guard). */
   readonly ipv6Prefix?: number
+  /** How `key: 'user'` names become keys (see `UserNormalization`). Default trimmed, NFKC, case-folded. */
+  readonly normalizeUser?: UserNormalization
   /** Requests that are never counted. */
   readonly skip?: (req: Req) => MaybePromise<boolean>
-  /** Client addresses and CIDR ranges that are never limited. */
+  /**
+   * Client addresses and CIDR ranges that are never limited. Matched against the resolved client
+   * address, so a forged `X-Forwarded-For: 127.0.0.1` from an untrusted hop never matches.
+   */
   readonly allowList?: readonly string[]
   readonly cost?: number | ((req: Req) => MaybePromise<number>)
   readonly headers?: HeaderOptions
@@ -70,23 +91,28 @@ export function createRateLimitDecider<Req>(
     throw new InvalidOptionError("key: 'user' needs a user(req) option")
   if (keyMode === 'role' && !options.role)
     throw new InvalidOptionError("key: 'role' needs a role(req) option")
-  const clientIp = compileTrust(options.trustProxy)
+  const clientIp = compileClientIp({ trustProxy: options.trustProxy, header: options.forwardedHeader })
   const allow = options.allowList ? addressList(options.allowList, 'allowList') : undefined
-  const prefix = options.ipv6Prefix ?? 64
+  const prefix = checkIpv6Prefix(options.ipv6Prefix ?? 64)
+  const userMode = checkUserNormalization(options.normalizeUser)
 
   return async function decide(req) {
     if (options.skip && (await options.skip(req))) return { action: 'skip' }
-    const ip = clientIp(access.peer(req) ?? '', access.header(req, 'x-forwarded-for'))
-    if (allow?.has(ip)) return { action: 'skip' }
+    const ip = clientIp(access.peer(req), (name) => access.header(req, name))
+    if (ip !== undefined && allow?.has(ip)) return { action: 'skip' }
     const scopeName = typeof scope === 'string' ? scope : await scope(req)
     if (scopeName === undefined) return { action: 'skip' }
     let key: string | undefined
-    if (keyMode === 'user') key = (await options.user?.(req)) ?? undefined
-    else if (keyMode === 'role') key = (await options.role?.(req)) ?? undefined
+    if (keyMode === 'user') {
+      const user = (await options.user?.(req)) ?? undefined
+      key = user === undefined ? undefined : normalizeUsername(user, userMode)
+    } else if (keyMode === 'role') key = (await options.role?.(req)) ?? undefined
     else if (typeof keyMode === 'function') key = await keyMode(req)
+    // Clients whose address a trusted proxy could not tell (`unknown`) share one key: a client
+    // cannot mint keys of its own that way.
     key =
       key === undefined || key === ''
-        ? `ip:${ipKey(ip || 'unknown', prefix)}`
+        ? `ip:${(ip === undefined ? undefined : ipIdentity(ip, prefix)) ?? 'unknown'}`
         : `${keyMode === 'ip' ? 'ip' : 'k'}:${key}`
     const cost = typeof options.cost === 'function' ? await options.cost(req) : (options.cost ?? 1)
     const result = await limiter.consume(scopeName, key, { cost })

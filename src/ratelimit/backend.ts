@@ -107,8 +107,24 @@ export function privateStateMap(clock: Clock, maxEntries = 100_000): StateMap {
 
 /** Where request-protection state lives: in this process, or in Redis through a script runner. */
 export type Backing =
-  | { readonly kind: 'memory'; readonly map: StateMap }
-  | { readonly kind: 'redis'; readonly runner: ScriptRunner; readonly channel?: PubSubChannel | undefined }
+  | {
+      readonly kind: 'memory'
+      readonly map: StateMap
+      /** The store the map lives in (or a fresh object for a private map): state shared per owner. */
+      readonly owner: object
+    }
+  | {
+      readonly kind: 'redis'
+      readonly runner: ScriptRunner
+      readonly channel?: PubSubChannel | undefined
+      /** The store's `ready()`, when it has one: resolves once its first connection is made. */
+      readonly ready?: (() => Promise<void>) | undefined
+      /**
+       * A store that makes its own connection (so it may still be connecting); false for a
+       * {@link ScriptRunner} passed in, whose client the caller connected.
+       */
+      readonly connecting?: boolean
+    }
 
 /** A pub/sub channel, when the store offers one (`RedisStore.channel`): shares deny caches. */
 export interface PubSubChannel {
@@ -121,20 +137,26 @@ export interface PubSubChannel {
  * or a {@link ScriptRunner}.
  */
 export function resolveBacking(store: unknown, what: string, clock: Clock): Backing {
-  if (store === undefined) return { kind: 'memory', map: privateStateMap(clock) }
+  if (store === undefined) return { kind: 'memory', map: privateStateMap(clock), owner: {} }
   // A cache stands for the store it was built on; tiers for their shared (second) tier.
   if (store instanceof Cache) return resolveBacking(store.store, what, clock)
   if (store instanceof TieredStore) return resolveBacking(store.tiers[1], what, clock)
-  if (store instanceof MemoryStore) return { kind: 'memory', map: stateMapOf(store) }
+  if (store instanceof MemoryStore) return { kind: 'memory', map: stateMapOf(store), owner: store }
   if (store !== null && typeof store === 'object') {
-    const withRunner = store as { scriptRunner?: unknown; channel?: unknown }
+    const withRunner = store as { scriptRunner?: unknown; channel?: unknown; ready?: unknown }
     if (typeof withRunner.scriptRunner === 'function') {
       const runner: unknown = (withRunner.scriptRunner as () => unknown).call(store)
       const channel =
         typeof withRunner.channel === 'function'
           ? (name: string) => (withRunner.channel as (name: string) => PubSubChannel).call(store, name)
           : undefined
-      if (isScriptRunner(runner)) return { kind: 'redis', runner, channel: channel?.('cachekit:rl:deny') }
+      const ready =
+        typeof withRunner.ready === 'function'
+          ? () => (withRunner.ready as () => Promise<void>).call(store)
+          : undefined
+      if (isScriptRunner(runner)) {
+        return { kind: 'redis', runner, channel: channel?.('cachekit:rl:deny'), ready, connecting: true }
+      }
     }
     if (isScriptRunner(store)) return { kind: 'redis', runner: store }
   }

@@ -1,4 +1,4 @@
-import type { RateLimitResult } from './limiter.js'
+import type { RateLimitResult } from './result.js'
 
 interface Denial {
   readonly until: number
@@ -45,5 +45,37 @@ export class DenyCache {
 
   delete(base: string): void {
     this.#entries.delete(base)
+  }
+}
+
+/** A message on the deny channel: a refusal or a reset made by another instance. */
+export interface DenialMessage {
+  readonly origin: string
+  readonly base: string
+  readonly cost: number
+  readonly reset?: true
+  readonly result?: RateLimitResult
+}
+
+/** A message from another instance, or undefined for anything else on the channel. */
+export function parseDenial(message: string): DenialMessage | undefined {
+  try {
+    const value = JSON.parse(message) as Partial<DenialMessage>
+    if (
+      typeof value.origin !== 'string' ||
+      typeof value.base !== 'string' ||
+      typeof value.cost !== 'number'
+    ) {
+      return undefined
+    }
+    if (
+      value.reset !== true &&
+      (typeof value.result?.retryAfterMs !== 'number' || value.result.allowed !== false)
+    ) {
+      return undefined
+    }
+    return value as DenialMessage
+  } catch {
+    return undefined
   }
 }

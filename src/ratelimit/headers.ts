@@ -1,4 +1,4 @@
-import type { RateLimitResult } from './limiter.js'
+import type { RateLimitResult } from './result.js'
 
 export interface HeaderOptions {
   /** IETF `RateLimit` and `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers). Default true. */

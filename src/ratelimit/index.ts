@@ -1,7 +1,25 @@
 export { RateLimitedError } from '../errors.js'
+export type { BurstLogEvent, DegradedEvent } from '../observe/channels.js'
 export { type LuaScript, type ScriptRunner, scriptRunnerFromClient } from './backend.js'
+export {
+  type ClientIpOptions,
+  type ClientIpResolver,
+  clientIp,
+  compileClientIp,
+  parseForwarded,
+  type TrustProxy,
+} from './client-ip.js'
+export { InvalidIdentityError, SecretRequiredError } from './errors.js'
 export { type HeaderOptions, rateLimitHeaders, retryAfterSeconds } from './headers.js'
-export { type AddressList, addressList, ipKey, normalizeIp, type TrustProxy } from './ip.js'
+export {
+  canonicalIp,
+  type IpAddress,
+  ipIdentity,
+  normalizeUsername,
+  parseIp,
+  type UserNormalization,
+} from './identity.js'
+export { type AddressList, addressList, ipKey, normalizeIp } from './ip.js'
 export {
   type ConsumeOptions,
   createRateLimiter,
@@ -10,20 +28,29 @@ export {
   type ProtectionStore,
   type RateLimiter,
   type RateLimiterOptions,
+  type RateLimiterStats,
   type RateLimitResult,
 } from './limiter.js'
 export {
   createLoginGuard,
+  type GuardAdminOptions,
   type GuardCheck,
   type GuardFailure,
   type LockAttribute,
   type LockBy,
   type LockoutEvent,
+  type LockoutLogEntry,
   type LockoutTier,
   type LoginAttempt,
   type LoginGuard,
   type LoginGuardOptions,
+  type LoginGuardStats,
 } from './login-guard.js'
-export { createOneTimeCodes, type OneTimeCodes, type OneTimeCodesOptions } from './one-time-codes.js'
+export {
+  type CodePurpose,
+  createOneTimeCodes,
+  type OneTimeCodes,
+  type OneTimeCodesOptions,
+} from './one-time-codes.js'
 export type { Algorithm, Policy, Rule, RuleObject, RuleSet } from './rules.js'
 export { parseRule, parseRuleSet } from './rules.js'

@@ -1,43 +1,20 @@
-import { BlockList, isIP } from 'node:net'
+import { BlockList } from 'node:net'
 import { InvalidOptionError } from '../errors.js'
 import { describe } from '../internal/duration.js'
+import { checkIpv6Prefix, formatIp, ipIdentity, parseIp } from './identity.js'
 
-/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) becomes its IPv4 address; others are kept. */
+/** An IPv4-mapped IPv6 address becomes its IPv4 address; any IP its canonical form; anything else is kept. */
 export function normalizeIp(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
-  return mapped ? (mapped[1] as string) : ip
-}
-
-/** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
-function ipv6Groups(ip: string): number[] | undefined {
-  if (isIP(ip) !== 6) return undefined
-  let text = ip.split('%')[0] as string
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number]
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined]
-  const left = head === '' ? [] : head.split(':')
-  const right = tail === undefined || tail === '' ? [] : tail.split(':')
-  const fill = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0')
-  return [...left, ...fill, ...right].map((g) => Number.parseInt(g, 16))
+  const parsed = parseIp(ip)
+  return parsed === undefined ? ip : formatIp(parsed)
 }
 
 /**
- * The rate limit key of a client address: IPv4 as is, IPv6 grouped by its /64 prefix (one
- * subscriber usually holds a whole /64, so per-address limits would be trivial to dodge).
+ * The rate limit key of a client address: canonical IPv4, or the IPv6 network of `ipv6Prefix`
+ * bits (default 64). Text that is not an IP is returned as given.
  */
 export function ipKey(ip: string, ipv6Prefix = 64): string {
-  const address = normalizeIp(ip)
-  const groups = ipv6Groups(address)
-  if (groups === undefined) return address
-  const keep = Math.max(0, Math.min(128, ipv6Prefix))
-  const out = groups.map((g, i) => {
-    const bits = Math.max(0, Math.min(16, keep - i * 16))
-    return bits === 0 ? 0 : g & (0xffff << (16 - bits)) & 0xffff
-  })
-  return `${out.map((g) => g.toString(16)).join(':')}/${keep}`
+  return ipIdentity(ip, checkIpv6Prefix(ipv6Prefix)) ?? ip
 }
 
 /** A list of addresses and CIDR ranges, IPv4 and IPv6 (`'10.0.0.0/8'`, `'2001:db8::/32'`, `'::1'`). */
@@ -45,71 +22,52 @@ export interface AddressList {
   has(ip: string): boolean
 }
 
-export function addressList(entries: readonly string[], option = 'address list'): AddressList {
-  if (!Array.isArray(entries))
-    throw new InvalidOptionError(`${option} must be an array of IPs or CIDR ranges`)
-  const list = new BlockList()
-  for (const entry of entries) {
-    if (typeof entry !== 'string') {
-      throw new InvalidOptionError(`${option}: ${describe(entry)} is not an IP address or CIDR range`)
-    }
-    const [address = '', bits, extra] = entry.trim().split('/')
-    const ip = normalizeIp(address)
-    const family = isIP(ip)
-    const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits)
-    const max = family === 4 ? 32 : 128
-    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
-      throw new InvalidOptionError(
-        `${option}: ${describe(entry)} is not an IP address or CIDR range (e.g. '203.0.113.7', '10.0.0.0/8', '2001:db8::/32')`,
-      )
-    }
-    list.addSubnet(ip, prefix, family === 4 ? 'ipv4' : 'ipv6')
-  }
-  return {
-    has(raw) {
-      const ip = normalizeIp(raw)
-      const family = isIP(ip)
-      if (family === 0) return false
-      return list.check(ip, family === 4 ? 'ipv4' : 'ipv6')
-    },
-  }
+/** Named ranges, as proxy-addr names them. `'private'` is an alias of `'uniquelocal'`. */
+export const PRESETS: Readonly<Record<string, readonly string[]>> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
 }
 
 /**
- * Which proxies to believe about the client address in `X-Forwarded-For`:
- * - `false` (default): none; the socket's peer is the client;
- * - a number `n`: the last `n` hops are trusted proxies;
- * - a list of addresses/CIDRs: hops from those are trusted.
+ * Compiles addresses, CIDR ranges and presets (`'loopback'`, `'linklocal'`, `'uniquelocal'` /
+ * `'private'`) into a list. IPv4-mapped IPv6 entries and addresses match their IPv4 form.
  */
-export type TrustProxy = false | number | readonly string[]
-
-export function compileTrust(
-  trust: TrustProxy | undefined,
-): (peer: string, forwarded: string | undefined) => string {
-  if (trust === undefined || trust === false) return (peer) => normalizeIp(peer)
-  if (typeof trust === 'number') {
-    if (!Number.isInteger(trust) || trust < 0) {
-      throw new InvalidOptionError(`trustProxy must be false, a whole number of hops, or a list of CIDRs`)
+export function addressList(entries: readonly string[], option = 'address list'): AddressList {
+  if (!Array.isArray(entries))
+    throw new InvalidOptionError(`${option} must be an array of IPs, CIDR ranges or presets`)
+  const list = new BlockList()
+  const add = (entry: unknown) => {
+    if (typeof entry !== 'string') {
+      throw new InvalidOptionError(`${option}: ${describe(entry)} is not an IP address or CIDR range`)
     }
-    return (peer, forwarded) => {
-      const hops = [...parseForwarded(forwarded), normalizeIp(peer)]
-      return hops[Math.max(0, hops.length - 1 - trust)] as string
+    const preset = PRESETS[entry.trim()]
+    if (preset) {
+      for (const range of preset) add(range)
+      return
     }
+    const [address = '', bits, extra] = entry.trim().split('/')
+    const ip = parseIp(address)
+    const mappedV4 = ip?.family === 4 && address.includes(':')
+    const max = ip?.family === 4 ? 32 : 128
+    let prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN
+    // `::ffff:10.0.0.0/104` is the IPv4 range 10.0.0.0/8 seen through a dual-stack socket.
+    if (mappedV4 && bits !== undefined) prefix -= 96
+    const bad = ip === undefined || extra !== undefined || !Number.isInteger(prefix) || prefix < 0
+    if (bad || prefix > (ip?.family === 4 ? 32 : 128)) {
+      throw new InvalidOptionError(
+        `${option}: ${describe(entry)} is not an IP address, CIDR range or preset (e.g. '203.0.113.7', '10.0.0.0/8', '2001:db8::/32', 'loopback')`,
+      )
+    }
+    list.addSubnet(formatIp(ip), prefix, ip.family === 4 ? 'ipv4' : 'ipv6')
   }
-  const trusted = addressList(trust, 'trustProxy')
-  return (peer, forwarded) => {
-    const hops = [...parseForwarded(forwarded), normalizeIp(peer)]
-    for (let i = hops.length - 1; i > 0; i--) {
-      if (!trusted.has(hops[i] as string)) return hops[i] as string
-    }
-    return hops[0] as string
+  for (const entry of entries) add(entry)
+  return {
+    has(raw) {
+      const ip = typeof raw === 'string' ? parseIp(raw) : undefined
+      if (ip === undefined) return false
+      return list.check(formatIp(ip), ip.family === 4 ? 'ipv4' : 'ipv6')
+    },
   }
-}
-
-function parseForwarded(header: string | undefined): string[] {
-  if (!header) return []
-  return header
-    .split(',')
-    .map((s) => normalizeIp(s.trim().replace(/^\[(.*)\](:\d+)?$/, '$1')))
-    .filter((s) => isIP(s) !== 0)
 }

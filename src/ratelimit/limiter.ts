@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { Cache } from '../cache/cache.js'
-import { InvalidOptionError } from '../errors.js'
+import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
-import { type Duration, describe, requireDuration } from '../internal/duration.js'
-import type { MemoryStore } from '../stores/memory/index.js'
+import { describe } from '../internal/duration.js'
+import { BurstLog, type BurstLogEvent, publishDegraded } from '../observe/channels.js'
 import {
   type Mode,
   type PolicyOutcome,
@@ -11,100 +10,39 @@ import {
   privateStateMap,
   type RateBackend,
   resolveBacking,
-  type ScriptRunner,
 } from './backend.js'
 import { withDeadline } from './deadline.js'
-import { DenyCache } from './deny-cache.js'
+import { type DenialMessage, DenyCache, parseDenial } from './deny-cache.js'
 import { MemoryRateBackend } from './memory-backend.js'
+import { wholeMs } from './options.js'
 import { RedisRateBackend } from './redis-backend.js'
-import { type Algorithm, capacity, type Policy, parseRules, type RuleSet } from './rules.js'
+import { type FailurePolicy, type RateLimitResult, summarize } from './result.js'
+import { capacity, type Policy, parseRules } from './rules.js'
+import { bounded, StartupWait } from './startup.js'
 
-/**
- * What happens when the Redis store fails or misses its deadline:
- * - `'open'`: the request is allowed (the result says `degraded: 'open'`);
- * - `'closed'`: the request is refused with `retryAfterMs` 1 s;
- * - `'local'` (default): an in-process limiter with the same rules decides, per process.
- */
-export type FailurePolicy = 'open' | 'closed' | 'local'
+export type {
+  ConsumeOptions,
+  ProtectionStore,
+  RateLimiter,
+  RateLimiterOptions,
+  RateLimiterStats,
+} from './limiter-types.js'
+export type { FailurePolicy, PolicyResult, RateLimitResult } from './result.js'
 
-/** A cachekit MemoryStore, the cachekit Redis store (anything with `scriptRunner()`), or a {@link ScriptRunner}. */
-/**
- * Where request-protection state lives: a memory store, a Redis store (anything with
- * `scriptRunner()`), a cache built on either (tiers use their shared tier), or a script runner.
- */
-export type ProtectionStore = MemoryStore | ScriptRunner | { scriptRunner(): ScriptRunner } | Cache
+import type { ConsumeOptions, RateLimiter, RateLimiterOptions, RateLimiterStats } from './limiter-types.js'
 
-export interface RateLimiterOptions<S extends string> {
-  /** Where counters live. Default: a private in-process map. */
-  readonly store?: ProtectionStore
-  /** Rules by scope: `{ anon: '100/hour', api: ['10/s', '1000/day'] }`. */
-  readonly rules: { readonly [K in S]: RuleSet }
-  /** Prepended to every key. Default `'cachekit:rl'`. */
-  readonly prefix?: string
-  /** See {@link FailurePolicy}. Default `'local'`. */
-  readonly onFailure?: FailurePolicy
-  /** The longest a decision may wait for Redis before the failure policy applies. Default `'500ms'`. */
-  readonly timeout?: Duration
-  /** After a Redis failure, skip Redis for this long (straight to the failure policy). Default `'1s'`. */
-  readonly retryAfterFailure?: Duration
-  /**
-   * Remember refusals until they expire, so blocked keys cost no Redis call. Default true. On a
-   * Redis store (which has pub/sub) refusals and resets are shared with every other instance.
-   */
-  readonly denyCache?: boolean
-  /** Called with each store failure (the request itself goes on under the failure policy). */
-  readonly onError?: (error: unknown) => void
-  /** Time source of the in-process backend, for tests. Redis uses its own clock. */
-  readonly clock?: Clock
-}
-
-export interface ConsumeOptions {
-  /** Weight of this request. Default 1; 0 reports without spending. */
-  readonly cost?: number
-}
-
-/** One policy's part of a decision. */
-export interface PolicyResult {
-  readonly name: string
-  readonly algorithm: Algorithm
-  readonly limit: number
-  readonly windowMs: number
-  readonly allowed: boolean
-  readonly remaining: number
-  readonly resetMs: number
-  readonly retryAfterMs: number
-  /** Refused by `blockFor`. */
-  readonly blocked: boolean
-}
-
-export interface RateLimitResult {
-  readonly allowed: boolean
-  /** The limit of the tightest policy. */
-  readonly limit: number
-  readonly remaining: number
-  readonly resetMs: number
-  /** 0 when allowed; otherwise how long until the same request could pass. */
-  readonly retryAfterMs: number
-  readonly policies: readonly PolicyResult[]
-  /** Set when the store failed and the failure policy decided. */
-  readonly degraded?: FailurePolicy
-}
-
-export interface RateLimiter<S extends string = string> {
-  readonly scopes: readonly S[]
-  /** Spends `cost` from every policy of `scope` for `key`, or nothing when any refuses. */
-  consume(scope: S, key: string, options?: ConsumeOptions): Promise<RateLimitResult>
-  /** Reports whether `cost` would pass now, spending nothing. */
-  peek(scope: S, key: string, options?: ConsumeOptions): Promise<RateLimitResult>
-  /** Forgets `key`'s counters and blocks in `scope`. */
-  reset(scope: S, key: string): Promise<void>
-  /** The parsed policies of a scope (for `RateLimit-Policy` headers). */
-  policies(scope: S): readonly Policy[]
-  /** Script calls sent to Redis so far (0 on the memory store): one per decision at most. */
-  readonly roundTrips: number
+/** The deny-cache subscription: pending until the store connects, then its `off`. */
+interface Subscription {
+  readonly made: Promise<(() => Promise<void>) | undefined>
+  off?: (() => Promise<void>) | undefined
 }
 
 const MAX_KEY = 1024
+const CLOSE_BOUND_MS = 2000
+
+const defaultLog = (event: BurstLogEvent): void => {
+  if (event.level === 'warn') console.warn(`[cachekit/ratelimit] ${event.message}`)
+}
 
 /** Creates a rate limiter; bad rules throw {@link InvalidOptionError} naming the accepted syntax. */
 export function createRateLimiter<S extends string>(options: RateLimiterOptions<S>): RateLimiter<S> {
@@ -128,8 +66,15 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly #onError: ((error: unknown) => void) | undefined
   readonly #clock: Clock
   readonly #origin = randomUUID()
+  readonly #burst: BurstLog
+  readonly #startup: StartupWait | undefined
+  readonly #counts = { decisions: 0, degraded: 0, localDecisions: 0, errors: 0, startupWaits: 0, denyHits: 0 }
   #channel: PubSubChannel | undefined
+  #pendingChannel: PubSubChannel | undefined
+  #subscription: Subscription | undefined
   #downUntil = 0
+  #lastError = ''
+  #closing: Promise<void> | undefined
 
   constructor(options: RateLimiterOptions<S>) {
     this.#rules = parseRules(options.rules)
@@ -143,11 +88,16 @@ class Limiter<S extends string> implements RateLimiter<S> {
         `createRateLimiter onFailure must be 'open', 'closed' or 'local', got ${describe(onFailure)}`,
       )
     }
+    if (options.onLog !== undefined && typeof options.onLog !== 'function') {
+      throw new InvalidOptionError('createRateLimiter onLog must be a function (event) => void')
+    }
     this.#onFailure = onFailure
     this.#clock = options.clock ?? systemClock
-    this.#timeoutMs = requireDuration(options.timeout ?? 500, 'timeout')
-    this.#pauseMs = requireDuration(options.retryAfterFailure ?? 1000, 'retryAfterFailure')
+    this.#timeoutMs = wholeMs(options.timeout, 500, 'createRateLimiter timeout', { min: 1 })
+    this.#pauseMs = wholeMs(options.retryAfterFailure, 1000, 'createRateLimiter retryAfterFailure')
+    const connectMs = wholeMs(options.connectTimeout, '10s', 'createRateLimiter connectTimeout', { min: 1 })
     this.#onError = options.onError
+    this.#burst = new BurstLog(options.onLog ?? defaultLog)
     const backing = resolveBacking(options.store, 'createRateLimiter', this.#clock)
     this.#shared = backing.kind === 'redis'
     this.#backend =
@@ -159,7 +109,32 @@ class Limiter<S extends string> implements RateLimiter<S> {
         ? this.#backend
         : new MemoryRateBackend(privateStateMap(this.#clock), this.#clock)
     this.#deny = this.#shared && options.denyCache !== false ? new DenyCache() : undefined
-    if (this.#deny && backing.kind === 'redis' && backing.channel) this.#share(backing.channel, this.#deny)
+    if (backing.kind === 'redis') {
+      // The deny channel is joined once the store has answered: a subscription attempted while it
+      // connects would only retry (and, if it never connects, outlive close()).
+      if (this.#deny && backing.channel) this.#pendingChannel = backing.channel
+      if (backing.connecting) {
+        const warmer = new RedisRateBackend(backing.runner)
+        const warm = () =>
+          Promise.all(
+            [...this.#rules.values()].map((p) => warmer.decide(`${this.#prefix}:{warm-up}`, p, 0, 'peek')),
+          )
+        this.#startup = new StartupWait(
+          backing,
+          connectMs,
+          (e) => this.#failed(e),
+          () => this.#joinChannel(),
+          warm,
+        )
+      } else this.#joinChannel()
+    }
+  }
+
+  #joinChannel(): void {
+    const channel = this.#pendingChannel
+    if (channel === undefined || this.#deny === undefined || this.#closing) return
+    this.#pendingChannel = undefined
+    this.#share(channel, this.#deny)
   }
 
   /**
@@ -168,14 +143,22 @@ class Limiter<S extends string> implements RateLimiter<S> {
    */
   #share(channel: PubSubChannel, deny: DenyCache): void {
     this.#channel = channel
-    channel
+    const made = channel
       .subscribe((message) => {
         const parsed = parseDenial(message)
         if (!parsed || parsed.origin === this.#origin) return
         if (parsed.reset) deny.delete(parsed.base)
         else if (parsed.result) deny.set(parsed.base, parsed.cost, this.#clock.now(), parsed.result)
       })
-      .catch((error: unknown) => this.#onError?.(error))
+      .catch((error: unknown) => {
+        if (!this.#closing) this.#onError?.(error)
+        return undefined
+      })
+    const subscription: Subscription = { made }
+    made.then((off) => {
+      subscription.off = off
+    })
+    this.#subscription = subscription
   }
 
   #announce(denial: Omit<DenialMessage, 'origin'>): void {
@@ -185,6 +168,19 @@ class Limiter<S extends string> implements RateLimiter<S> {
   /** Script calls sent to Redis so far (0 for the memory backend). */
   get roundTrips(): number {
     return this.#backend instanceof RedisRateBackend ? this.#backend.calls : 0
+  }
+
+  stats(): RateLimiterStats {
+    const c = this.#counts
+    return {
+      decisions: c.decisions,
+      degraded: c.degraded,
+      localDecisions: c.localDecisions,
+      errors: c.errors,
+      startupWaits: c.startupWaits,
+      denyCacheHits: c.denyHits,
+      roundTrips: this.roundTrips,
+    }
   }
 
   policies(scope: S): readonly Policy[] {
@@ -200,6 +196,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
   }
 
   async reset(scope: S, key: string): Promise<void> {
+    this.#open()
     const policies = this.#policies(scope)
     const base = this.#base(scope, key)
     if (this.#deny) {
@@ -207,8 +204,29 @@ class Limiter<S extends string> implements RateLimiter<S> {
       this.#announce({ base, reset: true, cost: 0 })
     }
     await this.#local.reset(base, policies)
-    if (this.#shared)
+    if (this.#shared) {
+      await this.#startup?.pending
+      this.#open()
       await withDeadline(this.#backend.reset(base, policies), this.#timeoutMs, 'rate limit reset')
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing
+    this.#startup?.close()
+    const subscription = this.#subscription
+    // A subscription still being made (the store not connected yet) is ended when it is made;
+    // close does not wait for a connection that may never come.
+    if (subscription?.off) this.#closing = bounded(subscription.off(), CLOSE_BOUND_MS)
+    else {
+      void subscription?.made.then((off) => off?.().catch(() => {}))
+      this.#closing = Promise.resolve()
+    }
+    return this.#closing
+  }
+
+  #open(): void {
+    if (this.#closing) throw new CacheClosedError('This rate limiter was closed; create a new one')
   }
 
   #policies(scope: string): readonly Policy[] {
@@ -232,6 +250,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
   }
 
   async #decide(scope: string, key: string, options: ConsumeOptions, mode: Mode): Promise<RateLimitResult> {
+    this.#open()
     const policies = this.#policies(scope)
     const base = this.#base(scope, key)
     const cost = options.cost ?? 1
@@ -244,11 +263,22 @@ class Limiter<S extends string> implements RateLimiter<S> {
         `Rate limit cost ${cost} can never pass: scope "${scope}" allows at most ${most} at once`,
       )
     }
+    this.#counts.decisions++
     if (!this.#shared) return summarize(policies, await this.#backend.decide(base, policies, cost, mode))
+    const startup = this.#startup?.pending
+    if (startup) {
+      // Never decide locally while the shared store is still connecting: wait for it, once.
+      this.#counts.startupWaits++
+      await startup
+      this.#open()
+    }
     const now = this.#clock.now()
     if (mode === 'consume') {
       const cached = this.#deny?.get(base, cost, now)
-      if (cached) return cached
+      if (cached) {
+        this.#counts.denyHits++
+        return cached
+      }
     }
     if (now < this.#downUntil) return this.#fallback(base, policies, cost, mode)
     let outcomes: PolicyOutcome[]
@@ -259,10 +289,13 @@ class Limiter<S extends string> implements RateLimiter<S> {
         'rate limit decision',
       )
     } catch (error) {
-      this.#downUntil = this.#clock.now() + this.#pauseMs
-      this.#onError?.(error)
+      this.#failed(error)
       return this.#fallback(base, policies, cost, mode)
     }
+    this.#burst.recovered(
+      (n) => `rate limiter: the shared store answers again after ${n} decisions made without it`,
+    )
+    if (this.#pendingChannel) this.#joinChannel()
     const result = summarize(policies, outcomes)
     if (mode === 'consume' && !result.allowed && this.#deny) {
       this.#deny.set(base, cost, this.#clock.now(), result)
@@ -271,8 +304,24 @@ class Limiter<S extends string> implements RateLimiter<S> {
     return result
   }
 
+  #failed(error: unknown): void {
+    this.#counts.errors++
+    this.#downUntil = this.#clock.now() + this.#pauseMs
+    this.#lastError = error instanceof Error ? error.message : String(error)
+    try {
+      this.#onError?.(error)
+    } catch {}
+  }
+
   #fallback(base: string, policies: readonly Policy[], cost: number, mode: Mode): RateLimitResult {
+    this.#counts.degraded++
+    const kind = this.#onFailure === 'local' ? 'local-decision' : `fail-${this.#onFailure}`
+    publishDegraded({ source: 'ratelimit', kind, operation: mode, reason: this.#lastError })
+    this.#burst.failure(
+      `rate limiter: the shared store failed (${this.#lastError}); decisions follow onFailure '${this.#onFailure}' until it answers, counted in stats().degraded`,
+    )
     if (this.#onFailure === 'local') {
+      this.#counts.localDecisions++
       return { ...summarize(policies, this.#local.decideNow(base, policies, cost, mode)), degraded: 'local' }
     }
     const allowed = this.#onFailure === 'open'
@@ -290,67 +339,5 @@ class Limiter<S extends string> implements RateLimiter<S> {
       ),
       degraded: this.#onFailure,
     }
-  }
-}
-
-interface DenialMessage {
-  readonly origin: string
-  readonly base: string
-  readonly cost: number
-  readonly reset?: true
-  readonly result?: RateLimitResult
-}
-
-/** A message from another instance, or undefined for anything else on the channel. */
-function parseDenial(message: string): DenialMessage | undefined {
-  try {
-    const value = JSON.parse(message) as Partial<DenialMessage>
-    if (
-      typeof value.origin !== 'string' ||
-      typeof value.base !== 'string' ||
-      typeof value.cost !== 'number'
-    ) {
-      return undefined
-    }
-    if (
-      value.reset !== true &&
-      (typeof value.result?.retryAfterMs !== 'number' || value.result.allowed !== false)
-    ) {
-      return undefined
-    }
-    return value as DenialMessage
-  } catch {
-    return undefined
-  }
-}
-
-/** Folds per-policy outcomes into one result: the tightest policy speaks for the request. */
-export function summarize(policies: readonly Policy[], outcomes: readonly PolicyOutcome[]): RateLimitResult {
-  const results: PolicyResult[] = policies.map((p, i) => {
-    const o = outcomes[i] as PolicyOutcome
-    return {
-      name: p.name,
-      algorithm: p.algorithm,
-      limit: p.limit,
-      windowMs: p.windowMs,
-      allowed: o.allowed,
-      remaining: o.remaining,
-      resetMs: o.resetMs,
-      retryAfterMs: o.retryAfterMs,
-      blocked: o.blocked,
-    }
-  })
-  const allowed = results.every((r) => r.allowed)
-  let primary = results[0] as PolicyResult
-  for (const r of results) {
-    if (allowed ? r.remaining < primary.remaining : r.retryAfterMs > primary.retryAfterMs) primary = r
-  }
-  return {
-    allowed,
-    limit: primary.limit,
-    remaining: Math.min(...results.map((r) => r.remaining)),
-    resetMs: primary.resetMs,
-    retryAfterMs: allowed ? 0 : primary.retryAfterMs,
-    policies: results,
   }
 }

@@ -1,11 +1,14 @@
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto'
-import { InvalidOptionError, RateLimitedError } from '../errors.js'
+import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto'
+import { CacheClosedError, InvalidOptionError, RateLimitedError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
-import { type Duration, describe, requireDuration } from '../internal/duration.js'
+import { type Duration, describe } from '../internal/duration.js'
 import { resolveBacking } from './backend.js'
 import { withDeadline } from './deadline.js'
+import { SecretRequiredError } from './errors.js'
 import type { ProtectionStore } from './limiter.js'
+import { wholeMs } from './options.js'
 import { MemoryOtpBackend, type OtpBackend, RedisOtpBackend } from './otp-backend.js'
+import { MAX_RULE_MS } from './rules.js'
 
 export interface OneTimeCodesOptions {
   readonly store?: ProtectionStore
@@ -18,26 +21,39 @@ export interface OneTimeCodesOptions {
   /** The shortest time between two codes for one subject. Default 0. */
   readonly resendCooldown?: Duration
   /**
-   * Codes are stored as HMAC-SHA256 under this secret; without one, as SHA-256 with a random salt
-   * per code. Either way the store never holds a code.
+   * Required: a server-side secret of at least 16 bytes (e.g. `openssl rand -base64 32` in an
+   * environment variable), or an app key the code key is derived from (HKDF-SHA256, bound to
+   * `prefix`). Codes are stored as HMAC-SHA256 under it, so someone who can read the store cannot
+   * recover a code by trying all 10^digits of them. Missing: {@link SecretRequiredError}.
    */
-  readonly secret?: string | Buffer
+  readonly secret: string | Buffer
+  /** The purpose codes are issued for unless a call names one (`'login'`, `'reset'`). Default `'default'`. */
+  readonly purpose?: string
   readonly prefix?: string
   readonly timeout?: Duration
   readonly clock?: Clock
 }
 
+/** A code's purpose: a code issued for `'login'` never verifies for `'reset'`. */
+export interface CodePurpose {
+  readonly purpose?: string
+}
+
 export interface OneTimeCodes {
   /**
-   * A new code for `subject` (replacing any previous one). Rejects with {@link RateLimitedError}
-   * (`retryAfterMs`) inside the resend cooldown.
+   * A new code for `subject` and purpose (replacing any previous one of that purpose). Rejects with
+   * {@link RateLimitedError} (`retryAfterMs`) inside the resend cooldown.
    */
-  issue(subject: string): Promise<string>
-  /** True once for the right code inside its TTL and attempt limit; false otherwise. */
-  verify(subject: string, code: string): Promise<boolean>
-  /** Forgets the subject's code. */
-  revoke(subject: string): Promise<void>
+  issue(subject: string, options?: CodePurpose): Promise<string>
+  /** True once for the right code of this purpose inside its TTL and attempt limit; false otherwise. */
+  verify(subject: string, code: string, options?: CodePurpose): Promise<boolean>
+  /** Forgets the subject's code of this purpose. */
+  revoke(subject: string, options?: CodePurpose): Promise<void>
+  /** Later calls reject with `CacheClosedError`; the store stays open. Settles at once. Idempotent. */
+  close(): Promise<void>
 }
+
+const MIN_SECRET_BYTES = 16
 
 function checkSubject(subject: unknown): string {
   if (typeof subject !== 'string' || subject === '' || subject.length > 1024) {
@@ -48,9 +64,52 @@ function checkSubject(subject: unknown): string {
   return subject
 }
 
-/** Creates one-time codes: CSPRNG digits, stored hashed, single use decided atomically. */
-export function createOneTimeCodes(options: OneTimeCodesOptions = {}): OneTimeCodes {
-  const ttlMs = Math.max(1, requireDuration(options.ttl ?? '5m', 'ttl'))
+function checkPurpose(purpose: unknown): string {
+  if (typeof purpose !== 'string' || purpose === '' || purpose.length > 100) {
+    throw new InvalidOptionError(
+      `A one-time code purpose must be a non-empty string of at most 100 characters, got ${describe(purpose)}`,
+    )
+  }
+  return purpose
+}
+
+/** The HMAC key: HKDF of the configured secret, so one app key can serve several features safely. */
+function codeKey(secret: unknown, prefix: string): Buffer {
+  if (secret === undefined || secret === null || secret === '') {
+    throw new SecretRequiredError(
+      'createOneTimeCodes needs a server-side secret: pass { secret: process.env.OTP_SECRET } with at least 16 random bytes (e.g. the output of `openssl rand -base64 32`); without it a code read from the store can be recovered by trying every code',
+    )
+  }
+  if (!(typeof secret === 'string' || Buffer.isBuffer(secret))) {
+    throw new InvalidOptionError('createOneTimeCodes secret must be a string or Buffer')
+  }
+  const bytes = Buffer.from(secret)
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new SecretRequiredError(
+      `createOneTimeCodes secret is ${bytes.length} bytes: use at least ${MIN_SECRET_BYTES} random bytes (e.g. \`openssl rand -base64 32\`)`,
+    )
+  }
+  return Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), `cachekit one-time codes:${prefix}`, 32))
+}
+
+/** Length-prefixed, so no (purpose, subject) pair can be spelt as another. */
+const framed = (...parts: string[]) => parts.map((p) => `${p.length}:${p}`).join('')
+
+/**
+ * Creates one-time codes: CSPRNG digits, stored as an HMAC under a server-side secret, bound to
+ * their purpose, single use decided atomically. Throws {@link SecretRequiredError} without a secret.
+ */
+export function createOneTimeCodes(options: OneTimeCodesOptions): OneTimeCodes {
+  if (options === null || typeof options !== 'object') {
+    throw new SecretRequiredError(
+      'createOneTimeCodes needs options with a server-side secret: createOneTimeCodes({ secret: process.env.OTP_SECRET })',
+    )
+  }
+  const prefix = options.prefix ?? 'cachekit:otp'
+  if (typeof prefix !== 'string') throw new InvalidOptionError('createOneTimeCodes prefix must be a string')
+  const key = codeKey(options.secret, prefix)
+  const defaultPurpose = checkPurpose(options.purpose ?? 'default')
+  const ttlMs = wholeMs(options.ttl, '5m', 'createOneTimeCodes ttl', { min: 1, max: MAX_RULE_MS })
   const digits = options.digits ?? 6
   if (!Number.isInteger(digits) || digits < 4 || digits > 10) {
     throw new InvalidOptionError(
@@ -63,30 +122,31 @@ export function createOneTimeCodes(options: OneTimeCodesOptions = {}): OneTimeCo
       `createOneTimeCodes maxAttempts must be a whole number >= 1, got ${describe(maxAttempts)}`,
     )
   }
-  const cooldownMs = requireDuration(options.resendCooldown ?? 0, 'resendCooldown')
-  const secret = options.secret
-  if (
-    (secret !== undefined && !(typeof secret === 'string' || Buffer.isBuffer(secret))) ||
-    secret?.length === 0
-  ) {
-    throw new InvalidOptionError('createOneTimeCodes secret must be a non-empty string or Buffer')
-  }
+  const cooldownMs = wholeMs(options.resendCooldown, 0, 'createOneTimeCodes resendCooldown', {
+    max: MAX_RULE_MS,
+  })
   const clock = options.clock ?? systemClock
   const backing = resolveBacking(options.store, 'createOneTimeCodes', clock)
   const backend: OtpBackend =
     backing.kind === 'redis' ? new RedisOtpBackend(backing.runner) : new MemoryOtpBackend(backing.map, clock)
-  const prefix = options.prefix ?? 'cachekit:otp'
-  const timeoutMs = requireDuration(options.timeout ?? 500, 'timeout')
+  const timeoutMs = wholeMs(options.timeout, 500, 'createOneTimeCodes timeout', { min: 1 })
   const space = 10 ** digits
+  let closed = false
 
-  const keyOf = (subject: string) => `${prefix}:{${checkSubject(subject)}}`
-  const digest = (subject: string, code: string, salt: string): Buffer =>
-    secret === undefined
-      ? createHash('sha256').update(salt).update('\0').update(code).digest()
-      : createHmac('sha256', secret).update(subject).update('\0').update(code).digest()
-  const matches = (subject: string, code: unknown, hash: string, salt: string): boolean => {
+  const purposeOf = (o: CodePurpose | undefined) =>
+    o?.purpose === undefined ? defaultPurpose : checkPurpose(o.purpose)
+  const keyOf = (subject: string, purpose: string) => {
+    if (closed) throw new CacheClosedError('These one-time codes were closed; create new ones')
+    return `${prefix}:{${framed(purpose, checkSubject(subject))}}`
+  }
+  // The purpose and subject are inside the MAC: a record copied to another key verifies nowhere.
+  const digest = (subject: string, purpose: string, code: string, nonce: string): Buffer =>
+    createHmac('sha256', key)
+      .update(framed(purpose, subject, nonce, code))
+      .digest()
+  const matches = (subject: string, purpose: string, code: unknown, hash: string, nonce: string): boolean => {
     const expected = Buffer.from(hash, 'hex')
-    const candidate = digest(subject, typeof code === 'string' ? code : '', salt)
+    const candidate = digest(subject, purpose, typeof code === 'string' ? code : '', nonce)
     // Hash the candidate whatever its shape, so a malformed code takes as long as a wrong one.
     const equal = expected.length === candidate.length && timingSafeEqual(expected, candidate)
     return equal && typeof code === 'string' && code.length === digits
@@ -95,16 +155,13 @@ export function createOneTimeCodes(options: OneTimeCodesOptions = {}): OneTimeCo
     withDeadline(work, timeoutMs, `one-time code ${what}`)
 
   return {
-    async issue(subject) {
-      const key = keyOf(subject)
+    async issue(subject, o) {
+      const purpose = purposeOf(o)
+      const storeKey = keyOf(subject, purpose)
       const code = String(randomInt(0, space)).padStart(digits, '0')
-      const salt = secret === undefined ? randomBytes(16).toString('hex') : ''
-      const record = {
-        hash: digest(subject, code, salt).toString('hex'),
-        salt,
-        nonce: randomBytes(12).toString('hex'),
-      }
-      const wait = await deadline(backend.issue(key, record, ttlMs, cooldownMs), 'issue')
+      const nonce = randomBytes(12).toString('hex')
+      const record = { hash: digest(subject, purpose, code, nonce).toString('hex'), salt: '', nonce }
+      const wait = await deadline(backend.issue(storeKey, record, ttlMs, cooldownMs), 'issue')
       if (wait > 0) {
         throw new RateLimitedError(
           `A one-time code was sent less than ${cooldownMs} ms ago; retry in ${wait} ms`,
@@ -116,23 +173,29 @@ export function createOneTimeCodes(options: OneTimeCodesOptions = {}): OneTimeCo
       }
       return code
     },
-    async verify(subject, code) {
-      const key = keyOf(subject)
+    async verify(subject, code, o) {
+      const purpose = purposeOf(o)
+      const storeKey = keyOf(subject, purpose)
       if (backend instanceof MemoryOtpBackend) {
         // In process: read, compare and settle without yielding, so nothing interleaves.
-        const record = backend.readNow(key)
+        const record = backend.readNow(storeKey)
         if (record === undefined || record.attempts >= maxAttempts) return false
-        const ok = matches(subject, code, record.hash, record.salt)
-        return backend.settleNow(key, record.nonce, ok, maxAttempts) === 'accepted'
+        const ok = matches(subject, purpose, code, record.hash, record.nonce)
+        return backend.settleNow(storeKey, record.nonce, ok, maxAttempts) === 'accepted'
       }
-      const record = await deadline(backend.read(key), 'verify')
+      const record = await deadline(backend.read(storeKey), 'verify')
       if (record === undefined || record.attempts >= maxAttempts) return false
-      const ok = matches(subject, code, record.hash, record.salt)
+      const ok = matches(subject, purpose, code, record.hash, record.nonce)
       // The settle script re-checks the nonce and attempt count: of two racing right answers, one wins.
-      return (await deadline(backend.settle(key, record.nonce, ok, maxAttempts), 'verify')) === 'accepted'
+      return (
+        (await deadline(backend.settle(storeKey, record.nonce, ok, maxAttempts), 'verify')) === 'accepted'
+      )
     },
-    async revoke(subject) {
-      await deadline(backend.revoke(keyOf(subject)), 'revoke')
+    async revoke(subject, o) {
+      await deadline(backend.revoke(keyOf(subject, purposeOf(o))), 'revoke')
+    },
+    async close() {
+      closed = true
     },
   }
 }

@@ -60,6 +60,20 @@ function positiveInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0
 }
 
+/**
+ * The longest window or block: 366 days. The Lua scripts and PEXPIRE take whole milliseconds, so a
+ * rule is checked here rather than failing every Redis decision (and degrading to local) later.
+ */
+export const MAX_RULE_MS = 366 * 86_400_000
+
+/** Whole milliseconds from 1 (0 too when `zero`) to {@link MAX_RULE_MS}, or undefined. */
+function ruleMs(value: unknown, zero: boolean): number | undefined {
+  if (typeof value === 'number' && !Number.isInteger(value)) return undefined
+  const ms = durationToMs(value)
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms > MAX_RULE_MS) return undefined
+  return ms >= (zero ? 0 : 1) ? ms : undefined
+}
+
 /** Parses one rule; throws {@link InvalidOptionError} saying the accepted syntax. */
 export function parseRule(scope: string, input: unknown, name = scope): Policy {
   if (typeof input === 'string') {
@@ -70,21 +84,30 @@ export function parseRule(scope: string, input: unknown, name = scope): Policy {
     const unit = UNIT_MS[(match[3] as string)[0]?.toLowerCase() as string] as number
     if (!positiveInt(limit)) fail(scope, input, 'the limit must be a whole number > 0')
     if (!positiveInt(count)) fail(scope, input, 'the window count must be a whole number > 0')
+    if (count * unit > MAX_RULE_MS) fail(scope, input, 'the window must be at most 366 days')
     return { name, algorithm: 'gcra', limit, windowMs: count * unit, burst: limit, blockMs: 0 }
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) fail(scope, input, 'not a rule')
   const rule = input as Partial<Record<keyof RuleObject, unknown>>
   if (!positiveInt(rule.limit)) fail(scope, input, 'limit must be a whole number > 0')
-  const windowMs = durationToMs(rule.window)
-  if (windowMs === undefined || windowMs < 1) fail(scope, input, 'window must be a duration >= 1 ms')
+  const windowMs = ruleMs(rule.window, false)
+  if (windowMs === undefined) {
+    fail(
+      scope,
+      input,
+      'window must be a whole number of milliseconds from 1 to 366 days, or a duration string',
+    )
+  }
   const algorithm = rule.algorithm ?? 'gcra'
   if (!ALGORITHMS.includes(algorithm as Algorithm)) fail(scope, input, 'unknown algorithm')
   const windowed = algorithm === 'fixed-window' || algorithm === 'sliding-window'
   if (rule.burst !== undefined && (!positiveInt(rule.burst) || windowed)) {
     fail(scope, input, 'burst must be a whole number > 0, and only applies to gcra and token-bucket')
   }
-  const blockMs = rule.blockFor === undefined ? 0 : durationToMs(rule.blockFor)
-  if (blockMs === undefined) fail(scope, input, 'blockFor must be a duration')
+  const blockMs = rule.blockFor === undefined ? 0 : ruleMs(rule.blockFor, true)
+  if (blockMs === undefined) {
+    fail(scope, input, 'blockFor must be a whole number of milliseconds up to 366 days, or a duration string')
+  }
   const named = rule.name === undefined ? name : rule.name
   if (typeof named !== 'string' || named === '') fail(scope, input, 'name must be a non-empty string')
   return {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidOptionError } from '../../src/errors.js'
+import { compileClientIp } from '../../src/ratelimit/client-ip.js'
 import { rateLimitHeaders } from '../../src/ratelimit/headers.js'
 import { createRateLimiter, parseRule } from '../../src/ratelimit/index.js'
-import { addressList, compileTrust, ipKey } from '../../src/ratelimit/ip.js'
+import { addressList, ipKey } from '../../src/ratelimit/ip.js'
 
 describe('rules', () => {
   it.each([
@@ -56,7 +57,7 @@ describe('rules', () => {
 
 describe('ip', () => {
   it('groups IPv6 by /64 and unwraps IPv4-mapped addresses', () => {
-    expect(ipKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2:0:0:0:0/64')
+    expect(ipKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64')
     expect(ipKey('2001:db8:1:2::ffff')).toBe(ipKey('2001:db8:1:2:aaaa::1'))
     expect(ipKey('2001:db8:1:3::1')).not.toBe(ipKey('2001:db8:1:2::1'))
     expect(ipKey('::ffff:203.0.113.5')).toBe('203.0.113.5')
@@ -76,6 +77,8 @@ describe('ip', () => {
   })
 
   it('trusts X-Forwarded-For only as configured', () => {
+    const compileTrust = (trustProxy: false | number | string[]) => (peer: string, xff: string) =>
+      compileClientIp({ trustProxy })(peer, () => xff)
     expect(compileTrust(false)('10.0.0.1', '1.2.3.4')).toBe('10.0.0.1')
     expect(compileTrust(1)('10.0.0.1', '9.9.9.9, 1.2.3.4')).toBe('1.2.3.4')
     expect(compileTrust(2)('10.0.0.1', '9.9.9.9, 1.2.3.4')).toBe('9.9.9.9')

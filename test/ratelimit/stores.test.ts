@@ -25,7 +25,7 @@ describe('request protection on a cache', () => {
     // A second limiter on the same store sees the same state.
     const again = createRateLimiter({ store, rules: { login: '2/min' } })
     expect((await again.peek('login', 'ip-1')).remaining).toBe(0)
-    const otp = createOneTimeCodes({ store: cache, ttl: '5m' })
+    const otp = createOneTimeCodes({ store: cache, ttl: '5m', secret: 'test-secret-of-at-least-16-bytes' })
     const code = await otp.issue('user:1')
     expect(await otp.verify('user:1', code)).toBe(true)
     const guard = createLoginGuard({ store: cache, failureLimit: 1, coolOff: '1m' })

@@ -1,0 +1,17 @@
+import { CacheError } from '../errors.js'
+
+/**
+ * A login identity (a username, a lock key) cannot be normalised: it holds a lone UTF-16
+ * surrogate, or is not a string. Such input never comes from a real login form; refuse the attempt.
+ */
+export class InvalidIdentityError extends CacheError {
+  static override readonly code = 'E_INVALID_IDENTITY'
+}
+
+/**
+ * One-time codes were created without a server-side secret. Without one, a code read from the
+ * store can be recovered by trying every possible code, so creation refuses.
+ */
+export class SecretRequiredError extends CacheError {
+  static override readonly code = 'E_SECRET_REQUIRED'
+}

@@ -1,0 +1,94 @@
+import type { Cache } from '../cache/cache.js'
+import type { Clock } from '../internal/clock.js'
+import type { Duration } from '../internal/duration.js'
+import type { BurstLogEvent } from '../observe/channels.js'
+import type { MemoryStore } from '../stores/memory/index.js'
+import type { ScriptRunner } from './backend.js'
+import type { FailurePolicy, RateLimitResult } from './result.js'
+import type { Policy, RuleSet } from './rules.js'
+
+/**
+ * Where request-protection state lives: a memory store, a Redis store (anything with
+ * `scriptRunner()`), a cache built on either (tiers use their shared tier), or a script runner.
+ */
+export type ProtectionStore = MemoryStore | ScriptRunner | { scriptRunner(): ScriptRunner } | Cache
+
+export interface RateLimiterOptions<S extends string> {
+  /** Where counters live. Default: a private in-process map. */
+  readonly store?: ProtectionStore
+  /** Rules by scope: `{ anon: '100/hour', api: ['10/s', '1000/day'] }`. */
+  readonly rules: { readonly [K in S]: RuleSet }
+  /** Prepended to every key. Default `'cachekit:rl'`. */
+  readonly prefix?: string
+  /** See {@link FailurePolicy}. Default `'local'`. */
+  readonly onFailure?: FailurePolicy
+  /** The longest a decision may wait for Redis before the failure policy applies. Default `'500ms'`. */
+  readonly timeout?: Duration
+  /**
+   * The longest decisions wait for a shared store's first connection (its `ready()`, or a probe
+   * script for stores without one) before the failure policy applies. Decisions never run locally
+   * while the store is still connecting. Default `'10s'`; the store's own connect timeout usually
+   * ends the wait sooner. A {@link ScriptRunner} passed in is taken as connected.
+   */
+  readonly connectTimeout?: Duration
+  /** After a Redis failure, skip Redis for this long (straight to the failure policy). Default `'1s'`. */
+  readonly retryAfterFailure?: Duration
+  /**
+   * Remember refusals until they expire, so blocked keys cost no Redis call. Default true. On a
+   * Redis store (which has pub/sub) refusals and resets are shared with every other instance.
+   */
+  readonly denyCache?: boolean
+  /** Called with each store failure (the request itself goes on under the failure policy). */
+  readonly onError?: (error: unknown) => void
+  /**
+   * Where the once-per-burst log lines go (the first degraded decision, then the recovery).
+   * Default: warnings to `console.warn`.
+   */
+  readonly onLog?: (event: BurstLogEvent) => void
+  /** Time source of the in-process backend, for tests. Redis uses its own clock. */
+  readonly clock?: Clock
+}
+
+export interface ConsumeOptions {
+  /** Weight of this request. Default 1; 0 reports without spending. */
+  readonly cost?: number
+}
+
+/** What a limiter has done, for dashboards and alerts: degraded decisions are never silent. */
+export interface RateLimiterStats {
+  /** Decisions made (consume and peek). */
+  readonly decisions: number
+  /** Decisions the failure policy made because the shared store failed or was out. */
+  readonly degraded: number
+  /** Of those, the ones decided by the in-process limiter (`onFailure: 'local'`). */
+  readonly localDecisions: number
+  /** Store failures seen (a timeout, a refused connection, a script error). */
+  readonly errors: number
+  /** Decisions that waited for the store's first connection. */
+  readonly startupWaits: number
+  /** Refusals answered from the deny cache, without a store call. */
+  readonly denyCacheHits: number
+  /** Script calls sent to Redis (0 on the memory store). */
+  readonly roundTrips: number
+}
+
+export interface RateLimiter<S extends string = string> {
+  readonly scopes: readonly S[]
+  /** Spends `cost` from every policy of `scope` for `key`, or nothing when any refuses. */
+  consume(scope: S, key: string, options?: ConsumeOptions): Promise<RateLimitResult>
+  /** Reports whether `cost` would pass now, spending nothing. */
+  peek(scope: S, key: string, options?: ConsumeOptions): Promise<RateLimitResult>
+  /** Forgets `key`'s counters and blocks in `scope`. */
+  reset(scope: S, key: string): Promise<void>
+  /** The parsed policies of a scope (for `RateLimit-Policy` headers). */
+  policies(scope: S): readonly Policy[]
+  /** Script calls sent to Redis so far (0 on the memory store): one per decision at most. */
+  readonly roundTrips: number
+  stats(): RateLimiterStats
+  /**
+   * Stops the deny-cache subscription and any startup wait; settles within 2 s whatever the store
+   * does, and the store is left open (it belongs to the caller). Later calls reject with
+   * `CacheClosedError`. Idempotent.
+   */
+  close(): Promise<void>
+}
