@@ -6,10 +6,9 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
@@ -28,6 +27,7 @@ import {
   roundsNote,
 } from './lib/measure.js'
 import { defineScenario, progress } from './lib/scenario.js'
+import { version } from './lib/versions.js'
 
 /** Keys per contender per dialect; every get is a hit (checked). */
 const KEYS = 2_000
@@ -337,17 +337,5 @@ ON CONFLICT (cache_key) DO UPDATE SET cache_value = excluded.cache_value,
       await cachekit.close()
       db.close()
     },
-  }
-}
-
-function version(name: string): string {
-  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
-  try {
-    const pkg = JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as {
-      version: string
-    }
-    return pkg.version
-  } catch {
-    return 'unknown'
   }
 }
