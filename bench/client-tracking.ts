@@ -11,7 +11,16 @@ import os from 'node:os'
 import { createClient } from 'redis'
 import { createCache, memoryStore } from './lib/cachekit.js'
 import { redisStore } from './lib/cachekit-redis.js'
-import { generate, PREFIX, profileDocument, randomOrder, TTL, TTL_MS, windows } from './lib/data.js'
+import {
+  generate,
+  PREFIX,
+  profileDocument,
+  randomOrder,
+  STORE_TIMEOUT_MS,
+  TTL,
+  TTL_MS,
+  windows,
+} from './lib/data.js'
 import { ops, percent, ratio, table } from './lib/format.js'
 import { invalidationLatency, type Latency, quantile } from './lib/invalidation.js'
 import type { Library } from './lib/invalidation-child.js'
@@ -119,7 +128,10 @@ async function hitThroughput(server: BenchRedis, options: MeasureOptions): Promi
   for (const client of [raw, csc]) client.on('error', () => {})
   await Promise.all([raw.connect(), csc.connect()])
   const cache = createCache({
-    tiers: [memoryStore({ maxEntries: 2 * ENTRIES }), redisStore({ url: server.url })],
+    tiers: [
+      memoryStore({ maxEntries: 2 * ENTRIES }),
+      redisStore({ url: server.url, timeout: STORE_TIMEOUT_MS }),
+    ],
     prefix: PREFIX,
     ttl: TTL,
   })

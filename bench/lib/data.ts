@@ -9,11 +9,11 @@ export const TTL = '1h'
 export const TTL_MS = 3_600_000
 /**
  * The Redis store's per-call deadline in the scenarios. Its 100 ms default trips on this shared
- * 2-core machine when other processes load it (load averages near 10 were seen), and a tripped
+ * 2-core machine when other processes load it (load averages of 10 to 14 were seen, and a 1 s deadline tripped too), and a tripped
  * deadline opens the circuit breaker, after which every call fails fast and the figures mean
  * nothing. The deadline's bookkeeping costs the same whatever its length.
  */
-export const STORE_TIMEOUT_MS = 1_000
+export const STORE_TIMEOUT_MS = 5_000
 
 /** The two value shapes every scenario measures. */
 export type ValueKind = 'small' | 'doc'

@@ -16,6 +16,7 @@ import {
   allowedOf,
   CK,
   CK2,
+  DECISION_TIMEOUT,
   ERL_MW,
   ERL_STORE,
   FLOOR,
@@ -82,6 +83,7 @@ export async function countRoundTrips(server: BenchRedis): Promise<Counted> {
       const limiter = createRateLimiter({
         store,
         prefix: `count${denyCache ? '' : 'nd'}`,
+        timeout: DECISION_TIMEOUT,
         denyCache,
         rules: {
           api: `${LIMIT}/hour`,

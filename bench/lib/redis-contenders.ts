@@ -50,7 +50,7 @@ export async function redisContenders(url: string): Promise<RedisContender[]> {
   })
   const cachekit: RedisContender = {
     name: CACHEKIT,
-    note: `\`createCache({ store: redisStore({ url, timeout: ${STORE_TIMEOUT_MS} }), prefix: '${PREFIX}', ttl: '${TTL}' })\`: a 1 s deadline per call instead of the default 100 ms, which trips on this oversubscribed machine and opens the circuit breaker; its defaults otherwise (msgpack codec, circuit breaker); \`cache.get(k)\`, \`cache.set(k, v)\` (the default TTL). getMany is \`cache.getMany(keys)\` (a Map); deletion is \`cache.deletePattern('del:*')\` (SCAN with COUNT 1000, UNLINK per page, up to 8 UNLINKs in flight).`,
+    note: `\`createCache({ store: redisStore({ url, timeout: ${STORE_TIMEOUT_MS} }), prefix: '${PREFIX}', ttl: '${TTL}' })\`: a ${STORE_TIMEOUT_MS / 1000} s deadline per call instead of the default 100 ms, which trips on this oversubscribed machine and opens the circuit breaker; its defaults otherwise (msgpack codec, circuit breaker); \`cache.get(k)\`, \`cache.set(k, v)\` (the default TTL). getMany is \`cache.getMany(keys)\` (a Map); deletion is \`cache.deletePattern('del:*')\` (SCAN with COUNT 1000, UNLINK per page, up to 8 UNLINKs in flight).`,
     get: (key) => cache.get(key),
     set: (key, value) => cache.set(key, value),
     getMany: (keys) => cache.getMany(keys),

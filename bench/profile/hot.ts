@@ -6,17 +6,30 @@
  *
  *   npm run build
  *   CACHEKIT_BENCH_MODULE=$PWD/dist/index.js node --import tsx bench/profile/hot.ts \
- *     memory|redis-get|redis-set|ratelimit [seconds] [out.cpuprofile]
+ *     memory|redis-get|redis-set|ratelimit|raw-get|raw-set|rlf [seconds] [out.cpuprofile]
  *   node --import tsx bench/profile/top.ts out.cpuprofile
  *
- * Redis paths run against a throwaway server (lib/redis-server.ts), 100 calls in flight.
+ * Redis paths run against a throwaway server (lib/redis-server.ts), 100 calls in flight. `raw-get`,
+ * `raw-set` (node-redis + JSON, the limit of the Redis scenario) and `rlf` (rate-limiter-flexible)
+ * are the same loops on the peers, for comparison.
  */
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { RateLimiterRedis } from 'rate-limiter-flexible'
+import { createClient } from 'redis'
 import { createCache, memoryStore } from '../lib/cachekit.js'
 import { createRateLimiter } from '../lib/cachekit-ratelimit.js'
 import { redisStore } from '../lib/cachekit-redis.js'
-import { account, generate, PREFIX, randomOrder, STORE_TIMEOUT_MS, TTL, userKey } from '../lib/data.js'
+import {
+  account,
+  generate,
+  PREFIX,
+  randomOrder,
+  STORE_TIMEOUT_MS,
+  TTL,
+  TTL_MS,
+  userKey,
+} from '../lib/data.js'
 import { inFlight } from '../lib/measure.js'
 import { DECISION_TIMEOUT } from '../lib/ratelimit-contenders.js'
 import { withBenchRedis } from '../lib/redis-server.js'
@@ -64,6 +77,38 @@ if (path === 'memory') {
   await stop()
 } else {
   await withBenchRedis(async (server) => {
+    if (path.startsWith('raw-') || path === 'rlf') {
+      const client = createClient({ url: server.url, commandOptions: { timeout: 0 } })
+      await client.connect()
+      const raw = (key: string) => `${PREFIX}:${key}`
+      if (path === 'rlf') {
+        const rlf = new RateLimiterRedis({
+          storeClient: client,
+          useRedisPackage: true,
+          points: 1_000_000,
+          duration: 3600,
+        })
+        await start()
+        await loop((j) => rlf.consume(keys[order[j % ENTRIES]!]!), 100)
+      } else {
+        for (const [i, key] of keys.entries())
+          await client.set(raw(key), JSON.stringify(values[i]), { expiration: { type: 'PX', value: TTL_MS } })
+        await start()
+        if (path === 'raw-get')
+          await loop(async (j) => JSON.parse((await client.get(raw(keys[order[j]!]!)))!), 100)
+        else
+          await loop(
+            (j) =>
+              client.set(raw(keys[order[j]!]!), JSON.stringify(values[order[j]!]), {
+                expiration: { type: 'PX', value: TTL_MS },
+              }),
+            100,
+          )
+      }
+      await stop()
+      client.destroy()
+      return
+    }
     const store = redisStore({ url: server.url, timeout: STORE_TIMEOUT_MS })
     if (path === 'ratelimit') {
       const limiter = createRateLimiter({
