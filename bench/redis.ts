@@ -22,7 +22,7 @@ import {
 } from './lib/data.js'
 import { met, ops, percent, ratio, table } from './lib/format.js'
 import {
-  inFlight,
+  inFlightTask,
   type Measured,
   type MeasureOptions,
   measure,
@@ -30,6 +30,7 @@ import {
   type OpTask,
   pairedRatio,
   roundsNote,
+  serialTask,
 } from './lib/measure.js'
 import {
   BENTO,
@@ -252,34 +253,10 @@ function task(
     }
   }
   const n = order.length
-  if (op === 'get100' || op === 'set100') {
-    let at = 0
-    const call = op === 'get100' ? get : set
-    return {
-      name,
-      async: true,
-      ops: PARALLEL_BATCH,
-      fn: () => {
-        const start = at
-        at = (at + PARALLEL_BATCH) % n
-        return inFlight(IN_FLIGHT, start, PARALLEL_BATCH, call)
-      },
-    }
-  }
-  if (op === 'get1' || op === 'set1') {
-    let at = 0
-    const call = op === 'get1' ? get : set
-    return {
-      name,
-      async: true,
-      ops: SERIAL_BATCH,
-      fn: async () => {
-        const start = at
-        at = (at + SERIAL_BATCH) % n
-        for (let j = start; j < start + SERIAL_BATCH; j++) await call(j)
-      },
-    }
-  }
+  if (op === 'get100') return inFlightTask(name, IN_FLIGHT, PARALLEL_BATCH, n, get)
+  if (op === 'set100') return inFlightTask(name, IN_FLIGHT, PARALLEL_BATCH, n, set)
+  if (op === 'get1') return serialTask(name, SERIAL_BATCH, n, get)
+  if (op === 'set1') return serialTask(name, SERIAL_BATCH, n, set)
   const groups = generate(n / MANY, (g) =>
     Array.from(order.subarray(g * MANY, (g + 1) * MANY), (i) => keys[i]!),
   )
