@@ -11,9 +11,18 @@ import os from 'node:os'
 import { createClient } from 'redis'
 import { createCache, memoryStore } from './lib/cachekit.js'
 import { redisStore } from './lib/cachekit-redis.js'
-import { generate, profileDocument, windows } from './lib/data.js'
+import {
+  generate,
+  PREFIX,
+  profileDocument,
+  randomOrder,
+  STORE_TIMEOUT_MS,
+  TTL,
+  TTL_MS,
+  windows,
+} from './lib/data.js'
 import { ops, percent, ratio, table } from './lib/format.js'
-import { Child, invalidationLatency, type Latency, quantile } from './lib/invalidation.js'
+import { invalidationLatency, type Latency, quantile } from './lib/invalidation.js'
 import type { Library } from './lib/invalidation-child.js'
 import { type MeasureOptions, measure, type OpTask, pairedRatio, roundsNote } from './lib/measure.js'
 import {
@@ -25,6 +34,17 @@ import {
   withBenchRedis,
 } from './lib/redis-server.js'
 import { defineScenario, progress, type Target } from './lib/scenario.js'
+import {
+  IN_FLIGHT,
+  QUICK_WRITE_KEYS,
+  QUICK_WRITE_ROUNDS,
+  READERS,
+  trackedItems,
+  WRITE_KEYS,
+  WRITE_ROUNDS,
+  type WriteCost,
+  writeCost,
+} from './lib/write-cost.js'
 
 const ENTRIES = 10_000
 /** Gets per timed call: served locally, and over the network (the baseline, ~50x slower). */
@@ -32,16 +52,8 @@ const LOCAL_BATCH = 1_000
 const REMOTE_BATCH = 200
 const FULL: MeasureOptions = { time: 100, warmupTime: 20, rounds: 8 }
 const QUICK: MeasureOptions = { time: 100, warmupTime: 30, rounds: 1 }
-/** Other processes that hold the keys locally, in the latency and write-cost tests. */
-const READERS = 3
 const WRITES = 200
 const QUICK_WRITES = 40
-/** Keys written per timed pass of the write-cost test, and passes per setting. */
-const WRITE_KEYS = 5_000
-const QUICK_WRITE_KEYS = 1_000
-const WRITE_ROUNDS = 5
-const QUICK_WRITE_ROUNDS = 1
-const IN_FLIGHT = [1, 32] as const
 
 const RAW = 'node-redis GET, no local cache (baseline)'
 const CSC = 'node-redis + clientSideCache (RESP3 tracking): GET'
@@ -105,6 +117,7 @@ async function hitThroughput(server: BenchRedis, options: MeasureOptions): Promi
   const keys = generate(ENTRIES, (i) => `account:${100_000 + i}`)
   const rawKeys = keys.map((key) => `raw:${key}`)
   const cscKeys = keys.map((key) => `csc:${key}`)
+  const order = randomOrder(ENTRIES)
 
   const raw = createClient({ url: server.url, RESP: 3 })
   const csc = createClient({
@@ -115,8 +128,12 @@ async function hitThroughput(server: BenchRedis, options: MeasureOptions): Promi
   for (const client of [raw, csc]) client.on('error', () => {})
   await Promise.all([raw.connect(), csc.connect()])
   const cache = createCache({
-    tiers: [memoryStore({ maxEntries: 2 * ENTRIES }), redisStore({ url: server.url })],
-    prefix: 'ck',
+    tiers: [
+      memoryStore({ maxEntries: 2 * ENTRIES }),
+      redisStore({ url: server.url, timeout: STORE_TIMEOUT_MS }),
+    ],
+    prefix: PREFIX,
+    ttl: TTL,
   })
   const misses = { count: 0 }
   try {
@@ -128,9 +145,9 @@ async function hitThroughput(server: BenchRedis, options: MeasureOptions): Promi
       const slice = keys.slice(at, at + 500)
       await Promise.all(
         slice.flatMap((key, j) => [
-          raw.set(rawKeys[at + j]!, json[at + j]!),
-          csc.set(cscKeys[at + j]!, json[at + j]!),
-          cache.set(key, docs[at + j]!, { ttl: '10m' }),
+          raw.set(rawKeys[at + j]!, json[at + j]!, { expiration: { type: 'PX', value: TTL_MS } }),
+          csc.set(cscKeys[at + j]!, json[at + j]!, { expiration: { type: 'PX', value: TTL_MS } }),
+          cache.set(key, docs[at + j]!),
         ]),
       )
     }
@@ -165,7 +182,7 @@ async function hitThroughput(server: BenchRedis, options: MeasureOptions): Promi
         ops: batch,
         fn: async () => {
           const at = next()
-          for (let i = at; i < at + batch; i++) if ((await get(i)) == null) misses.count++
+          for (let j = at; j < at + batch; j++) if ((await get(order[j]!)) == null) misses.count++
         },
       }
     }
@@ -183,80 +200,6 @@ async function hitThroughput(server: BenchRedis, options: MeasureOptions): Promi
     await cache.close().catch(() => {})
     await Promise.all([raw.close(), csc.close()]).catch(() => {})
   }
-}
-
-// Part 3: what a write costs with readers tracking or subscribed.
-
-interface WriteCost {
-  /** ops/s of the best pass, per in-flight setting: writer alone, and with READERS readers. */
-  readonly alone: Map<number, number>
-  readonly withReaders: Map<number, number>
-  /** What the server ran during one pass with readers, per write. */
-  readonly commands: string
-  /** Server tracking-table items (INFO stats) before and after one pass with readers. */
-  readonly trackedBefore: number
-  readonly trackedAfter: number
-}
-
-/**
- * Alternates passes of the writer alone and passes with {@link READERS} fresh reader processes
- * (started for the pass, closed after it), so neither setting always runs first or on a colder JIT.
- */
-async function writeCost(server: BenchRedis, library: Library, quick: boolean): Promise<WriteCost> {
-  const keys = generate(quick ? QUICK_WRITE_KEYS : WRITE_KEYS, (i) => `wc:${i}`)
-  const rounds = quick ? QUICK_WRITE_ROUNDS : WRITE_ROUNDS
-  const alone = new Map<number, number>()
-  const withReaders = new Map<number, number>()
-  const flood = async (writer: Child, inFlight: number, into?: Map<number, number>) => {
-    writer.send({ type: 'flood', keys, inFlight })
-    const { ns } = await writer.next('flooded', 60_000)
-    const perSec = (keys.length * 1e9) / Number(ns)
-    into?.set(inFlight, Math.max(into.get(inFlight) ?? 0, perSec))
-  }
-  const writer = new Child(library, server.url)
-  let readers: Child[] = []
-  let commands = ''
-  let trackedBefore = Number.NaN
-  let trackedAfter = Number.NaN
-  try {
-    await writer.next('started')
-    // Untimed: writes every key once and warms the writer up.
-    for (const inFlight of IN_FLIGHT) await flood(writer, inFlight)
-    for (let round = 0; round < rounds; round++) {
-      for (const inFlight of IN_FLIGHT) await flood(writer, inFlight, alone)
-      readers = Array.from({ length: READERS }, () => new Child(library, server.url))
-      await Promise.all(readers.map((r) => r.next('started')))
-      for (const inFlight of IN_FLIGHT) {
-        // Every reader holds every key locally before the pass, so each write invalidates in all.
-        for (const reader of readers) reader.send({ type: 'load', keys })
-        for (const loaded of await Promise.all(readers.map((r) => r.next('loaded', 60_000)))) {
-          if (!loaded.ok) throw new Error(`${library}: a reader did not read back the written values`)
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50))
-        const before = await commandCounts(server.port)
-        trackedBefore = trackedItems(await command(server.port, 'INFO stats'))
-        await flood(writer, inFlight, withReaders)
-        trackedAfter = trackedItems(await command(server.port, 'INFO stats'))
-        // The INFO readings around the pass are not the writer's.
-        const delta = commandDelta(before, await commandCounts(server.port))
-        commands = [...delta]
-          .filter(([name]) => name !== 'info')
-          .map(([name, n]) => `${(n / keys.length).toFixed(2)} ${name.toUpperCase()}`)
-          .join(' + ')
-      }
-      for (const reader of readers) reader.close()
-      readers = []
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
-    return { alone, withReaders, commands, trackedBefore, trackedAfter }
-  } finally {
-    writer.close()
-    for (const reader of readers) reader.close()
-  }
-}
-
-function trackedItems(stats: string): number {
-  return Number(/^tracking_total_items:(\d+)/m.exec(stats)?.[1] ?? Number.NaN)
 }
 
 // The report.
@@ -317,7 +260,7 @@ function render(
     '',
     '### Hits on a hot key set',
     '',
-    `${ENTRIES.toLocaleString('en-US')} keys, ~1 KB values (\`profileDocument()\` of bench/lib/data.ts; node-redis stores its JSON, ${hits.json} bytes; cachekit stores the object through its codec). Every key is written and read once before timing, so every get is a local hit except for the baseline; checked: one pass over every key sent Redis the commands in the last column. Each timed call is ${LOCAL_BATCH.toLocaleString('en-US')} awaited gets on consecutive keys (${REMOTE_BATCH} for the baseline); ops/s is ${roundsNote(options)}; "÷ baseline" is the median of per-round ratios. The server's tracking table (\`INFO stats\` \`tracking_total_items\`) held ${hits.tracking.toLocaleString('en-US')} items with the client-side cache filled, and still ${hits.trackingAfterClose.toLocaleString('en-US')} after that client had closed: a closed connection's items stay until their keys are next written.`,
+    `${ENTRIES.toLocaleString('en-US')} keys, ~1 KB values (\`profileDocument()\` of bench/lib/data.ts; node-redis stores its JSON, ${hits.json} bytes; cachekit stores the object through its codec). Every key is written and read once before timing, so every get is a local hit except for the baseline; checked: one pass over every key sent Redis the commands in the last column. Each timed call is ${LOCAL_BATCH.toLocaleString('en-US')} awaited gets on keys taken in a random order, the same for every contender (${REMOTE_BATCH} for the baseline); cachekit has prefix \`${PREFIX}\` and a default TTL of \`${TTL}\`, the node-redis writes the same TTL; ops/s is ${roundsNote(options)}; "÷ baseline" is the median of per-round ratios. The server's tracking table (\`INFO stats\` \`tracking_total_items\`) held ${hits.tracking.toLocaleString('en-US')} items with the client-side cache filled, and still ${hits.trackingAfterClose.toLocaleString('en-US')} after that client had closed: a closed connection's items stay until their keys are next written.`,
     '',
     table(
       [

@@ -11,7 +11,7 @@ import { createCache as createCacheManager } from 'cache-manager'
 import { Cacheable, createKeyv } from 'cacheable'
 import { LRUCache } from 'lru-cache'
 import { createCache, memoryStore } from './lib/cachekit.js'
-import { generate, type User, user } from './lib/data.js'
+import { generate, PREFIX, TTL, type User, user } from './lib/data.js'
 import { met, ops, percent, table } from './lib/format.js'
 import { type MeasureOptions, measure, type OpTask, roundsNote } from './lib/measure.js'
 import { defineScenario, progress, type Target } from './lib/scenario.js'
@@ -52,10 +52,10 @@ export default defineScenario({
     }
 
     add((factory) => {
-      const cache = createCache({ store: memoryStore({ maxEntries: KEYS }) })
+      const cache = createCache({ store: memoryStore({ maxEntries: KEYS }), prefix: PREFIX, ttl: TTL })
       return {
         name: 'cachekit',
-        note: '`cache.getOrSet(key, factory)` on `createCache({ store: memoryStore() })`',
+        note: `\`cache.getOrSet(key, factory)\` on \`createCache({ store: memoryStore(), prefix: '${PREFIX}', ttl: '${TTL}' })\``,
         getOrSet: (key) => cache.getOrSet(key, factory),
       }
     })

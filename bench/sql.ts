@@ -6,17 +6,16 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { findPostgresUrl } from '../test/sql/servers.js'
 import { createCache } from './lib/cachekit.js'
 import { sqlStore } from './lib/cachekit-sql.js'
-import { generate, windows } from './lib/data.js'
+import { generate, PREFIX, randomOrder, TTL, TTL_MS, windows } from './lib/data.js'
 import { ops, percent, ratio, table } from './lib/format.js'
 import {
   inFlight,
@@ -28,13 +27,13 @@ import {
   roundsNote,
 } from './lib/measure.js'
 import { defineScenario, progress } from './lib/scenario.js'
+import { version } from './lib/versions.js'
 
 /** Keys per contender per dialect; every get is a hit (checked). */
 const KEYS = 2_000
 /** A 1,024-character ASCII string, as in the Redis scenario. */
 const VALUE = Array.from({ length: 1024 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('')
 const RAW_VALUE = Buffer.from(VALUE)
-const TTL_MS = 10 * 60_000
 const SERIAL_BATCH = 20
 const IN_FLIGHT = 16
 const PARALLEL_BATCH = 200
@@ -136,8 +135,8 @@ async function runOn(
     ]),
   )
   const body = [
-    `Per dialect, cachekit's cache over \`sqlStore\` and the raw driver, the limit, on one table created by the store's own migration (\`${tableName.replace(/_[0-9a-f]+$/, '_<random>')}\`, dropped afterwards), each contender with its own ${KEYS.toLocaleString('en-US')} keys written before timing, so every get is a hit (checked). Values: a 1,024-character string (cachekit stores it msgpack-encoded, 1,027 bytes; the raw driver its 1,024 bytes). Every set has a 10-minute TTL.`,
-    `"1 at a time": ${SERIAL_BATCH} awaited calls in a row per timed call. "${IN_FLIGHT} in flight": ${IN_FLIGHT} callers each awaiting its own calls, ${PARALLEL_BATCH} calls per timed call, over a pool of ${POOL} connections (cachekit's default pool size; the raw pools get the same). SQLite is synchronous underneath (better-sqlite3), so in flight changes little there. ops/s is ${roundsNote(options)}. "cachekit ÷ row" is the median of per-round ratios (the two ran moments apart in each round). Client versions: pg ${version('pg')}, mysql2 ${version('mysql2')}, better-sqlite3 ${version('better-sqlite3')}. The database servers are this machine's, shared with whatever else runs on it; the figures say what the store costs next to its driver, not what the server can do.`,
+    `Per dialect, cachekit's cache over \`sqlStore\` and the raw driver, the limit, on one table created by the store's own migration (\`${tableName.replace(/_[0-9a-f]+$/, '_<random>')}\`, dropped afterwards), each contender with its own ${KEYS.toLocaleString('en-US')} keys written before timing, so every get is a hit (checked). Values: a 1,024-character string (cachekit stores it msgpack-encoded, 1,027 bytes; the raw driver its 1,024 bytes). Every set has a 1-hour TTL (cachekit's default TTL; the raw rows write the same expiry).`,
+    `Keys are taken in a random order (a seeded shuffle made before timing, the same for every contender); cachekit has prefix \`${PREFIX}\` and a default TTL of \`${TTL}\`, the raw rows write the same expiry. "1 at a time": ${SERIAL_BATCH} awaited calls in a row per timed call. "${IN_FLIGHT} in flight": ${IN_FLIGHT} callers each awaiting its own calls, ${PARALLEL_BATCH} calls per timed call, over a pool of ${POOL} connections (cachekit's default pool size; the raw pools get the same). SQLite is synchronous underneath (better-sqlite3), so in flight changes little there. ops/s is ${roundsNote(options)}. "cachekit ÷ row" is the median of per-round ratios (the two ran moments apart in each round). Client versions: pg ${version('pg')}, mysql2 ${version('mysql2')}, better-sqlite3 ${version('better-sqlite3')}. The database servers are this machine's, shared with whatever else runs on it; the figures say what the store costs next to its driver, not what the server can do.`,
     '',
     table(
       [
@@ -165,10 +164,10 @@ async function runOn(
 function task(d: Dialect, c: Contender, op: Op, misses: { count: number }): OpTask {
   const { keys } = c
   const name = `${d.name} ${c.name} ${op}`
-  const get = async (i: number) => {
-    if (!c.hit(await c.get(keys[i]!))) misses.count++
+  const get = async (j: number) => {
+    if (!c.hit(await c.get(keys[order[j]!]!))) misses.count++
   }
-  const set = (i: number) => c.set(keys[i]!, VALUE)
+  const set = (j: number) => c.set(keys[order[j]!]!, VALUE)
   const call = op === 'get1' || op === 'get16' ? get : set
   if (op === 'get16' || op === 'set16') {
     const next = windows(KEYS, PARALLEL_BATCH)
@@ -192,6 +191,8 @@ function task(d: Dialect, c: Contender, op: Op, misses: { count: number }): OpTa
 }
 
 const cacheKeys = generate(KEYS, (i) => `user:${100_000 + i}`)
+/** The random key order of every timed run, the same for every contender. */
+const order = randomOrder(KEYS)
 const rawKeys = cacheKeys.map((key) => `raw:${key}`)
 
 /** The cache over a SQL store, migrated (the table created) before it is returned. */
@@ -199,12 +200,12 @@ async function cachekitOn(
   store: ReturnType<typeof sqlStore>,
 ): Promise<Contender & { close(): Promise<void> }> {
   await store.migrate()
-  const cache = createCache({ store, prefix: 'ck' })
+  const cache = createCache({ store, prefix: PREFIX, ttl: TTL })
   return {
     name: 'cachekit',
     keys: cacheKeys,
     get: (key) => cache.get(key),
-    set: (key, value) => cache.set(key, value, { ttl: TTL_MS }),
+    set: (key, value) => cache.set(key, value),
     hit: (reply) => reply === VALUE,
     close: () => cache.close(),
   }
@@ -337,17 +338,5 @@ ON CONFLICT (cache_key) DO UPDATE SET cache_value = excluded.cache_value,
       await cachekit.close()
       db.close()
     },
-  }
-}
-
-function version(name: string): string {
-  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
-  try {
-    const pkg = JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as {
-      version: string
-    }
-    return pkg.version
-  } catch {
-    return 'unknown'
   }
 }

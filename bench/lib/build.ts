@@ -16,7 +16,9 @@ export const MODULE_ENV = 'CACHEKIT_BENCH_MODULE'
  * published build, a cost the peers (plain JS from node_modules, untouched by tsx) do not pay.
  */
 export async function buildCachekit(root: string): Promise<string> {
-  const outDir = path.join(root, 'node_modules', '.cache', 'cachekit-bench')
+  // One directory per checkout: git worktrees share node_modules through a symlink, and one
+  // checkout's build must not replace another's under a running benchmark.
+  const outDir = path.join(root, 'node_modules', '.cache', `cachekit-bench-${path.basename(root)}`)
   await rm(outDir, { recursive: true, force: true })
   const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc')
   const args = [

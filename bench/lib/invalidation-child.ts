@@ -15,6 +15,7 @@ import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
 import { createClient } from 'redis'
 import { createCache, memoryStore } from './cachekit.js'
 import { redisStore } from './cachekit-redis.js'
+import { PREFIX, STORE_TIMEOUT_MS, TTL } from './data.js'
 
 /** `node-redis-csc`: node-redis 6 with `clientSideCache` (RESP3, `CLIENT TRACKING ON`), JSON values. */
 export type Library = 'cachekit' | 'bentocache' | 'node-redis-csc'
@@ -86,12 +87,13 @@ async function make(): Promise<Tiered> {
   }
   if (library === 'cachekit') {
     const cache = createCache({
-      tiers: [memoryStore({ maxEntries: 10_000 }), redisStore({ url })],
-      prefix: 'inv',
+      tiers: [memoryStore({ maxEntries: 10_000 }), redisStore({ url, timeout: STORE_TIMEOUT_MS })],
+      prefix: PREFIX,
+      ttl: TTL,
     })
     return {
       get: (key) => cache.get<Versioned>(key),
-      set: (key, value) => cache.set(key, value, { ttl: '10m' }),
+      set: (key, value) => cache.set(key, value),
       l2Key: (key) => cache.makeKey(key),
       close: () => cache.close(),
     }

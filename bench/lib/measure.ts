@@ -128,3 +128,36 @@ export async function inFlight(
   for (let i = 0; i < callers; i++) running.push(caller())
   await Promise.all(running)
 }
+
+type Call = (j: number) => Promise<unknown>
+
+/** A timed task of `batch` awaited calls in a row, `call(j)` with `j` walking `0..n-1` round robin. */
+export function serialTask(name: string, batch: number, n: number, call: Call): OpTask {
+  return roundRobin(name, batch, n, async (start) => {
+    for (let j = start; j < start + batch; j++) await call(j)
+  })
+}
+
+/** A timed task of `batch` calls by `callers` concurrent callers (see {@link inFlight}), round robin over `0..n-1`. */
+export function inFlightTask(name: string, callers: number, batch: number, n: number, call: Call): OpTask {
+  return roundRobin(name, batch, n, (start) => inFlight(callers, start, batch, call))
+}
+
+function roundRobin(
+  name: string,
+  batch: number,
+  n: number,
+  run: (start: number) => Promise<unknown>,
+): OpTask {
+  let at = 0
+  return {
+    name,
+    async: true,
+    ops: batch,
+    fn: () => {
+      const start = at
+      at = (at + batch) % n
+      return run(start)
+    },
+  }
+}
