@@ -234,12 +234,15 @@ export class Cache {
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T>
   /**
    * The value if fresh; otherwise stores `value` and resolves to it (Django's
-   * `get_or_set(key, default)`). A function is always called as a factory.
+   * `get_or_set(key, default)`). A function is always called as a factory, and `undefined` is
+   * refused as a missing factory.
    */
   getOrSet<T>(key: string, value: Exclude<T, Function>, options?: GetOrSetOptions<T>): Promise<T>
   getOrSet<T>(key: string, factory: Factory<T> | T, options?: GetOrSetOptions<T>): Promise<T> {
-    const make: Factory<T> = typeof factory === 'function' ? (factory as Factory<T>) : () => factory
-    return getOrSet(this.#ctx, key, make, options)
+    // `undefined` is left to getOrSet's own check: a missing factory is far likelier a bug than a
+    // default value, and it says so with a typed error.
+    const make = typeof factory === 'function' || factory === undefined ? factory : () => factory
+    return getOrSet(this.#ctx, key, make as Factory<T>, options)
   }
 
   /**
