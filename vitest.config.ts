@@ -4,7 +4,7 @@ const ci = process.env['CI'] === 'true'
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Under CI a JSON report lets scripts/check-skips.mjs prove that no suite was skipped.

@@ -4,10 +4,10 @@ import { Cacheable } from 'cacheable'
 import Keyv, { type KeyvOptions } from 'keyv'
 import * as vitest from 'vitest'
 import { describe, expect, it } from 'vitest'
-import { createCache } from '../cache/create.js'
-import { memoryStore } from '../stores/memory/index.js'
-import type { Store } from '../stores/types.js'
-import { createKeyv, KeyvCachekit, keyvStore } from './index.js'
+import { createCache } from '../src/cache/create.js'
+import { createKeyv, KeyvCachekit, keyvStore } from '../src/keyv/index.js'
+import { memoryStore } from '../src/stores/memory/index.js'
+import type { Store } from '../src/stores/types.js'
 
 /** A Keyv whose `iterator()` is wired for KeyvCachekit, as `createKeyv` does it. */
 class IterableKeyv extends Keyv {
