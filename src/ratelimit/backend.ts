@@ -1,31 +1,13 @@
-import { createHash } from 'node:crypto'
 import { Cache } from '../cache/cache.js'
 import { InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
+import type { ScriptRunner } from '../internal/lua.js'
 import { MemoryStore } from '../stores/memory/index.js'
 import { TieredStore } from '../tiers/tiered-store.js'
 import type { State } from './algorithms/index.js'
 import type { Policy } from './rules.js'
 
-/** A Lua script sent by EVALSHA (and by EVAL when the server answers NOSCRIPT). */
-export interface LuaScript {
-  readonly name: string
-  readonly source: string
-  readonly sha: string
-}
-
-export function defineScript(name: string, source: string): LuaScript {
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
-}
-
-/**
- * What the Redis backends need from a connection: run a script in one round trip. All `keys` of one
- * call share a hash tag, so the script also runs in Redis Cluster. The cachekit RedisStore provides
- * one (with its deadline and circuit breaker); {@link scriptRunnerFromClient} wraps a raw client.
- */
-export interface ScriptRunner {
-  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
-}
+export { type Script, type ScriptRunner, script } from '../internal/lua.js'
 
 interface NodeRedisClient {
   sendCommand(args: string[]): Promise<unknown>

@@ -1,4 +1,4 @@
-import { defineScript, type ScriptRunner } from './backend.js'
+import { type ScriptRunner, script } from './backend.js'
 import type { GuardBackend, GuardConfig, GuardOp, GuardReply } from './guard-backend.js'
 
 /**
@@ -7,7 +7,7 @@ import type { GuardBackend, GuardConfig, GuardOp, GuardReply } from './guard-bac
  * tier count, then per tier: failures, ms. Returns locked, retry ms, 0, failures, busy, then the
  * (1-based) indexes of the keys this call locked (fail) or unlocked (unlock).
  */
-export const GUARD_SCRIPT = defineScript(
+export const GUARD_SCRIPT = script(
   'cachekit-login-guard',
   `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -119,14 +119,14 @@ return out`,
 )
 
 /** KEYS[1] the log list; ARGV[1] the entry (JSON), ARGV[2] how many entries to keep. */
-const LOG_PUSH = defineScript(
+const LOG_PUSH = script(
   'cachekit-login-guard-log-push',
   `redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 return 1`,
 )
 
-const LOG_READ = defineScript(
+const LOG_READ = script(
   'cachekit-login-guard-log-read',
   `return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)`,
 )

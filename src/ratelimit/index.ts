@@ -1,6 +1,6 @@
 export { RateLimitedError } from '../errors.js'
 export type { BurstLogEvent, DegradedEvent } from '../observe/channels.js'
-export { type LuaScript, type ScriptRunner, scriptRunnerFromClient } from './backend.js'
+export { type Script, type ScriptRunner, scriptRunnerFromClient } from './backend.js'
 export {
   type ClientIpOptions,
   type ClientIpResolver,

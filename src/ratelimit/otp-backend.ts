@@ -1,5 +1,5 @@
 import type { Clock } from '../internal/clock.js'
-import { defineScript, type ScriptRunner, type StateMap } from './backend.js'
+import { type ScriptRunner, type StateMap, script } from './backend.js'
 
 /** A stored code: its hash (hex), salt (hex, '' with a secret), wrong tries, issue time, nonce. */
 export interface OtpRecord {
@@ -88,7 +88,7 @@ export class MemoryOtpBackend implements OtpBackend {
   }
 }
 
-const ISSUE = defineScript(
+const ISSUE = script(
   'cachekit-otp-issue',
   `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -101,9 +101,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 0`,
 )
 
-const READ = defineScript('cachekit-otp-read', `return redis.call('HMGET', KEYS[1], 'h', 's', 'a', 'i', 'n')`)
+const READ = script('cachekit-otp-read', `return redis.call('HMGET', KEYS[1], 'h', 's', 'a', 'i', 'n')`)
 
-const SETTLE = defineScript(
+const SETTLE = script(
   'cachekit-otp-settle',
   `local v = redis.call('HMGET', KEYS[1], 'n', 'a')
 if not v[1] or v[1] ~= ARGV[1] or tonumber(v[2]) >= tonumber(ARGV[3]) then return 0 end
@@ -115,7 +115,7 @@ redis.call('HINCRBY', KEYS[1], 'a', 1)
 return 2`,
 )
 
-const REVOKE = defineScript('cachekit-otp-revoke', `return redis.call('DEL', KEYS[1])`)
+const REVOKE = script('cachekit-otp-revoke', `return redis.call('DEL', KEYS[1])`)
 
 const text = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : undefined)
 

@@ -1,12 +1,12 @@
 import { IMPLEMENTATIONS } from './algorithms/index.js'
 import {
   blockKey,
-  defineScript,
-  type LuaScript,
   type Mode,
   type PolicyOutcome,
   type RateBackend,
+  type Script,
   type ScriptRunner,
+  script,
   stateKey,
 } from './backend.js'
 import { rateScript } from './lua/rate.js'
@@ -17,7 +17,7 @@ export class RedisRateBackend implements RateBackend {
   /** Script calls made, for benchmarks and tests (round trips per decision). */
   calls = 0
   /** The script for each scope's policy list (fixed arrays), so a decision does no lookup work. */
-  readonly #scripts = new WeakMap<readonly Policy[], LuaScript>()
+  readonly #scripts = new WeakMap<readonly Policy[], Script>()
 
   constructor(readonly runner: ScriptRunner) {}
 
@@ -65,7 +65,7 @@ export class RedisRateBackend implements RateBackend {
   }
 }
 
-const DELETE_SCRIPT = defineScript(
+const DELETE_SCRIPT = script(
   'cachekit-ratelimit-reset',
   `for _, k in ipairs(KEYS) do redis.call('DEL', k) end
 return #KEYS`,

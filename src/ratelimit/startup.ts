@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '../errors.js'
-import { defineScript, type ScriptRunner } from './backend.js'
+import { type ScriptRunner, script } from './backend.js'
 
-const PROBE = defineScript('cachekit-ratelimit-probe', 'return 1')
+const PROBE = script('cachekit-ratelimit-probe', 'return 1')
 
 /** Between two probes of a store without `ready()`: short, so startup costs little more than the connect. */
 const PROBE_INTERVAL_MS = 50

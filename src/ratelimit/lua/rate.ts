@@ -1,6 +1,6 @@
 import { IMPLEMENTATIONS } from '../algorithms/index.js'
 import { LUA_HELPERS } from '../algorithms/types.js'
-import { defineScript, type LuaScript } from '../backend.js'
+import { type Script, script } from '../backend.js'
 import type { Algorithm } from '../rules.js'
 
 /**
@@ -66,21 +66,21 @@ for i = 1, n do
 end
 return out`
 
-const scripts = new Map<string, LuaScript>()
+const scripts = new Map<string, Script>()
 
 /**
  * The script for a set of algorithms, with only their Lua in it: Redis runs a script's top level
  * on every call, so defining all four algorithms for a one-algorithm limiter costs server time on
  * every decision. One script per combination, made once.
  */
-export function rateScript(algorithms: Iterable<Algorithm>): LuaScript {
+export function rateScript(algorithms: Iterable<Algorithm>): Script {
   const used = [...new Set(algorithms)].sort()
   const name = `cachekit-ratelimit-${used.join('+')}`
-  let script = scripts.get(name)
-  if (!script) {
+  let made = scripts.get(name)
+  if (!made) {
     const lua = used.map((algorithm) => IMPLEMENTATIONS[algorithm].lua)
-    script = defineScript(name, [LUA_HELPERS, ...lua, BODY].join('\n'))
-    scripts.set(name, script)
+    made = script(name, [LUA_HELPERS, ...lua, BODY].join('\n'))
+    scripts.set(name, made)
   }
-  return script
+  return made
 }

@@ -1,30 +1,10 @@
-import { createHash } from 'node:crypto'
+import { type Script, script } from '../../internal/lua.js'
 import type { RedisArg, RedisDriver } from './driver.js'
 
-/**
- * Lua scripts, sent as EVALSHA. A server that lost its script cache (restart, failover, SCRIPT
- * FLUSH) answers NOSCRIPT; the script is then sent once with EVAL, which also caches it again, and
- * the caller never sees the error.
- */
-export interface Script {
-  readonly name: string
-  readonly source: string
-  readonly sha: string
-}
-
-/**
- * Runs Lua scripts on the store's Redis, under its deadline and circuit breaker (failures reject
- * with `StoreUnavailableError` whatever the store's `onError`). In Cluster, every key of one call
- * must share a hash slot (use a `{hash tag}`).
- */
-export interface ScriptRunner {
-  run(script: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
-}
-
-/** A script with its SHA-1, ready for {@link ScriptRunner.run}. */
-export function script(name: string, source: string): Script {
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
-}
+// One script type and runner for the whole library: the rate limiter's scripts run through the
+// store's runner under its deadline and circuit breaker (failures reject with
+// `StoreUnavailableError` whatever the store's `onError`).
+export { type Script, type ScriptRunner, script } from '../../internal/lua.js'
 
 /**
  * INCRBY, with the TTL set only when this call created the key. Refuses (and undoes) a result
