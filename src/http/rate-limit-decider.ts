@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
+import type { MaybePromise } from '../internal/maybe-promise.js'
 import { compileClientIp, type TrustProxy } from '../ratelimit/client-ip.js'
 import { type HeaderOptions, rateLimitHeaders } from '../ratelimit/headers.js'
 import {
@@ -11,8 +12,6 @@ import {
 import { addressList } from '../ratelimit/ip.js'
 import type { RateLimiter } from '../ratelimit/limiter.js'
 import type { RateLimitResult } from '../ratelimit/result.js'
-
-type MaybePromise<T> = T | Promise<T>
 
 /**
  * Rate limit middleware options, the same for every framework; `Req` is the framework's request
