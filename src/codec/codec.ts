@@ -1,4 +1,5 @@
 import { CorruptValueError, InvalidOptionError, ValueTooLargeError } from '../errors.js'
+import { DEFAULT_MAX_VALUE_BYTES } from '../internal/limits.js'
 import { type CompressionOptions, type Compressor, createCompressor, decompress } from './compression.js'
 import { jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js'
 import { DEFAULT_LIMITS, Envelope, snapshot } from './value.js'
@@ -20,7 +21,7 @@ export interface CodecOptions {
   readonly serializer?: 'msgpack' | 'json' | Serializer
   /** Compress encoded values at or above a size; `false` (default) never compresses. */
   readonly compression?: CompressionOptions | false
-  /** The largest value, encoded or decompressed, in bytes. Default 64 MiB. */
+  /** The largest value, encoded or decompressed, in bytes. Default 16 MiB (`DEFAULT_MAX_VALUE_BYTES`). */
   readonly maxValueBytes?: number
 }
 
@@ -40,7 +41,7 @@ const INTEGER_TEXT = /^-?(?:0|[1-9]\d{0,19})$/
 
 export function createCodec(options: CodecOptions = {}): Codec {
   const serializer = resolveSerializer(options.serializer ?? 'msgpack')
-  const maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024
+  const maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
   if (!Number.isInteger(maxValueBytes) || maxValueBytes <= 0) {
     throw new InvalidOptionError(`maxValueBytes must be a positive whole number, got ${maxValueBytes}`)
   }
