@@ -4,14 +4,14 @@ import net from 'node:net'
  * A loopback TCP proxy in front of one Redis, so a test can cut one client off (every connection
  * dropped, new ones refused) while others keep talking to the server directly.
  */
-export interface Proxy {
+export interface TcpProxy {
   readonly port: number
   /** Drops every connection and refuses new ones for `ms`, then accepts again. */
   cut(ms: number): Promise<void>
   close(): Promise<void>
 }
 
-export async function startProxy(targetPort: number): Promise<Proxy> {
+export async function startProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>()
   let server: net.Server
   const listen = (port: number) =>

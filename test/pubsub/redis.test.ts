@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { channel } from '../../src/pubsub/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
 import { type RedisServer, redisAvailable, startRedis, waitFor } from '../harness/redis.js'
-import { type Proxy, startProxy } from './proxy.js'
+import { startProxy, type TcpProxy } from './proxy.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -74,7 +74,7 @@ describe.skipIf(!redisAvailable())('channels over Redis', () => {
   })
 
   describe('durable (Streams)', () => {
-    let proxy: Proxy
+    let proxy: TcpProxy
     beforeAll(async () => {
       proxy = await startProxy(server.port)
     })
