@@ -1,6 +1,6 @@
 import { type ScriptRunner, script } from '../stores/redis/index.js'
 import { compareIds } from './ids.js'
-import { type Retention, Serial, type Sink, type Transport } from './transport.js'
+import { type Retention, Serial, type Transport } from './transport.js'
 
 /**
  * What a channel uses of a Redis store (`RedisStore` has it): its one pub/sub connection through
