@@ -73,6 +73,25 @@ describe.skipIf(!redisAvailable())('channels over Redis', () => {
     }, 10_000)
   })
 
+  it('durable: messages published right after a kill/restart arrive, even before the subscriber is back', async () => {
+    const sub = store()
+    const pub = store()
+    const got: number[] = []
+    const durable = { maxLen: 1000 }
+    await channel<number>('restart-d', { store: sub, durable }).subscribe((n) => void got.push(n))
+    await live(sub)
+    const ch = channel<number>('restart-d', { store: pub, durable })
+    await ch.publish(0)
+    await waitFor(() => got.length === 1, 5000)
+    await server.kill()
+    await sleep(300)
+    await server.restart() // empty: the old stream is gone, new ids are later in time
+    await waitFor(() => pub.state === 'ready', 10_000)
+    for (let n = 1; n <= 10; n++) await ch.publish(n)
+    await waitFor(() => got.length === 11, 10_000)
+    expect(got).toEqual(Array.from({ length: 11 }, (_, i) => i))
+  })
+
   describe('durable (Streams)', () => {
     let proxy: TcpProxy
     beforeAll(async () => {
