@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidOptionError, memoryStore } from '../../src/index.js'
-import { ChannelOverflowError, channel, InvalidEventIdError } from '../../src/pubsub/index.js'
+import {
+  ChannelOverflowError,
+  channel,
+  InvalidEventIdError,
+  openEventStream,
+  resolveEventStreamOptions,
+} from '../../src/pubsub/index.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -124,5 +130,32 @@ describe('channels over memory', () => {
     await sleep(5)
     expect(got).toEqual([0, 2])
     expect(errors).toHaveLength(1)
+  })
+
+  it('event streams: options are checked at setup; multi-line data becomes several data: lines', async () => {
+    expect(() => resolveEventStreamOptions({ event: 'a\nb' })).toThrow(InvalidOptionError)
+    expect(() => resolveEventStreamOptions({ retry: 0 })).toThrow(InvalidOptionError)
+    expect(() => resolveEventStreamOptions({ heartbeat: Number.POSITIVE_INFINITY })).toThrow(
+      InvalidOptionError,
+    )
+    const ch = channel<string>('sse-lines', { store: memoryStore(), durable: { maxLen: 10 } })
+    let text = ''
+    let ended = false
+    const options = resolveEventStreamOptions<string>({ event: 'note', format: (m) => m })
+    const stream = openEventStream(ch, undefined, options, {
+      write: (t) => {
+        text += t
+      },
+      buffered: () => 0,
+      end: () => {
+        ended = true
+      },
+    })
+    await sleep(1)
+    const id = await ch.publish('one\ntwo')
+    await sleep(5)
+    await stream.close()
+    expect(text).toBe(`retry: 1000\n: connected\n\nid: ${id}\nevent: note\ndata: one\ndata: two\n\n`)
+    expect(ended).toBe(true)
   })
 })

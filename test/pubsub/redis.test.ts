@@ -162,6 +162,28 @@ describe.skipIf(!redisAvailable())('channels over Redis', () => {
     })
   })
 
+  it('a hung Redis: publish and durable subscribe fail with typed errors within the deadline', async () => {
+    const s = redisStore({ url: server.url, timeout: 200, onLog: () => {} })
+    stores.push(s)
+    await s.ready()
+    const plain = channel<number>('hung', { store: s })
+    const durable = channel<number>('hung-d', { store: s, durable: { maxLen: 10 } })
+    server.pause()
+    try {
+      for (const attempt of [
+        () => plain.publish(1),
+        () => durable.publish(1),
+        () => durable.subscribe(() => {}),
+      ]) {
+        const started = performance.now()
+        await expect(attempt()).rejects.toMatchObject({ code: 'E_STORE_UNAVAILABLE' })
+        expect(performance.now() - started).toBeLessThan(1500)
+      }
+    } finally {
+      server.resume()
+    }
+  })
+
   it('close() is bounded with live and retrying subscriptions', async () => {
     const s = redisStore({ url: server.url, timeout: 500 })
     await channel('closing', { store: s }).subscribe(() => {})
