@@ -24,7 +24,13 @@ export interface ChannelOptions {
   readonly durable?: DurableOptions
   /** Prefix of the Redis pub/sub channel and stream key. Default `'cachekit:channel:'`. */
   readonly prefix?: string
-  /** Hears handler errors, undecodable messages and failed catch-up reads. Default `console.error`. */
+  /**
+   * The most messages waiting for one subscription's handler; beyond it messages are dropped and
+   * `ChannelOverflowError` is reported once per burst (a durable Redis subscriber reads them again
+   * from the stream). Default 10,000.
+   */
+  readonly maxPending?: number
+  /** Hears handler errors, undecodable messages, overflows and failed catch-up reads. Default `console.error`. */
   readonly onError?: (error: unknown) => void
 }
 
@@ -121,12 +127,17 @@ export function channel<T>(name: string, options: ChannelOptions): Channel<T> {
   const codec = options.codec ?? createCodec()
   const report = options.onError ?? ((error: unknown) => console.error('[cachekit/pubsub]', error))
   const prefix = options.prefix ?? 'cachekit:channel:'
+  const maxPending = options.maxPending ?? 10_000
+  if (!Number.isSafeInteger(maxPending) || maxPending < 1) {
+    throw new InvalidOptionError(`channel maxPending must be a whole number >= 1, got ${String(maxPending)}`)
+  }
+  const queueing = { maxPending, name }
   let transport: Transport
   if (isRedis(options.store)) {
     // One hash tag: stream key and channel live on one Cluster slot.
-    transport = redisTransport(options.store, `${prefix}{${name}}`, retention)
+    transport = redisTransport(options.store, `${prefix}{${name}}`, retention, queueing)
   } else if (isMemory(options.store)) {
-    transport = memoryTransport(options.store, name, retention)
+    transport = memoryTransport(options.store, name, retention, queueing)
   } else {
     throw new InvalidOptionError('channel store must be a memoryStore() or a redisStore()')
   }

@@ -1,5 +1,5 @@
 import { compareIds } from './ids.js'
-import { type Retention, Serial, type Sink, type Transport } from './transport.js'
+import { type Queueing, type Retention, Serial, type Sink, type Transport } from './transport.js'
 
 interface Topic {
   readonly subscribers: Set<Subscriber>
@@ -37,7 +37,12 @@ function topicOf(store: object, name: string): Topic {
  * Redis, so code written against memory behaves the same on Redis. A durable channel keeps a
  * bounded log with Redis-style ids (`ms-seq`), so `since` and SSE resumption work the same too.
  */
-export function memoryTransport(store: object, name: string, retention: Retention | undefined): Transport {
+export function memoryTransport(
+  store: object,
+  name: string,
+  retention: Retention | undefined,
+  queueing: Queueing,
+): Transport {
   const topic = topicOf(store, name)
   const trim = (now: number) => {
     if (retention === undefined) return
@@ -74,7 +79,11 @@ export function memoryTransport(store: object, name: string, retention: Retentio
       return Promise.resolve(id)
     },
     subscribe(sink, since) {
-      const subscriber: Subscriber = { sink, serial: new Serial(), removed: false }
+      const subscriber: Subscriber = {
+        sink,
+        serial: new Serial(queueing.maxPending, queueing.name),
+        removed: false,
+      }
       if (retention !== undefined && since !== undefined) {
         trim(Date.now())
         for (const entry of topic.log)

@@ -1,6 +1,6 @@
 import { type ScriptRunner, script } from '../stores/redis/index.js'
 import { compareIds } from './ids.js'
-import { type Retention, Serial, type Transport } from './transport.js'
+import { type Queueing, type Retention, Serial, type Transport } from './transport.js'
 
 /**
  * What a channel uses of a Redis store (`RedisStore` has it): its one pub/sub connection through
@@ -84,14 +84,19 @@ const text = (reply: unknown): string => (Buffer.isBuffer(reply) ? reply.toStrin
  * pub/sub speaks text. A durable channel also appends every message to a stream (`key`) and
  * catches up from it after a reconnect or a detected gap.
  */
-export function redisTransport(store: PubSubStore, key: string, retention: Retention | undefined): Transport {
+export function redisTransport(
+  store: PubSubStore,
+  key: string,
+  retention: Retention | undefined,
+  queueing: Queueing,
+): Transport {
   const pubsub = store.channel(key)
   const runner = store.scriptRunner()
   if (retention === undefined) {
     return {
       publish: (bytes) => pubsub.publish(Buffer.from(bytes).toString('base64')).then(() => undefined),
       async subscribe(sink) {
-        const serial = new Serial()
+        const serial = new Serial(queueing.maxPending, queueing.name)
         let removed = false
         const stop = await pubsub.subscribe((message) => {
           void serial.run(
@@ -115,7 +120,7 @@ export function redisTransport(store: PubSubStore, key: string, retention: Reten
       text(await runner.run(PUBLISH, [key], [key, Buffer.from(bytes).toString('base64'), maxLen, age])),
     async subscribe(sink, since) {
       let last = since ?? text(await runner.run(TAIL, [key], []))
-      const serial = new Serial()
+      const serial = new Serial(queueing.maxPending, queueing.name)
       let removed = false
       const deliver = async (id: string, payload: string) => {
         if (removed || compareIds(id, last) <= 0) return
@@ -142,7 +147,7 @@ export function redisTransport(store: PubSubStore, key: string, retention: Reten
         if (removed || retry !== undefined) return
         retry = setTimeout(() => {
           retry = undefined
-          void serial.run(catchUp, onError)
+          queueCatchUp()
         }, delay)
         retry.unref()
         delay = Math.min(delay * 2, RETRY_MAX_MS)
@@ -151,9 +156,24 @@ export function redisTransport(store: PubSubStore, key: string, retention: Reten
         await catchUp()
         delay = RETRY_FIRST_MS
       }
+      // One forced catch-up at most waits in the queue: after a reconnect, or after messages were
+      // dropped because the handler fell behind (they are in the stream; it reads them again).
+      let catchUpQueued = false
+      const queueCatchUp = () => {
+        if (catchUpQueued) return
+        catchUpQueued = true
+        serial.run(
+          async () => {
+            catchUpQueued = false
+            await caughtUp()
+          },
+          onError,
+          true,
+        )
+      }
       const stop = await pubsub.subscribe(
         (message) => {
-          void serial.run(async () => {
+          const queued = serial.run(async () => {
             const [prev = '', id = '', payload = ''] = message.split(' ')
             if (compareIds(id, last) <= 0) return
             // A catch-up failure throws before delivering, so `last` stays put and the retry (or
@@ -161,11 +181,9 @@ export function redisTransport(store: PubSubStore, key: string, retention: Reten
             if (prev !== last) await caughtUp()
             await deliver(id, payload)
           }, onError)
+          if (!queued) queueCatchUp()
         },
-        {
-          up: () => void serial.run(caughtUp, onError),
-          down: () => {},
-        },
+        { up: queueCatchUp, down: () => {} },
       )
       return () => {
         removed = true

@@ -158,4 +158,29 @@ describe('channels over memory', () => {
     expect(text).toBe(`retry: 1000\n: connected\n\nid: ${id}\nevent: note\ndata: one\ndata: two\n\n`)
     expect(ended).toBe(true)
   })
+
+  it('a handler that falls behind: the backlog is bounded, the overflow reported once', async () => {
+    const errors: unknown[] = []
+    const ch = channel<number>('slow', {
+      store: memoryStore(),
+      maxPending: 5,
+      onError: (e) => errors.push(e),
+    })
+    let open: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const got: number[] = []
+    await ch.subscribe(async (n) => {
+      await gate
+      got.push(n)
+    })
+    for (let n = 0; n < 50; n++) await ch.publish(n)
+    open()
+    await sleep(20)
+    expect(got).toEqual([0, 1, 2, 3, 4])
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toBeInstanceOf(ChannelOverflowError)
+    expect(() => channel('x', { store: memoryStore(), maxPending: 0 })).toThrow(InvalidOptionError)
+  })
 })

@@ -162,6 +162,35 @@ describe.skipIf(!redisAvailable())('channels over Redis', () => {
     })
   })
 
+  it('durable: a handler that fell behind past maxPending still gets every message, from the stream', async () => {
+    const s = store()
+    const errors: unknown[] = []
+    const options = {
+      store: s,
+      durable: { maxLen: 1000 },
+      maxPending: 5,
+      onError: (e: unknown) => errors.push(e),
+    }
+    let open: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const got: number[] = []
+    await channel<number>('slow-d', options).subscribe(async (n) => {
+      await gate
+      got.push(n)
+    })
+    await live(s)
+    const ch = channel<number>('slow-d', { store: store(), durable: { maxLen: 1000 } })
+    for (let n = 0; n < 100; n++) await ch.publish(n)
+    await sleep(100)
+    open()
+    await waitFor(() => got.length === 100, 5000)
+    await sleep(50)
+    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['E_CHANNEL_OVERFLOW'])
+  })
+
   it('a hung Redis: publish and durable subscribe fail with typed errors within the deadline', async () => {
     const s = redisStore({ url: server.url, timeout: 200, onLog: () => {} })
     stores.push(s)
