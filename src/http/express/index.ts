@@ -21,3 +21,4 @@ export function rateLimit(options: ExpressRateLimitOptions) {
     }, next)
   }
 }
+export { channelEvents } from './sse.js'

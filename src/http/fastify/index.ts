@@ -40,3 +40,4 @@ export function rateLimit(options: FastifyRateLimitOptions) {
   })
   return plugin
 }
+export { channelEvents } from './sse.js'

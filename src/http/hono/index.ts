@@ -26,3 +26,4 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
     return c.body(verdict.body, verdict.status)
   }
 }
+export { channelEvents } from './sse.js'

@@ -34,8 +34,12 @@ const CLOSE_BUDGET_MS = 1900
 /** A named pub/sub channel (see {@link RedisStore.channel}). */
 export interface PubSubChannel {
   publish(message: string): Promise<void>
-  /** Resolves to a function that unsubscribes. */
-  subscribe(listener: (message: string) => void): Promise<() => Promise<void>>
+  /**
+   * Resolves to a function that unsubscribes. `status` (optional) hears when the subscription goes
+   * live (`up`) and when messages may be missed (`down`), e.g. to catch up from a stream after a
+   * reconnect.
+   */
+  subscribe(listener: (message: string) => void, status?: SubscriptionStatus): Promise<() => Promise<void>>
 }
 
 export interface RedisStoreStats extends StoreStats {
@@ -357,11 +361,12 @@ export class RedisStore implements StoreCore, StoreExtras {
     return {
       publish: (message) =>
         this.#guard.call('channel', (d) => d.send(['PUBLISH', name, message]).then(() => undefined), RETHROW),
-      subscribe: (listener) =>
-        this.#subscribe(name, (message) => listener(message.toString('utf8')), {
-          up: () => {},
-          down: () => {},
-        }),
+      subscribe: (listener, status) =>
+        this.#subscribe(
+          name,
+          (message) => listener(message.toString('utf8')),
+          status ?? { up: () => {}, down: () => {} },
+        ),
     }
   }
 
