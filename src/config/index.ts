@@ -1,0 +1,1 @@
+export { cacheFromEnv, describeAndCreate, type Env, type EnvCacheDescription } from './from-env.js'
