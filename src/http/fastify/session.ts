@@ -11,7 +11,8 @@ type Callback = (error?: unknown) => void
 
 /** The store interface of `@fastify/session`, plus the optional `all`, `length` and `clear`. */
 export interface FastifySessionStore {
-  get(sessionId: string, callback: (error: unknown, session?: SessionData | null) => void): void
+  /** The callback's `session` is typed `never` so that @fastify/session's own callback type fits it. */
+  get(sessionId: string, callback: (error: unknown, session?: never) => void): void
   set(sessionId: string, session: object, callback: Callback): void
   destroy(sessionId: string, callback: Callback): void
   /** Every live session by its hashed handle (the store holds no ids). */
@@ -32,8 +33,7 @@ export function fastifySessionStore(sessions: Sessions): FastifySessionStore {
       sessions
         .load(sessionId)
         .then(
-          (found) =>
-            callback(null, found === undefined ? null : { ...found.data, [SNAPSHOT_FIELD]: found.snapshot }),
+          (found) => callback(null, found && ({ ...found.data, [SNAPSHOT_FIELD]: found.snapshot } as never)),
           callback,
         )
     },
