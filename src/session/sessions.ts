@@ -292,7 +292,13 @@ export class Sessions {
 
   #userOf(data: SessionData): string | undefined {
     const id = this.#userId(data)
-    return id === undefined || id === null || id === '' ? undefined : this.#hash('user', String(id))
+    if (id === undefined || id === null || id === '') return undefined
+    if (typeof id !== 'string' && typeof id !== 'number') {
+      throw new InvalidOptionError(
+        `a session's user id must be a string or a number, got ${typeof id}: check the userId option`,
+      )
+    }
+    return this.#hash('user', String(id))
   }
 
   #key(handle: string): string {
