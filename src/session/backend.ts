@@ -13,6 +13,8 @@ export interface StoredSession {
   readonly touchedAt: number
   /** The keyed hash of its user id, when it has one. */
   readonly user: string | undefined
+  /** When its user's index last recorded it as active (epoch ms; 0 = never). */
+  readonly indexedAt: number
 }
 
 /** A write: the fields to set, the fields to remove. */
@@ -20,6 +22,8 @@ export interface SessionWrite {
   readonly set: ReadonlyMap<string, string>
   readonly remove: readonly string[]
   readonly user: string | undefined
+  /** The user's index is being told of this write: record `now` as `indexedAt`. */
+  readonly indexed: boolean
 }
 
 /**
@@ -43,7 +47,13 @@ export interface SessionBackend {
     ttl: number,
   ): Promise<WriteOutcome>
   /** Renews a live record's TTL and sets `set` (the volatile fields); never revives a tombstone. */
-  touch(key: string, set: ReadonlyMap<string, string>, now: number, ttl: number): Promise<WriteOutcome>
+  touch(
+    key: string,
+    set: ReadonlyMap<string, string>,
+    indexed: boolean,
+    now: number,
+    ttl: number,
+  ): Promise<WriteOutcome>
   /** Replaces the record by a tombstone living `ttl`; resolves to the user hash it had. */
   destroy(key: string, ttl: number): Promise<string | undefined>
   /** Records `member` in a user's index as active at `now`; drops members idle longer than `ttl`. */

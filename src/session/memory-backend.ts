@@ -6,6 +6,7 @@ interface Record {
   readonly dead: boolean
   readonly touchedAt: number
   readonly user: string | null
+  readonly indexedAt: number
   readonly fields: { readonly [field: string]: string }
 }
 
@@ -32,6 +33,7 @@ export function memoryBackend(store: Store): SessionBackend {
         fields: new Map(Object.entries(rec.fields)),
         touchedAt: rec.touchedAt,
         user: rec.user ?? undefined,
+        indexedAt: rec.indexedAt,
       }
       return Promise.resolve(stored)
     },
@@ -43,22 +45,23 @@ export function memoryBackend(store: Store): SessionBackend {
       const fields: { [field: string]: string } = mode === 'merge' && rec ? { ...rec.fields } : {}
       for (const [field, json] of w.set) fields[field] = json
       for (const field of w.remove) delete fields[field]
-      put(key, { dead: false, touchedAt: now, user: w.user ?? rec?.user ?? null, fields }, ttl)
+      const indexedAt = w.indexed ? now : (rec?.indexedAt ?? 0)
+      put(key, { dead: false, touchedAt: now, user: w.user ?? rec?.user ?? null, indexedAt, fields }, ttl)
       return Promise.resolve<WriteOutcome>('written')
     },
 
-    touch(key, set, now, ttl) {
+    touch(key, set, indexed, now, ttl) {
       const rec = read<Record>(key)
       if (rec === undefined) return Promise.resolve<WriteOutcome>('missing')
       if (rec.dead) return Promise.resolve<WriteOutcome>('destroyed')
       const fields = { ...rec.fields, ...Object.fromEntries(set) }
-      put(key, { ...rec, touchedAt: now, fields }, ttl)
+      put(key, { ...rec, touchedAt: now, indexedAt: indexed ? now : rec.indexedAt, fields }, ttl)
       return Promise.resolve<WriteOutcome>('written')
     },
 
     destroy(key, ttl) {
       const rec = read<Record>(key)
-      put(key, { dead: true, touchedAt: 0, user: null, fields: {} }, ttl)
+      put(key, { dead: true, touchedAt: 0, user: null, indexedAt: 0, fields: {} }, ttl)
       return Promise.resolve(rec?.dead === false ? (rec.user ?? undefined) : undefined)
     },
 

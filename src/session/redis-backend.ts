@@ -2,14 +2,14 @@ import { type ScriptRunner, script } from '../stores/redis/scripts.js'
 import type { SessionBackend, StoredSession, WriteOutcome } from './backend.js'
 
 // A session is one Redis hash: data fields under `f:<name>` (JSON text), `~t` last write or touch
-// (epoch ms), `~u` the user hash, and `~d` alone when it is a tombstone. One key per session keeps
+// (epoch ms), `~u` the user hash, `~i` when the user's index last heard of it, and `~d` alone when it is a tombstone. One key per session keeps
 // every step a single-key script, so it runs unchanged on Cluster.
 
 const LOAD = script('session-load', `return redis.call('HGETALL', KEYS[1])`)
 
 /**
- * ARGV: mode ('merge' | 'create'), now, ttl, user hash or '', count of fields to set, then
- * field/value pairs, then fields to remove. 0 = tombstone, -1 = merge met no record, 1 = written.
+ * ARGV: mode ('merge' | 'create'), now, ttl, user hash or '', '1' when indexed now else '', count
+ * of fields to set, then field/value pairs, then fields to remove. 0 = tombstone, -1 = merge met no record, 1 = written.
  */
 const WRITE = script(
   'session-write',
@@ -19,8 +19,8 @@ if ARGV[1] == 'merge' then
 else
   redis.call('DEL', KEYS[1])
 end
-local i = 6
-for _ = 1, tonumber(ARGV[5]) do
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
@@ -30,17 +30,19 @@ while i <= #ARGV do
 end
 redis.call('HSET', KEYS[1], '~t', ARGV[2])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], '~u', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], '~i', ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`,
 )
 
-/** ARGV: now, ttl, then field/value pairs. Same answers as WRITE. */
+/** ARGV: now, ttl, '1' when indexed now else '', then field/value pairs. Same answers as WRITE. */
 const TOUCH = script(
   'session-touch',
   `if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], '~d') == 1 then return 0 end
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], '~t', ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], '~i', ARGV[1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`,
 )
@@ -90,27 +92,30 @@ export function redisBackend(runner: ScriptRunner): SessionBackend {
       const fields = new Map<string, string>()
       let touchedAt = 0
       let user: string | undefined
+      let indexedAt = 0
       for (let i = 0; i + 1 < reply.length; i += 2) {
         const name = text(reply[i])
         const value = text(reply[i + 1])
         if (name === '~d') return undefined
         if (name === '~t') touchedAt = Number(value)
         else if (name === '~u') user = value
+        else if (name === '~i') indexedAt = Number(value)
         else if (name.startsWith('f:')) fields.set(name.slice(2), value)
       }
-      const stored: StoredSession = { fields, touchedAt, user }
+      const stored: StoredSession = { fields, touchedAt, user, indexedAt }
       return stored
     },
 
     async write(key, mode, w, now, ttl) {
-      const args: string[] = [mode, String(now), String(ttl), w.user ?? '', String(w.set.size)]
+      const indexed = w.indexed ? '1' : ''
+      const args: string[] = [mode, String(now), String(ttl), w.user ?? '', indexed, String(w.set.size)]
       for (const [field, json] of w.set) args.push(`f:${field}`, json)
       for (const field of w.remove) args.push(`f:${field}`)
       return outcome(await runner.run(WRITE, [key], args))
     },
 
-    async touch(key, set, now, ttl) {
-      const args: string[] = [String(now), String(ttl)]
+    async touch(key, set, indexed, now, ttl) {
+      const args: string[] = [String(now), String(ttl), indexed ? '1' : '']
       for (const [field, json] of set) args.push(`f:${field}`, json)
       return outcome(await runner.run(TOUCH, [key], args))
     },

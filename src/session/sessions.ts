@@ -19,6 +19,8 @@ export interface SessionSnapshot {
   readonly touchedAt: number
   /** The keyed hash of its user id, if it had one. */
   readonly user?: string | undefined
+  /** When its user's index last recorded it as active (epoch ms). */
+  readonly indexedAt?: number | undefined
 }
 
 /** A session as loaded: its data and the snapshot to save it against. */
@@ -148,7 +150,7 @@ export class Sessions {
     const user = this.#userOf(data)
     const key = this.#key(handle)
     const now = Date.now()
-    const whole: SessionWrite = { set: fields, remove: [], user }
+    const whole: SessionWrite = { set: fields, remove: [], user, indexed: user !== undefined }
     if (snapshot === undefined) return saved(await this.#write(handle, key, 'create', whole, now))
     const set = new Map<string, string>()
     for (const [field, json] of fields) if (snapshot.fields[field] !== digest(json)) set.set(field, json)
@@ -156,7 +158,8 @@ export class Sessions {
     if (remove.length === 0 && [...set.keys()].every((field) => this.#volatile.has(field))) {
       return this.#touch(handle, set, snapshot, now)
     }
-    const outcome = await this.#write(handle, key, 'merge', { set, remove, user }, now)
+    const indexed = user !== undefined && (user !== snapshot.user || this.#indexDue(snapshot, now))
+    const outcome = await this.#write(handle, key, 'merge', { set, remove, user, indexed }, now)
     if (outcome !== 'missing') return saved(outcome)
     // The record expired since this request read it: write the request's whole view back.
     return saved(await this.#write(handle, key, 'create', whole, now))
@@ -182,7 +185,7 @@ export class Sessions {
   async sessionsOf(userId: string | number): Promise<UserSession[]> {
     const user = this.#hash('user', String(userId))
     const index = this.#indexKey(user)
-    const members = await this.#backend.indexList(index, Date.now(), this.ttl)
+    const members = await this.#backend.indexList(index, Date.now(), this.#indexTtl)
     const out: UserSession[] = []
     const gone: string[] = []
     await Promise.all(
@@ -246,7 +249,7 @@ export class Sessions {
     // The index entry goes out in the same tick, so it rides the same round trip.
     const [outcome] = await Promise.all([
       this.#backend.write(key, mode, w, now, this.ttl),
-      w.user === undefined ? undefined : this.#index(w.user, handle, now),
+      w.user === undefined || !w.indexed ? undefined : this.#index(w.user, handle, now),
     ])
     return outcome
   }
@@ -258,15 +261,30 @@ export class Sessions {
     now: number,
   ): Promise<SaveOutcome> {
     if (now - snapshot.touchedAt < this.#touchAfterMs) return 'skipped'
+    const indexed = snapshot.user !== undefined && this.#indexDue(snapshot, now)
     const [outcome] = await Promise.all([
-      this.#backend.touch(this.#key(handle), set, now, this.ttl),
-      snapshot.user === undefined ? undefined : this.#index(snapshot.user, handle, now),
+      this.#backend.touch(this.#key(handle), set, indexed, now, this.ttl),
+      snapshot.user === undefined || !indexed ? undefined : this.#index(snapshot.user, handle, now),
     ])
     return touchOutcome(outcome)
   }
 
   #index(user: string, handle: string, now: number): Promise<void> {
-    return this.#backend.indexAdd(this.#indexKey(user), handle, now, this.ttl)
+    return this.#backend.indexAdd(this.#indexKey(user), handle, now, this.#indexTtl)
+  }
+
+  /**
+   * The user's index is told of a session's activity at most once per `touchAfter`, not on every
+   * write: a live session was active within `ttl`, at most `touchAfter` after its index entry, so an
+   * entry older than `ttl + touchAfter` belongs to an expired session (see {@link Sessions.#indexTtl}).
+   */
+  #indexDue(snapshot: SessionSnapshot, now: number): boolean {
+    return now - (snapshot.indexedAt ?? 0) >= this.#touchAfterMs
+  }
+
+  /** How long an index entry stays without news before it is taken for an expired session. */
+  get #indexTtl(): number {
+    return this.ttl + this.#touchAfterMs
   }
 
   async #loadHandle(handle: string): Promise<LoadedSession | undefined> {
@@ -282,7 +300,8 @@ export class Sessions {
         // A field that is not JSON was not written by cachekit: leave it out rather than fail the request.
       }
     }
-    return { data, snapshot: { fields, touchedAt: stored.touchedAt, user: stored.user } }
+    const { touchedAt, user, indexedAt } = stored
+    return { data, snapshot: { fields, touchedAt, user, indexedAt } }
   }
 
   async #destroyHandle(handle: string): Promise<void> {
