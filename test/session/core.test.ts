@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
+import { StoreUnavailableError } from '../../src/errors.js'
 import { createCache, memoryStore } from '../../src/index.js'
 import { createSessions, SessionSecretError, SessionStoreUnsupportedError } from '../../src/session/index.js'
+import { redisStore } from '../../src/stores/redis/index.js'
+import { startRedis } from '../harness/redis.js'
 import { bytesMapStore } from '../support/bytes-store.js'
-import { backings, SECRET, sessionsOn } from './support.js'
+import { backings, hasRedis, SECRET, sessionsOn } from './support.js'
 
 describe('sessions: options', () => {
   it('refuses a missing or short secret with a typed error', () => {
@@ -128,3 +131,33 @@ for (const backing of backings()) {
     })
   })
 }
+
+describe.skipIf(!hasRedis)('sessions on a Redis that dies', () => {
+  it("fail with the store's typed error within its deadline, whatever its onError", async () => {
+    const server = await startRedis()
+    const cache = createCache({ store: redisStore({ url: server.url, timeout: 300, onError: 'ignore' }) })
+    try {
+      const sessions = sessionsOn(cache)
+      const id = sessions.generateId()
+      await sessions.save(id, { a: 1 })
+      await server.kill()
+      for (const call of [
+        () => sessions.load(id),
+        () => sessions.save(id, { a: 2 }),
+        () => sessions.destroy(id),
+      ]) {
+        const started = performance.now()
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(error).toBeInstanceOf(StoreUnavailableError)
+        expect((error as StoreUnavailableError).code).toBe('E_STORE_UNAVAILABLE')
+        expect(performance.now() - started).toBeLessThan(5000)
+      }
+    } finally {
+      await cache.close()
+      await server.stop()
+    }
+  })
+})

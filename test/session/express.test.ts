@@ -90,6 +90,16 @@ for (const backing of backings()) {
       expect((await a.sessions.load(after))?.data['userId']).toBe('bob')
     })
 
+    it('an unchanged session costs no write per request (throttled touch)', async () => {
+      const a = await start()
+      const jar = new Jar()
+      await jar.fetch(`${a.url}/login?user=erin`, { method: 'POST' })
+      const id = idFromSignedCookie(jar.get('connect.sid'))
+      const first = (await a.sessions.load(id))?.snapshot.touchedAt
+      for (let i = 0; i < 5; i++) expect((await jar.fetch(`${a.url}/get`)).status).toBe(200)
+      expect((await a.sessions.load(id))?.snapshot.touchedAt).toBe(first)
+    })
+
     it('a logout racing 50 in-flight writes on two instances never comes back', async () => {
       const a = await start()
       const b = await start()
