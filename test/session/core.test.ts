@@ -161,3 +161,30 @@ describe.skipIf(!hasRedis)('sessions on a Redis that dies', () => {
     }
   })
 })
+
+describe.skipIf(!hasRedis)('sessions on a tiered cache', () => {
+  it('run on the shared tier: two instances with their own L1 see one session', async () => {
+    const server = await startRedis()
+    const open = () =>
+      createCache({
+        tiers: [memoryStore(), redisStore({ url: server.url, timeout: 2000 })],
+        prefix: 'tiered',
+      })
+    const caches = [open(), open()]
+    try {
+      const [a, b] = caches.map((cache) => sessionsOn(cache))
+      if (a === undefined || b === undefined) throw new Error('no caches')
+      const id = a.generateId()
+      await a.save(id, { userId: 'ivy', x: 1 })
+      const read = await b.load(id)
+      expect(read?.data).toEqual({ userId: 'ivy', x: 1 })
+      await b.save(id, { userId: 'ivy', x: 1, y: 2 }, read?.snapshot)
+      expect((await a.load(id))?.data).toEqual({ userId: 'ivy', x: 1, y: 2 })
+      expect(await b.destroyUser('ivy')).toBe(1)
+      expect(await a.load(id)).toBeUndefined()
+    } finally {
+      await Promise.all(caches.map((cache) => cache.close()))
+      await server.stop()
+    }
+  })
+})
