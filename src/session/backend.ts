@@ -21,7 +21,8 @@ export interface StoredSession {
 export interface SessionWrite {
   readonly set: ReadonlyMap<string, string>
   readonly remove: readonly string[]
-  readonly user: string | undefined
+  /** The user hash to record; `null` clears it; `undefined` leaves what is stored. */
+  readonly user: string | null | undefined
   /** The user's index is being told of this write: record `now` as `indexedAt`. */
   readonly indexed: boolean
 }

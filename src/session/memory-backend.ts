@@ -46,7 +46,17 @@ export function memoryBackend(store: Store): SessionBackend {
       for (const [field, json] of w.set) fields[field] = json
       for (const field of w.remove) delete fields[field]
       const indexedAt = w.indexed ? now : (rec?.indexedAt ?? 0)
-      put(key, { dead: false, touchedAt: now, user: w.user ?? rec?.user ?? null, indexedAt, fields }, ttl)
+      put(
+        key,
+        {
+          dead: false,
+          touchedAt: now,
+          user: w.user === undefined ? (rec?.user ?? null) : w.user,
+          indexedAt,
+          fields,
+        },
+        ttl,
+      )
       return Promise.resolve<WriteOutcome>('written')
     },
 

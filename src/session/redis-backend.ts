@@ -8,7 +8,7 @@ import type { SessionBackend, StoredSession, WriteOutcome } from './backend.js'
 const LOAD = script('session-load', `return redis.call('HGETALL', KEYS[1])`)
 
 /**
- * ARGV: mode ('merge' | 'create'), now, ttl, user hash or '', '1' when indexed now else '', count
+ * ARGV: mode ('merge' | 'create'), now, ttl, user hash ('' keep, '-' clear), '1' when indexed now else '', count
  * of fields to set, then field/value pairs, then fields to remove. 0 = tombstone, -1 = merge met no record, 1 = written.
  */
 const WRITE = script(
@@ -29,7 +29,11 @@ while i <= #ARGV do
   i = i + 1
 end
 redis.call('HSET', KEYS[1], '~t', ARGV[2])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], '~u', ARGV[4]) end
+if ARGV[4] == '-' then
+  redis.call('HDEL', KEYS[1], '~u')
+elseif ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], '~u', ARGV[4])
+end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], '~i', ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`,
@@ -108,7 +112,14 @@ export function redisBackend(runner: ScriptRunner): SessionBackend {
 
     async write(key, mode, w, now, ttl) {
       const indexed = w.indexed ? '1' : ''
-      const args: string[] = [mode, String(now), String(ttl), w.user ?? '', indexed, String(w.set.size)]
+      const args: string[] = [
+        mode,
+        String(now),
+        String(ttl),
+        w.user === null ? '-' : (w.user ?? ''),
+        indexed,
+        String(w.set.size),
+      ]
       for (const [field, json] of w.set) args.push(`f:${field}`, json)
       for (const field of w.remove) args.push(`f:${field}`)
       return outcome(await runner.run(WRITE, [key], args))

@@ -151,18 +151,27 @@ export class Sessions {
     const key = this.#key(handle)
     const now = Date.now()
     const whole: SessionWrite = { set: fields, remove: [], user, indexed: user !== undefined }
-    if (snapshot === undefined) return saved(await this.#write(handle, key, 'create', whole, now))
+    if (snapshot === undefined) return saved(await this.#write(handle, key, 'create', whole, now, user))
     const set = new Map<string, string>()
     for (const [field, json] of fields) if (snapshot.fields[field] !== digest(json)) set.set(field, json)
     const remove = Object.keys(snapshot.fields).filter((field) => !fields.has(field))
     if (remove.length === 0 && [...set.keys()].every((field) => this.#volatile.has(field))) {
       return this.#touch(handle, set, snapshot, now)
     }
-    const indexed = user !== undefined && (user !== snapshot.user || this.#indexDue(snapshot, now))
-    const outcome = await this.#write(handle, key, 'merge', { set, remove, user, indexed }, now)
+    // The user is written only when this request changed it (login, logout): a request that read
+    // the session before a login elsewhere must not take the user away again.
+    const userChanged = user !== snapshot.user
+    const indexUser = user !== undefined && (userChanged || this.#indexDue(snapshot, now)) ? user : undefined
+    const w: SessionWrite = {
+      set,
+      remove,
+      user: userChanged ? (user ?? null) : undefined,
+      indexed: indexUser !== undefined,
+    }
+    const outcome = await this.#write(handle, key, 'merge', w, now, indexUser)
     if (outcome !== 'missing') return saved(outcome)
     // The record expired since this request read it: write the request's whole view back.
-    return saved(await this.#write(handle, key, 'create', whole, now))
+    return saved(await this.#write(handle, key, 'create', whole, now, user))
   }
 
   /**
@@ -245,11 +254,12 @@ export class Sessions {
     mode: 'merge' | 'create',
     w: SessionWrite,
     now: number,
+    indexUser: string | undefined,
   ): Promise<WriteOutcome> {
     // The index entry goes out in the same tick, so it rides the same round trip.
     const [outcome] = await Promise.all([
       this.#backend.write(key, mode, w, now, this.ttl),
-      w.user === undefined || !w.indexed ? undefined : this.#index(w.user, handle, now),
+      indexUser === undefined ? undefined : this.#index(indexUser, handle, now),
     ])
     return outcome
   }
@@ -276,7 +286,7 @@ export class Sessions {
   /**
    * The user's index is told of a session's activity at most once per `touchAfter`, not on every
    * write: a live session was active within `ttl`, at most `touchAfter` after its index entry, so an
-   * entry older than `ttl + touchAfter` belongs to an expired session (see {@link Sessions.#indexTtl}).
+   * entry older than `ttl + touchAfter` belongs to an expired session.
    */
   #indexDue(snapshot: SessionSnapshot, now: number): boolean {
     return now - (snapshot.indexedAt ?? 0) >= this.#touchAfterMs

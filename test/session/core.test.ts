@@ -113,6 +113,23 @@ for (const backing of backings()) {
       expect(await a.sessionsOf('grace')).toHaveLength(2)
     })
 
+    it('keeps the user a request did not change, and drops the one it removed', async () => {
+      const sessions = sessionsOn(backing.cache())
+      const id = sessions.generateId()
+      await sessions.save(id, { cart: 0 })
+      const stale = await sessions.load(id)
+      const login = await sessions.load(id)
+      await sessions.save(id, { cart: 0, userId: 'jo' }, login?.snapshot)
+      // A request that read the session before the login saves another field: still logged in.
+      await sessions.save(id, { cart: 1 }, stale?.snapshot)
+      expect((await sessions.load(id))?.data).toEqual({ cart: 1, userId: 'jo' })
+      expect(await sessions.sessionsOf('jo')).toHaveLength(1)
+      // Logging out by removing the field takes the session off the user's list.
+      const read = await sessions.load(id)
+      await sessions.save(id, { cart: 1 }, read?.snapshot)
+      expect(await sessions.sessionsOf('jo')).toHaveLength(0)
+    })
+
     it('all() and count() list sessions by handle; clear() removes them', async () => {
       const cache = backing.cache().namespace(`all-${Date.now()}`)
       const sessions = sessionsOn(cache)
