@@ -132,6 +132,10 @@ function checkReadme(tarball) {
     '@types/better-sqlite3',
     'keyv@5',
     'cache-manager@7',
+    'express-session@1',
+    '@types/express-session@1',
+    '@fastify/session@11',
+    '@fastify/cookie@11',
     'vitest@4',
   ]
   // Types only: no install scripts (better-sqlite3 would compile its addon for nothing).
@@ -183,12 +187,15 @@ import type { Cache } from 'cachekit'
 import type { Store } from 'cachekit'
 import type { Express } from 'express'
 import type { RateLimiter } from 'cachekit/ratelimit'
+import type { Sessions } from 'cachekit/session'
 declare global {
   const cache: Cache
   const store: Store
   const url: string
   const app: Express
   const limiter: RateLimiter
+  const sessions: Sessions
+  const user: { readonly id: string }
   const userId: number
   const id: number
   const stats: Stats
