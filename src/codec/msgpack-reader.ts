@@ -1,4 +1,4 @@
-import { type DecodeLimits, setOwn } from './value.js'
+import { type DecodeLimits, setOwn, TYPED_ARRAYS } from './value.js'
 
 /**
  * A MessagePack reader that builds cache values and nothing else. It reads what cachekit's
@@ -29,21 +29,6 @@ const EXT_RECORD = 0x72
 const EXT_SET = 0x73
 const EXT_TYPED_ARRAY = 0x74
 const EXT_TIMESTAMP = 0xff
-
-/** msgpackr's typed array codes (the index), as its writer numbers them. */
-const TYPED_ARRAYS: readonly (new (buffer: ArrayBuffer) => ArrayBufferView)[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-]
 
 const decoder = new TextDecoder('utf-8')
 

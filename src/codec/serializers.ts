@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr'
 import { readMsgpack } from './msgpack-reader.js'
-import { DEFAULT_LIMITS, type DecodeLimits, setOwn } from './value.js'
+import { DEFAULT_LIMITS, type DecodeLimits, setOwn, TYPED_ARRAYS } from './value.js'
 
 /**
  * Turns a checked value into bytes and back. `id` is written into every entry's header so that an
@@ -89,19 +89,8 @@ function toJson(value: unknown): unknown {
   return Object.hasOwn(out, TAG) ? { [TAG]: 'object', v: out } : out
 }
 
-const TYPED_ARRAYS: Readonly<Record<string, new (buffer: ArrayBuffer) => ArrayBufferView>> = {
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-}
+const TYPED_ARRAY_BY_NAME: Readonly<Record<string, new (buffer: ArrayBuffer) => ArrayBufferView>> =
+  Object.fromEntries(TYPED_ARRAYS.map((Ctor) => [Ctor.name, Ctor]))
 
 /** Turns parsed JSON back into cache values, within a node and a depth budget. */
 class JsonReader {
@@ -170,7 +159,7 @@ function fromBase64(text: string, type: string): ArrayBufferView {
   if (typeof text !== 'string') throw new TypeError('bytes are not base64 text')
   const bytes = Buffer.from(text, 'base64')
   if (type === 'Buffer') return bytes
-  const Ctor = Object.hasOwn(TYPED_ARRAYS, type) ? TYPED_ARRAYS[type] : undefined
+  const Ctor = Object.hasOwn(TYPED_ARRAY_BY_NAME, type) ? TYPED_ARRAY_BY_NAME[type] : undefined
   if (!Ctor) throw new TypeError(`unknown typed array ${JSON.stringify(type)}`)
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
   return new Ctor(buffer)

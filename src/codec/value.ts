@@ -33,6 +33,24 @@ export const DEFAULT_LIMITS: DecodeLimits = { maxNodes: MAX_NODES, maxDepth: MAX
  * Stands for a top-level `undefined` in stores that keep live values, where `undefined` already
  * means "miss". Codecs encode `undefined` itself and never see this.
  */
+/**
+ * The typed arrays a value may hold, in the order msgpackr's writer numbers them (the index is its
+ * typed array code); the JSON codec names them by constructor name.
+ */
+export const TYPED_ARRAYS: readonly (new (buffer: ArrayBuffer) => ArrayBufferView)[] = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+]
+
 export const UNDEFINED: unique symbol = Symbol.for('cachekit.undefined')
 
 /**
