@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { StoreUnavailableError } from '../../src/errors.js'
+import { createLocks, type LockHandle, LockLostError } from '../../src/lock/index.js'
+import { redisStore } from '../../src/stores/redis/index.js'
+import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Settles with the outcome and how long it took from `from`. */
+const timed = async (promise: Promise<unknown>, from: number) => {
+  const outcome = await promise.then(
+    (value) => ({ value, error: undefined }),
+    (error: unknown) => ({ value: undefined, error }),
+  )
+  return { ...outcome, ms: performance.now() - from }
+}
+
+describe.skipIf(!redisAvailable())('locks when Redis fails', () => {
+  let server: RedisServer | undefined
+  afterEach(async () => {
+    await server?.stop()
+    server = undefined
+  })
+
+  it('Redis killed while a lock is held and another waits: typed errors within the deadlines, no hang, bounded close', async () => {
+    server = await startRedis()
+    const timeout = 200
+    const ttl = 1500
+    // onError: 'ignore' turns cache reads into misses; a lock must still never be granted blind.
+    const store = redisStore({ url: server.url, timeout, onError: 'ignore' })
+    await store.ready()
+    const locks = createLocks({ store })
+    let handle: LockHandle | undefined
+    let lostAt = 0
+    const holding = locks.withLock(
+      'job',
+      async (lock) => {
+        handle = lock
+        await new Promise((resolve) =>
+          lock.signal.addEventListener('abort', () => {
+            lostAt = performance.now()
+            resolve(undefined)
+          }),
+        )
+        return 'finished'
+      },
+      { ttl },
+    )
+    while (handle === undefined) await sleep(5)
+    const waiter = locks.lock('job', { wait: 30_000 })
+    await sleep(100)
+    await server.kill()
+    const killedAt = performance.now()
+
+    const waited = await timed(waiter, killedAt)
+    expect(waited.error).toBeInstanceOf(StoreUnavailableError)
+    expect(waited.ms).toBeLessThan(3000)
+
+    const fresh = await timed(locks.lock('other', { wait: 30_000 }), performance.now())
+    expect(fresh.error).toBeInstanceOf(StoreUnavailableError)
+    expect(fresh.ms).toBeLessThan(timeout + 1500)
+
+    // The holder is told its lock is gone once its TTL passes without an extension.
+    expect(await holding).toBe('finished')
+    expect(lostAt - killedAt).toBeLessThan(ttl + 1500)
+    const reason = handle.signal.reason as LockLostError
+    expect(reason).toBeInstanceOf(LockLostError)
+    expect(reason.cause).toBeInstanceOf(StoreUnavailableError)
+    expect(locks.stats()).toMatchObject({ held: 0, waiting: 0, lost: 1 })
+    expect(locks.stats().errors).toBeGreaterThan(0)
+
+    const closing = performance.now()
+    await locks.close()
+    await store.close()
+    expect(performance.now() - closing).toBeLessThan(3000)
+  }, 30_000)
+
+  it('Redis hung (SIGSTOP): lock() fails within the store deadline; close() stays bounded while locks are held', async () => {
+    server = await startRedis()
+    const timeout = 200
+    const store = redisStore({ url: server.url, timeout })
+    await store.ready()
+    const locks = createLocks({ store })
+    const held = await locks.lock('held', { ttl: 10_000 })
+    server.pause()
+    try {
+      const attempt = await timed(locks.lock('hung', { wait: 30_000 }), performance.now())
+      expect(attempt.error).toBeInstanceOf(StoreUnavailableError)
+      expect(attempt.ms).toBeLessThan(timeout + 1500)
+      await expect(held.release()).rejects.toBeInstanceOf(StoreUnavailableError)
+      const closing = performance.now()
+      await locks.close()
+      await store.close()
+      expect(performance.now() - closing).toBeLessThan(3500)
+    } finally {
+      server.resume()
+    }
+  }, 30_000)
+})
