@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js'
 import type { Duration } from '../internal/duration.js'
 import { requireTimeout } from '../internal/duration.js'
 import { LockLostError } from './errors.js'
@@ -53,7 +54,7 @@ export class Lease implements LockHandle {
 
   async extend(ttl?: Duration): Promise<void> {
     const ms = ttl === undefined ? this.#ttl : requireTimeout(ttl, 'ttl')
-    if (ms <= 0) throw new LockLostError(`extend(${String(ttl)}) on "${this.name}": the TTL must be > 0`)
+    if (ms <= 0) throw new InvalidOptionError(`extend() on lock "${this.name}" needs a TTL greater than 0`)
     if (this.#done) throw this.#notHeld()
     const sent = performance.now()
     const ok = await this.#owner.backend.extend(this.key, this.token, ms)

@@ -105,7 +105,7 @@ export class Locks {
    * The lock is not extended automatically: extend it, or use {@link withLock}.
    */
   async lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
-    return this.#acquire(name, options, false)
+    return this.#acquire(name, options, false) as Promise<Lease>
   }
 
   /**
@@ -116,15 +116,7 @@ export class Locks {
     name: string,
     options: Omit<LockOptions, 'wait' | 'signal'> = {},
   ): Promise<LockHandle | undefined> {
-    try {
-      return await this.#acquire(name, { ...options, wait: 0 }, false)
-    } catch (error) {
-      if (error instanceof LockTimeoutError) {
-        this.#counts.timeouts--
-        return undefined
-      }
-      throw error
-    }
+    return this.#acquire(name, { ...options, wait: 0 }, false, true)
   }
 
   /**
@@ -138,7 +130,7 @@ export class Locks {
     fn: (lock: LockHandle) => T | Promise<T>,
     options: LockOptions = {},
   ): Promise<T> {
-    const handle = await this.#acquire(name, options, true)
+    const handle = (await this.#acquire(name, options, true)) as Lease
     try {
       return await fn(handle)
     } finally {
@@ -175,7 +167,13 @@ export class Locks {
     await this.#waiters.unsubscribe()
   }
 
-  async #acquire(name: string, options: LockOptions, watchdog: boolean): Promise<Lease> {
+  /** Waits for the lock; with `probe`, one attempt that resolves to undefined when it is held. */
+  async #acquire(
+    name: string,
+    options: LockOptions,
+    watchdog: boolean,
+    probe = false,
+  ): Promise<Lease | undefined> {
     checkName(name)
     const ttl = requireTimeout(options.ttl ?? DEFAULT_TTL, 'ttl')
     if (ttl <= 0) throw new InvalidOptionError('Lock ttl must be greater than 0')
@@ -204,6 +202,7 @@ export class Locks {
           if (watchdog) lease.startWatchdog()
           return lease
         }
+        if (probe) return undefined
         const left = wait - (performance.now() - started)
         if (left <= 0) {
           this.#counts.timeouts++

@@ -88,6 +88,13 @@ function behaviour(make: () => Locks) {
     await expect(locks.lock('a{b}')).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
     await expect(locks.lock('a', { ttl: 'soon' })).rejects.toMatchObject({ code: 'E_INVALID_TTL' })
     await expect(locks.lock('a', { ttl: 0 })).rejects.toMatchObject({ code: 'E_INVALID_OPTION' })
+    const held = await locks.lock('a')
+    await expect(held.extend(0)).rejects.toMatchObject({ code: 'E_INVALID_OPTION' })
+    await expect(held.extend('later')).rejects.toMatchObject({ code: 'E_INVALID_TTL' })
+    expect(await locks.tryLock('a')).toBeUndefined()
+    // A refused tryLock is an answer, not a timeout.
+    expect(locks.stats().timeouts).toBe(0)
+    await held.release()
     await locks.close()
     await expect(locks.lock('a')).rejects.toMatchObject({ code: 'E_CACHE_CLOSED' })
   })
