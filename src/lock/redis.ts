@@ -19,26 +19,41 @@ function script(name: string, source: string): Script {
 }
 
 /**
- * KEYS[1] lock, KEYS[2] its fence counter (same hash slot); ARGV[1] ttl ms. Takes the lock with the
- * next token, or answers how long the holder has left. The token is read back with GET because Lua
+ * How long a waiter's mark lasts. Waiters re-check at least every 200 ms and each failed attempt
+ * renews it, so it outlives the wait; if it ever lapses, the release sends no message and the
+ * waiters' re-check finds the lock free a few ms later.
+ */
+const WAITING_MARK_MS = 2000
+
+/**
+ * KEYS[1] lock, KEYS[2] its fence counter, KEYS[3] its "someone waits" mark (one hash slot);
+ * ARGV[1] ttl ms; ARGV[2] mark ms. Takes the lock with the next token, or marks that a waiter is
+ * there and answers how long the holder has left. The token is read back with GET because Lua
  * numbers are doubles; the counter has no TTL, so tokens keep growing across restarts of the app.
  */
 const ACQUIRE = script(
   'lock-acquire',
   `local left = redis.call('PTTL', KEYS[1])
-if left ~= -2 then return {0, left} end
+if left ~= -2 then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+  return {0, left}
+end
 redis.call('INCR', KEYS[2])
 local token = redis.call('GET', KEYS[2])
 redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
 return {1, token}`,
 )
 
-/** KEYS[1] lock; ARGV[1] token; ARGV[2] channel. Ends the lock for its holder and says so. */
+/**
+ * KEYS[1] lock, KEYS[2] its waiting mark; ARGV[1] token; ARGV[2] channel. Ends the lock for its
+ * holder and, only when someone is waiting for it, says so: an uncontended release sends nothing
+ * to the processes subscribed.
+ */
 const RELEASE = script(
   'lock-release',
   `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], KEYS[1])
+  if redis.call('DEL', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
   return 1
 end
 return 0`,
@@ -71,7 +86,8 @@ export function redisLockBackend(store: SharedLockStore): LockBackend {
   return {
     shared: true,
     async tryAcquire(key, ttl) {
-      const reply = (await runner.run(ACQUIRE, [key, `${key}:fence`], [ttl])) as [unknown, unknown]
+      const keys = [key, `${key}:fence`, `${key}:waiting`]
+      const reply = (await runner.run(ACQUIRE, keys, [ttl, WAITING_MARK_MS])) as [unknown, unknown]
       if (Number(reply[0]) !== 1) return { heldFor: Number(reply[1]) } satisfies Attempt
       const token = Number(String(reply[1]))
       if (!Number.isSafeInteger(token)) {
@@ -82,7 +98,7 @@ export function redisLockBackend(store: SharedLockStore): LockBackend {
       return { token }
     },
     async release(key, token) {
-      return Number(await runner.run(RELEASE, [key], [token, LOCK_CHANNEL])) === 1
+      return Number(await runner.run(RELEASE, [key, `${key}:waiting`], [token, LOCK_CHANNEL])) === 1
     },
     async extend(key, token, ttl) {
       return Number(await runner.run(EXTEND, [key], [token, ttl])) === 1

@@ -125,6 +125,26 @@ describe.skipIf(!redisAvailable())('locks on a Redis store', () => {
 
   behaviour(() => createLocks({ store, prefix: `t${Math.random().toString(36).slice(2)}:` }))
 
+  it('a release publishes a wake-up only when someone waits', async () => {
+    const locks = createLocks({ store, prefix: 'pub:' })
+    const second = redisStore({ url: server.url, timeout: 1000 })
+    const other = createLocks({ store: second, prefix: 'pub:' })
+    const publishes = () =>
+      Number(/cmdstat_publish:calls=(\d+)/.exec(server.cli('INFO', 'commandstats'))?.[1] ?? 0)
+    const before = publishes()
+    for (let i = 0; i < 10; i++) await (await locks.lock('quiet')).release()
+    expect(publishes()).toBe(before)
+    const held = await locks.lock('busy')
+    const waiting = other.lock('busy', { wait: 5000 })
+    await sleep(100)
+    await held.release()
+    await (await waiting).release()
+    expect(publishes()).toBe(before + 1)
+    await locks.close()
+    await other.close()
+    await second.close()
+  })
+
   it('keeps lock and fence in one hash slot, out of the cache keyspace', async () => {
     const locks = createLocks({ store, prefix: 'slot:' })
     const held = await locks.lock('orders')
