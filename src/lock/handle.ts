@@ -9,8 +9,8 @@ export interface HandleOwner {
   readonly backend: LockBackend
   /** The handle is done (released or lost): forget it; `lost` counts a lost lock. */
   settled(handle: Lease, lost: boolean): void
-  /** A failure absorbed in the background (a watchdog extension). */
-  absorbed(error: unknown): void
+  /** A failure absorbed in the background (`operation`: what failed, e.g. a watchdog `extend`). */
+  absorbed(error: unknown, operation: string): void
 }
 
 /**
@@ -89,7 +89,7 @@ export class Lease implements LockHandle {
           (error: unknown) => {
             if (this.#done) return
             this.#lastError = error
-            this.#owner.absorbed(error)
+            this.#owner.absorbed(error, 'extend')
             tick(Math.max(1, Math.floor(this.#ttl / 10)))
           },
         )
@@ -99,7 +99,7 @@ export class Lease implements LockHandle {
     tick(every)
   }
 
-  /** Stops timers; called by release and close. */
+  /** Stops timers; called on release and when the lock is lost. */
   #stop(lost: boolean): void {
     if (this.#done) return
     this.#done = true

@@ -1,6 +1,7 @@
 import { CacheClosedError, InvalidKeyError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
 import { requireTimeout } from '../internal/duration.js'
+import { publishDegraded } from '../observe/channels.js'
 import { LockAbortedError, LockTimeoutError } from './errors.js'
 import { type HandleOwner, Lease } from './handle.js'
 import { memoryLockBackend } from './memory.js'
@@ -79,14 +80,20 @@ export class Locks {
       backend: this.#backend,
       settled: (handle, lost) => {
         if (!this.#held.delete(handle)) return
-        if (lost) this.#counts.lost++
-        else this.#counts.released++
+        if (lost) {
+          this.#counts.lost++
+          const reason = handle.signal.reason
+          publishDegraded({
+            source: 'lock',
+            kind: 'lock-lost',
+            operation: 'lock',
+            reason: reason instanceof Error ? reason.message : undefined,
+          })
+        } else this.#counts.released++
         // A local release needs no round trip through Redis to wake this process's next waiter.
         if (!lost) this.#waiters.wake(handle.key)
       },
-      absorbed: () => {
-        this.#counts.errors++
-      },
+      absorbed: (error, operation) => this.#absorbed(error, operation),
     }
   }
 
@@ -134,12 +141,11 @@ export class Locks {
     try {
       return await fn(handle)
     } finally {
-      await handle.release().catch(() => {
-        this.#counts.errors++
-      })
+      await handle.release().catch((error: unknown) => this.#absorbed(error, 'release'))
     }
   }
 
+  /** Counters of this instance; see {@link LockStats}. */
   stats(): LockStats {
     return { held: this.#held.size, waiting: this.#waiters.size, ...this.#counts }
   }
@@ -151,6 +157,20 @@ export class Locks {
   close(): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing
+  }
+
+  /**
+   * A failure nobody awaits (a watchdog extension, withLock's release): counted and published on
+   * the `cachekit:degraded` diagnostics channel (the store logs its own failures once per burst).
+   */
+  #absorbed(error: unknown, operation: string): void {
+    this.#counts.errors++
+    publishDegraded({
+      source: 'lock',
+      kind: `${operation}-failed`,
+      operation,
+      reason: error instanceof Error ? error.message : String(error),
+    })
   }
 
   async #close(): Promise<void> {

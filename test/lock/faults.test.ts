@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '../../src/errors.js'
 import { createLocks, type LockHandle, LockLostError } from '../../src/lock/index.js'
@@ -35,6 +36,9 @@ describe.skipIf(!redisAvailable())('locks when Redis fails', () => {
     const store = redisStore({ url: server.url, timeout, onError: 'ignore' })
     await store.ready()
     const locks = createLocks({ store })
+    const degraded: { source: string; kind: string }[] = []
+    const listen = (event: unknown) => degraded.push(event as { source: string; kind: string })
+    diagnostics.subscribe('cachekit:degraded', listen)
     let handle: LockHandle | undefined
     let lostAt = 0
     const holding = locks.withLock(
@@ -73,6 +77,10 @@ describe.skipIf(!redisAvailable())('locks when Redis fails', () => {
     expect(reason.cause).toBeInstanceOf(StoreUnavailableError)
     expect(locks.stats()).toMatchObject({ held: 0, waiting: 0, lost: 1 })
     expect(locks.stats().errors).toBeGreaterThan(0)
+    // Degradation is never silent: every absorbed failure and the loss are published.
+    diagnostics.unsubscribe('cachekit:degraded', listen)
+    const kinds = new Set(degraded.filter((e) => e.source === 'lock').map((e) => e.kind))
+    expect([...kinds].sort()).toEqual(['extend-failed', 'lock-lost', 'release-failed'])
 
     const closing = performance.now()
     await locks.close()
