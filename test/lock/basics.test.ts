@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { memoryStore } from '../../src/index.js'
+import { createCache, memoryStore } from '../../src/index.js'
 import {
   createLocks,
   LockAbortedError,
@@ -143,6 +143,34 @@ describe.skipIf(!redisAvailable())('locks on a Redis store', () => {
     await locks.close()
     await other.close()
     await second.close()
+  })
+
+  it('tokens keep increasing across restarts of the app (a new store and new locks)', async () => {
+    const first = createLocks({ store, prefix: 'restart:' })
+    const before = await first.lock('job')
+    await before.release()
+    await first.close()
+    const restarted = redisStore({ url: server.url, timeout: 1000 })
+    const again = createLocks({ store: restarted, prefix: 'restart:' })
+    const after = await again.lock('job')
+    expect(after.token).toBe(before.token + 1)
+    await after.release()
+    await again.close()
+    await restarted.close()
+  })
+
+  it('lock keys are invisible to the cache: keys() does not list them, clear() does not remove them', async () => {
+    const cache = createCache({ store })
+    const locks = createLocks({ store, prefix: 'hidden:' })
+    const held = await locks.lock('job')
+    await cache.set('visible', 1)
+    const keys: string[] = []
+    for await (const key of cache.keys('*')) keys.push(key)
+    expect(keys.some((key) => key.includes('lock'))).toBe(false)
+    await cache.clear()
+    expect(server.cli('EXISTS', '__cachekit:lock:{hidden:job}')).toBe('1')
+    expect(await held.release()).toBe(true)
+    await locks.close()
   })
 
   it('keeps lock and fence in one hash slot, out of the cache keyspace', async () => {
