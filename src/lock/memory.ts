@@ -9,7 +9,7 @@ interface Held {
 /** Lock state of one memory store: every `createLocks` on that store shares it. */
 interface MemoryLockState {
   readonly held: Map<string, Held>
-  /** Last token per key; never dropped, so tokens keep increasing for the store's lifetime. */
+  /** Last token per key; never dropped, and floored by the clock, so tokens also grow across restarts. */
   readonly fences: Map<string, number>
   readonly listeners: Set<(key: string) => void>
 }
@@ -40,7 +40,8 @@ export function memoryLockBackend(store: object, clock: Clock): LockBackend {
     tryAcquire(key, ttl) {
       const current = live(key)
       if (current) return Promise.resolve<Attempt>({ heldFor: current.expiresAt - clock.now() })
-      const token = (fences.get(key) ?? 0) + 1
+      // As on Redis: the last token + 1, or the time in microseconds if that is larger.
+      const token = Math.max((fences.get(key) ?? 0) + 1, Math.floor(clock.now() * 1000))
       fences.set(key, token)
       held.set(key, { token, expiresAt: clock.now() + ttl })
       return Promise.resolve<Attempt>({ token })

@@ -26,10 +26,15 @@ function script(name: string, source: string): Script {
 const WAITING_MARK_MS = 2000
 
 /**
- * KEYS[1] lock, KEYS[2] its fence counter, KEYS[3] its "someone waits" mark (one hash slot);
+ * KEYS[1] lock, KEYS[2] its fence (last token), KEYS[3] its "someone waits" mark (one hash slot);
  * ARGV[1] ttl ms; ARGV[2] mark ms. Takes the lock with the next token, or marks that a waiter is
- * there and answers how long the holder has left. The token is read back with GET because Lua
- * numbers are doubles; the counter has no TTL, so tokens keep growing across restarts of the app.
+ * there and answers how long the holder has left.
+ *
+ * The token is the larger of the last token + 1 and the server's time in microseconds. The fence
+ * key has no TTL, so tokens grow across restarts of the app; the time floor keeps them growing even
+ * when Redis lost the fence key (a restart without persistence, a failover to a replica that had
+ * not received it), unless the server's clock went back. Lua numbers are doubles: exact below 2^53
+ * (microseconds until the year 2255), written out with %.0f.
  */
 const ACQUIRE = script(
   'lock-acquire',
@@ -38,8 +43,12 @@ if left ~= -2 then
   redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
   return {0, left}
 end
-redis.call('INCR', KEYS[2])
-local token = redis.call('GET', KEYS[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local token = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) + 1
+if now > token then token = now end
+token = string.format('%.0f', token)
+redis.call('SET', KEYS[2], token)
 redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
 return {1, token}`,
 )

@@ -33,7 +33,7 @@ describe.skipIf(!redisAvailable())('locks on Redis Cluster', () => {
       const next = await second
       // Woken well before the 10 s TTL: by the release (message or back-off re-check).
       expect(performance.now() - started).toBeLessThan(3000)
-      expect(next.token).toBe(first.token + 1)
+      expect(next.token).toBeGreaterThan(first.token)
       expect(await next.release()).toBe(true)
     }
     await one.close()

@@ -109,4 +109,28 @@ describe.skipIf(!redisAvailable())('locks when Redis fails', () => {
       server.resume()
     }
   }, 30_000)
+
+  it('Redis restarted empty (no persistence): tokens still increase, floored by the server clock', async () => {
+    server = await startRedis()
+    const store = redisStore({ url: server.url, timeout: 500 })
+    await store.ready()
+    const locks = createLocks({ store })
+    const before = await locks.lock('job')
+    await before.release()
+    await server.restart()
+    expect(server.cli('EXISTS', '__cachekit:lock:{job}:fence')).toBe('0')
+    let after: LockHandle | undefined
+    const until = performance.now() + 10_000
+    while (after === undefined && performance.now() < until) {
+      after = await locks.lock('job').catch(async (error: unknown) => {
+        expect(error).toBeInstanceOf(StoreUnavailableError)
+        await sleep(100)
+        return undefined
+      })
+    }
+    expect(after?.token).toBeGreaterThan(before.token)
+    await after?.release()
+    await locks.close()
+    await store.close()
+  }, 30_000)
 })

@@ -49,7 +49,8 @@ describe('lock ownership against a model (memory store, injected clock)', () => 
               if (holder && holder.expiresAt > model.now) {
                 expect(handle).toBeUndefined()
               } else {
-                const token = (model.last.get(name) ?? 0) + 1
+                // The last token + 1, floored by the clock in microseconds (as on Redis).
+                const token = Math.max((model.last.get(name) ?? 0) + 1, model.now * 1000)
                 expect(handle?.token).toBe(token)
                 model.last.set(name, token)
                 model.holders.set(name, { token, expiresAt: model.now + step.ttl })
