@@ -22,10 +22,10 @@ export interface LockHandle {
   readonly name: string
   /**
    * The fencing token: strictly greater than the token of every earlier holder of this name, in
-   * every process and across restarts of the app (a counter kept in the store beside the lock).
-   * Hand it to whatever the lock protects and have it refuse a write with a token not greater than
-   * the last one it accepted: a holder that stalled past its TTL then cannot overwrite the work of
-   * the one that took over.
+   * every process, across restarts of the app and of an empty Redis (the last token + 1, or the
+   * store's time in microseconds if that is larger; a safe integer). Hand it to whatever the lock
+   * protects and have it refuse a write with a token not greater than the last one it accepted: a
+   * holder that stalled past its TTL then cannot overwrite the work of the one that took over.
    */
   readonly token: number
   /** Aborts (with a `LockLostError` as reason) when the lock is lost: expired, or taken over. */
