@@ -9,7 +9,16 @@
 import { spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 
-const SUITES = ['test/redis', 'test/sql', 'test/ratelimit', 'test/tiers.test.ts', 'test/get-or-set.test.ts']
+const SUITES = [
+  'test/redis',
+  'test/sql',
+  'test/ratelimit',
+  'test/lock',
+  'test/session',
+  'test/pubsub',
+  'test/tiers.test.ts',
+  'test/get-or-set.test.ts',
+]
 const filters = process.argv.slice(2)
 const ci = process.env.CI === 'true'
 const report = '.ci/vitest-stress-report.json'

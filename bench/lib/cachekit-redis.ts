@@ -14,4 +14,5 @@ const redis = (await import(
     : '../../src/stores/redis/index.js'
 )) as typeof CachekitRedis
 
-export const { redisStore } = redis
+export type { RedisStore } from '../../src/stores/redis/index.js'
+export const { redisStore, script } = redis

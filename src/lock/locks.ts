@@ -1,0 +1,263 @@
+import { CacheClosedError, InvalidKeyError, InvalidOptionError } from '../errors.js'
+import { type Clock, systemClock } from '../internal/clock.js'
+import { requireTimeout } from '../internal/duration.js'
+import { publishDegraded } from '../observe/channels.js'
+import { LockAbortedError, LockTimeoutError } from './errors.js'
+import { type HandleOwner, Lease } from './handle.js'
+import { memoryLockBackend } from './memory.js'
+import { lockKey, redisLockBackend, type SharedLockStore } from './redis.js'
+import type { LockBackend, LockHandle, LockOptions, LockStats } from './types.js'
+import { Waiters } from './waiters.js'
+
+/** The longest lock name; the key adds a short prefix. */
+export const MAX_LOCK_NAME_LENGTH = 512
+const DEFAULT_TTL = 10_000
+const DEFAULT_WAIT = 10_000
+/** How long close() gives held locks to be released. */
+const CLOSE_RELEASE_MS = 1000
+
+/** Options of {@link createLocks}. */
+export interface LocksOptions {
+  /**
+   * Where locks live: a memory store (`memoryStore()`, one process) or a Redis store
+   * (`redisStore()`, every process on that Redis). Recognised by what it offers: a store with
+   * `scriptRunner()` and `channel()` is shared; one whose `capabilities.shared` is false is local.
+   */
+  readonly store: object
+  /** Prepended to every lock name, to keep apps on one Redis apart. Default `''`. */
+  readonly prefix?: string
+  /** Time source for lock expiry in a memory store (tests move it). Ignored for Redis. */
+  readonly clock?: Clock
+}
+
+function pickBackend(options: LocksOptions): LockBackend {
+  const store = options.store as Partial<SharedLockStore> & { capabilities?: { shared?: unknown } }
+  if (store !== null && typeof store === 'object') {
+    if (typeof store.scriptRunner === 'function' && typeof store.channel === 'function') {
+      return redisLockBackend(store as SharedLockStore)
+    }
+    if (store.capabilities?.shared === false) return memoryLockBackend(store, options.clock ?? systemClock)
+  }
+  throw new InvalidOptionError(
+    'createLocks needs { store }: a memoryStore() for one process, or a redisStore() for many',
+  )
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string' || name === '' || name.length > MAX_LOCK_NAME_LENGTH) {
+    throw new InvalidKeyError(
+      `A lock name must be a non-empty string of at most ${MAX_LOCK_NAME_LENGTH} characters, got ${typeof name === 'string' ? `${name.length} characters` : typeof name}`,
+    )
+  }
+  if (name.includes('{') || name.includes('}')) {
+    // The name becomes the Cluster hash tag of the lock and its fence counter.
+    throw new InvalidKeyError(`Lock names cannot contain "{" or "}": got "${name.slice(0, 100)}"`)
+  }
+  return name
+}
+
+/**
+ * Named mutual-exclusion locks with fencing tokens, over a memory or Redis store. See
+ * {@link createLocks}.
+ */
+export class Locks {
+  readonly #backend: LockBackend
+  readonly #prefix: string
+  readonly #waiters: Waiters
+  readonly #held = new Set<Lease>()
+  readonly #owner: HandleOwner
+  #closing: Promise<void> | undefined
+  #counts = { acquired: 0, released: 0, lost: 0, timeouts: 0, errors: 0 }
+
+  constructor(options: LocksOptions) {
+    this.#backend = pickBackend(options)
+    const prefix = options.prefix ?? ''
+    if (typeof prefix !== 'string') throw new InvalidOptionError('createLocks prefix must be a string')
+    if (prefix !== '') checkName(prefix)
+    this.#prefix = prefix
+    this.#waiters = new Waiters(this.#backend)
+    this.#owner = {
+      backend: this.#backend,
+      settled: (handle, lost) => {
+        if (!this.#held.delete(handle)) return
+        if (lost) {
+          this.#counts.lost++
+          const reason = handle.signal.reason
+          publishDegraded({
+            source: 'lock',
+            kind: 'lock-lost',
+            operation: 'lock',
+            reason: reason instanceof Error ? reason.message : undefined,
+          })
+        } else this.#counts.released++
+        // A local release needs no round trip through Redis to wake this process's next waiter.
+        if (!lost) this.#waiters.wake(handle.key)
+      },
+      absorbed: (error, operation) => this.#absorbed(error, operation),
+    }
+  }
+
+  /** True when the locks are shared between processes (a Redis store). */
+  get shared(): boolean {
+    return this.#backend.shared
+  }
+
+  /**
+   * Acquires the lock `name`, waiting up to `wait` for its holder to release it (woken by the
+   * release message, re-checking after a short back-off in case a message was lost, and when the
+   * holder's TTL runs out). Rejects with `LockTimeoutError` when the wait ends, `LockAbortedError`
+   * when `signal` aborts, `StoreUnavailableError` when the store cannot be reached (never a lock
+   * that was not granted), `CacheClosedError` once closed.
+   *
+   * The lock is not extended automatically: extend it, or use {@link withLock}.
+   */
+  async lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
+    return this.#acquire(name, options, false) as Promise<Lease>
+  }
+
+  /**
+   * Acquires `name` if it is free now: the handle, or `undefined` when it is held (one round trip,
+   * no wait). Errors as {@link lock}.
+   */
+  async tryLock(
+    name: string,
+    options: Omit<LockOptions, 'wait' | 'signal'> = {},
+  ): Promise<LockHandle | undefined> {
+    return this.#acquire(name, { ...options, wait: 0 }, false, true)
+  }
+
+  /**
+   * Runs `fn` while holding `name`: acquires it as {@link lock} does, extends it every `ttl / 3`
+   * while `fn` runs (the handle's `signal` aborts if that fails until the TTL runs out), and
+   * releases it when `fn` settles. Resolves to what `fn` resolves to. A failed release is counted
+   * (`stats().errors`) rather than thrown, since `fn`'s work is done; the lock then expires on its TTL.
+   */
+  async withLock<T>(
+    name: string,
+    fn: (lock: LockHandle) => T | Promise<T>,
+    options: LockOptions = {},
+  ): Promise<T> {
+    const handle = (await this.#acquire(name, options, true)) as Lease
+    try {
+      return await fn(handle)
+    } finally {
+      await handle.release().catch((error: unknown) => this.#absorbed(error, 'release'))
+    }
+  }
+
+  /** Counters of this instance; see {@link LockStats}. */
+  stats(): LockStats {
+    return { held: this.#held.size, waiting: this.#waiters.size, ...this.#counts }
+  }
+
+  /**
+   * Rejects every wait in progress with `CacheClosedError`, releases the locks still held (up to
+   * 1 s), and stops listening for releases. The store stays open: it is the caller's. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  /**
+   * A failure nobody awaits (a watchdog extension, withLock's release): counted and published on
+   * the `cachekit:degraded` diagnostics channel (the store logs its own failures once per burst).
+   */
+  #absorbed(error: unknown, operation: string): void {
+    this.#counts.errors++
+    publishDegraded({
+      source: 'lock',
+      kind: `${operation}-failed`,
+      operation,
+      reason: error instanceof Error ? error.message : String(error),
+    })
+  }
+
+  async #close(): Promise<void> {
+    this.#waiters.closeAll(new CacheClosedError('These locks were closed; create new ones'))
+    const releases = [...this.#held].map((handle) => handle.release().catch(() => false))
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(releases),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, CLOSE_RELEASE_MS)
+      }),
+    ])
+    clearTimeout(timer)
+    await this.#waiters.unsubscribe()
+  }
+
+  /** Waits for the lock; with `probe`, one attempt that resolves to undefined when it is held. */
+  async #acquire(
+    name: string,
+    options: LockOptions,
+    watchdog: boolean,
+    probe = false,
+  ): Promise<Lease | undefined> {
+    checkName(name)
+    const ttl = requireTimeout(options.ttl ?? DEFAULT_TTL, 'ttl')
+    if (ttl <= 0) throw new InvalidOptionError('Lock ttl must be greater than 0')
+    const wait = requireTimeout(options.wait ?? DEFAULT_WAIT, 'wait')
+    const signal = options.signal
+    if (this.#closing) throw new CacheClosedError('These locks were closed; create new ones')
+    if (signal?.aborted) throw aborted(name, signal)
+    const key = lockKey(this.#prefix + name)
+    const started = performance.now()
+    const waiter = this.#waiters.add(key, signal)
+    try {
+      for (;;) {
+        const sentAt = performance.now()
+        const attempt = await this.#backend.tryAcquire(key, ttl)
+        if ('token' in attempt) {
+          const lease = new Lease(this.#owner, name, key, attempt.token, ttl, sentAt)
+          this.#held.add(lease)
+          this.#counts.acquired++
+          if (signal?.aborted || this.#closing) {
+            // Granted as the caller gave up: hand it straight back.
+            await lease.release().catch(() => {})
+            throw this.#closing
+              ? new CacheClosedError('These locks were closed; create new ones')
+              : aborted(name, signal as AbortSignal)
+          }
+          if (watchdog) lease.startWatchdog()
+          return lease
+        }
+        if (probe) return undefined
+        const left = wait - (performance.now() - started)
+        if (left <= 0) {
+          this.#counts.timeouts++
+          const waited = Math.round(performance.now() - started)
+          throw new LockTimeoutError(
+            `Lock "${name}" is still held after waiting ${waited} ms; raise "wait" or try again later`,
+            { lockName: name, waitedMs: waited },
+          )
+        }
+        await waiter.next(left, attempt.heldFor)
+        if (signal?.aborted) throw aborted(name, signal)
+      }
+    } finally {
+      waiter.remove()
+    }
+  }
+}
+
+function aborted(name: string, signal: AbortSignal): LockAbortedError {
+  return new LockAbortedError(`Waiting for lock "${name}" was aborted by its signal`, {
+    cause: signal.reason,
+  })
+}
+
+/**
+ * Creates named locks with fencing tokens over a store: `memoryStore()` for one process,
+ * `redisStore()` for every process on that Redis (standalone, Sentinel or Cluster).
+ *
+ * ```ts
+ * const locks = createLocks({ store: redisStore({ url }) })
+ * await locks.withLock('shift:42', async ({ token, signal }) => {
+ *   await db.query('UPDATE shifts SET ..., fence = $1 WHERE id = 42 AND fence < $1', [token])
+ * }, { ttl: '10s', wait: '5s' })
+ * ```
+ */
+export function createLocks(options: LocksOptions): Locks {
+  return new Locks(options)
+}
