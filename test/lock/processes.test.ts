@@ -1,4 +1,3 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -6,51 +5,15 @@ import { createLocks } from '../../src/lock/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
 import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
 import { findPostgresUrl, uniqueTable } from '../sql/servers.js'
+import { startWorker, type Worker } from '../support/worker-process.js'
 
 const WORKER = fileURLToPath(new URL('./fixtures/lock-worker.ts', import.meta.url))
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-interface Worker {
-  readonly proc: ChildProcessWithoutNullStreams
-  readonly exited: Promise<number | null>
-  next(event: string): Promise<Record<string, unknown>>
-}
-
-/** Starts fixtures/lock-worker.ts and waits for its `ready` event; killed after `limit` ms whatever happens. */
-async function worker(args: string[], limit = 150_000): Promise<Worker> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: 'pipe', cwd: root })
-  const events: Record<string, unknown>[] = []
-  const waiting = new Map<string, (event: Record<string, unknown>) => void>()
-  let buffer = ''
-  let errors = ''
-  proc.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString()
-    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-      const event = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>
-      buffer = buffer.slice(nl + 1)
-      events.push(event)
-      waiting.get(event['event'] as string)?.(event)
-    }
-  })
-  proc.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()))
-  const kill = setTimeout(() => proc.kill('SIGKILL'), limit)
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      clearTimeout(kill)
-      for (const [name, wake] of waiting) wake({ event: name, missing: true, errors })
-      resolve(code)
-    }),
-  )
-  const next = (name: string) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const seen = events.find((e) => e['event'] === name)
-      if (seen) resolve(seen)
-      else waiting.set(name, resolve)
-    })
-  const ready = await next('ready')
-  if (ready['missing']) throw new Error(`worker did not start: ${errors}`)
-  return { proc, exited, next }
+/** Starts the worker fixture and waits for its `ready` event; killed after `limit` ms whatever happens. */
+function worker(args: string[], limit = 150_000): Promise<Worker> {
+  return startWorker(WORKER, args, { limit, cwd: root })
 }
 
 describe.skipIf(!redisAvailable())('locks across processes', () => {

@@ -1,53 +1,14 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+import { startWorker, type Worker } from '../support/worker-process.js'
 
 const WORKER = fileURLToPath(new URL('./fixtures/lease-worker.ts', import.meta.url))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-interface Worker {
-  readonly proc: ChildProcessWithoutNullStreams
-  readonly events: Record<string, unknown>[]
-  /** Resolves with the exit code; the worker is killed if it has not exited after `limit` ms. */
-  readonly exited: Promise<number | null>
-  next(event: string): Promise<Record<string, unknown>>
-}
-
-/** Starts a worker process (see fixtures/lease-worker.ts) and waits until it says `ready`. */
-async function worker(args: string[], limit = 60_000): Promise<Worker> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: 'pipe' })
-  const events: Record<string, unknown>[] = []
-  const waiting = new Map<string, (event: Record<string, unknown>) => void>()
-  let buffer = ''
-  let errors = ''
-  proc.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString()
-    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-      const event = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>
-      buffer = buffer.slice(nl + 1)
-      events.push(event)
-      waiting.get(event['event'] as string)?.(event)
-    }
-  })
-  proc.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()))
-  const kill = setTimeout(() => proc.kill('SIGKILL'), limit)
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      clearTimeout(kill)
-      for (const [name, wake] of waiting) wake({ event: name, missing: true, errors })
-      resolve(code)
-    }),
-  )
-  const next = (name: string) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const seen = events.find((e) => e['event'] === name)
-      if (seen) resolve(seen)
-      else waiting.set(name, resolve)
-    })
-  const ready = await next('ready')
-  if (ready['missing']) throw new Error(`worker did not start: ${errors}`)
-  return { proc, events, exited, next }
+/** Starts the worker fixture and waits for its `ready` event; killed after `limit` ms whatever happens. */
+function worker(args: string[], limit = 60_000): Promise<Worker> {
+  return startWorker(WORKER, args, { limit })
 }
 
 const go = (w: Worker) => w.proc.stdin.write('go\n')
