@@ -30,6 +30,7 @@ export {
 } from './stores/memory/index.js'
 export type {
   CompleteStore,
+  ScopedAccess,
   Store,
   StoreCapabilities,
   StoreCore,
