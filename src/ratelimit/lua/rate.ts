@@ -16,11 +16,15 @@ import type { Algorithm } from '../rules.js'
  */
 const BODY = `
 local function parse(s)
+  if not s then return {} end
+  local one = tonumber(s)
+  if one then return {one} end
   local a = {}
-  if s then for x in string.gmatch(s, '%S+') do a[#a + 1] = tonumber(x) end end
+  for x in string.gmatch(s, '%S+') do a[#a + 1] = tonumber(x) end
   return a
 end
 local function fmt(st)
+  if #st == 1 then return string.format('%.17g', st[1]) end
   local p = {}
   for i, v in ipairs(st) do p[i] = string.format('%.17g', v) end
   return table.concat(p, ' ')
