@@ -47,3 +47,4 @@ export {
   type MemoryBus,
   memoryBus,
 } from './tiers/bus.js'
+export type { TierReads } from './tiers/tiered-store.js'
