@@ -323,7 +323,7 @@ export function securityHeaders(nonce: string): Record<string, string> {
     'x-frame-options': 'DENY',
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
+    'referrer-policy': 'same-origin',
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
   }

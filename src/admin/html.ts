@@ -90,7 +90,7 @@ export function layout(page: PageContext, current: string, heading: string, main
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${esc(heading)} · ${esc(page.title)}</title>
 <style nonce="${esc(page.nonce)}">${STYLE}</style>
 </head>

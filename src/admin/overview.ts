@@ -7,12 +7,12 @@ import type { ResolvedAdminOptions } from './options.js'
 import { countPrefixes, type PrefixCounts, type RedisLike, redisOf } from './redis-info.js'
 import { type Sampler, sparkline } from './sampler.js'
 
-/** Prefix counts are a scan: do one per Redis at most this often. */
+/** Prefix counts are a scan: reuse one this long while the database size stays the same. */
 const PREFIX_CACHE_MS = 30_000
 
 /** Redis figures for the overview, with the prefix scan remembered between refreshes. */
 export class RedisFigures {
-  readonly #prefixes = new WeakMap<RedisLike, { at: number; counts: Promise<PrefixCounts> }>()
+  readonly #prefixes = new WeakMap<RedisLike, { at: number; dbSize: number; counts: Promise<PrefixCounts> }>()
 
   constructor(private readonly options: ResolvedAdminOptions) {}
 
@@ -28,9 +28,9 @@ export class RedisFigures {
 
   prefixes(store: RedisLike, dbSize: number): Promise<PrefixCounts> {
     const known = this.#prefixes.get(store)
-    if (known && Date.now() - known.at < PREFIX_CACHE_MS) return known.counts
+    if (known && known.dbSize === dbSize && Date.now() - known.at < PREFIX_CACHE_MS) return known.counts
     const counts = countPrefixes(store, dbSize, this.options.prefixScanLimit, 2)
-    this.#prefixes.set(store, { at: Date.now(), counts })
+    this.#prefixes.set(store, { at: Date.now(), dbSize, counts })
     counts.catch(() => this.#prefixes.delete(store))
     return counts
   }
