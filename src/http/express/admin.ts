@@ -24,7 +24,8 @@ export function adminPage(options: AdminOptions): ExpressAdminPage {
   const middleware = function cachekitAdminPage(req: Request, res: Response, next: NextFunction): void {
     const url = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`
     // A body parser that ran before (express.urlencoded) has consumed the stream: use its result.
-    const parsed = (req as { _body?: boolean })._body === true ? { body: req.body as unknown } : undefined
+    const consumed = (req as { _body?: boolean })._body === true || req.readableEnded
+    const parsed = consumed ? { body: req.body as unknown } : undefined
     toWebRequest(req, url, parsed)
       .then(handler)
       .then((response) => sendWebResponse(response, res))
