@@ -136,7 +136,7 @@ for (const backend of backends) {
         if (backend.name === 'redis') {
           mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true })
           await page.setViewportSize({ width: 900, height: 700 })
-          await page.screenshot({ path: `${shots}readme.png` })
+          await page.screenshot({ path: `${shots}readme.png`, fullPage: true })
           await page.setViewportSize({ width: 1100, height: 900 })
           if (process.env['ADMIN_README_SCREENSHOT'] === '1') {
             copyFileSync(`${shots}readme.png`, new URL('../../docs/admin.png', import.meta.url).pathname)
