@@ -2,6 +2,12 @@ import { copyFileSync, mkdirSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
+import {
+  createLoginGuard,
+  createRateLimiter,
+  type LoginGuard,
+  type RateLimiter,
+} from '../../src/ratelimit/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
 import { browserAvailable, launchBrowser, screenshotDir } from '../harness/browser.js'
 import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
@@ -62,13 +68,21 @@ for (const backend of backends) {
       let app: TestApp
       let cache: Cache
       let stop: () => Promise<void>
+      let limiter: RateLimiter
+      let guard: LoginGuard
       const dialogs: string[] = []
       const shot = (name: string) =>
         page.screenshot({ path: `${shots}${backend.name}-${name}.png`, fullPage: true })
 
       beforeAll(async () => {
         ;({ cache, stop } = await backend.cache())
-        app = await startApp(backend.framework, cache)
+        const protection = memoryStore()
+        limiter = createRateLimiter({ store: protection, rules: { login: '3/min' } })
+        guard = createLoginGuard({ store: protection, failureLimit: 2, coolOff: '15m', lockBy: ['username'] })
+        app = await startApp(backend.framework, cache, {
+          limiters: { web: limiter },
+          guards: { logins: guard },
+        })
         browser = await launchBrowser()
         context = await browser.newContext({ viewport: { width: 1100, height: 900 } })
         page = await context.newPage()
@@ -229,6 +243,33 @@ for (const backend of backends) {
         await page.click('button.danger')
         await page.waitForSelector('.notice')
         expect(await cache.has('guarded')).toBe(false)
+      })
+
+      it('unblocks a rate-limited key and unlocks a locked-out user from the Protection page', {
+        timeout: 90_000,
+      }, async () => {
+        for (let i = 0; i < 4; i++) await limiter.consume('login', '198.51.100.9')
+        for (let i = 0; i < 2; i++) {
+          await guard.check({ username: 'mallory<b>' })
+          await guard.fail({ username: 'mallory<b>' })
+        }
+        await page.goto(`${app.url}/admin/protection`)
+        const limiterCard = page.locator('[data-limiter="web"]')
+        await limiterCard.locator('form[method=get] input[name=key]').fill('198.51.100.9')
+        await limiterCard.locator('form[method=get] button').click()
+        expect(await page.textContent('[data-peek]')).toContain('blocked for')
+        expect(await page.textContent('[data-guard="logins"] table')).toContain('mallory<b>')
+        await shot('10-protection')
+        await page.locator('[data-limiter="web"] form[method=post] input[name=key]').fill('198.51.100.9')
+        await page.locator('[data-limiter="web"] form[method=post] button').click()
+        await page.waitForSelector('.notice')
+        expect(await page.textContent('.notice')).toContain('Unblocked 198.51.100.9')
+        expect((await limiter.peek('login', '198.51.100.9')).allowed).toBe(true)
+        await page.locator('[data-guard="logins"] input[name=username]').fill('mallory<b>')
+        await page.locator('[data-guard="logins"] button').click()
+        await page.waitForSelector('.notice >> text=Unlocked')
+        expect((await guard.check({ username: 'mallory<b>' })).locked).toBe(false)
+        await shot('11-unlocked')
       })
 
       it('is readable on a phone', { timeout: 90_000 }, async () => {
