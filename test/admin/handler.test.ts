@@ -324,3 +324,36 @@ describe('adminHandler', () => {
     expect((await guard.check({ username: 'ann' })).locked).toBe(false)
   })
 })
+
+describe('adminHandler lifecycle', () => {
+  it('never keeps the process alive: a handler left open lets the process exit', async () => {
+    const { execFile } = await import('node:child_process')
+    const root = new URL('../..', import.meta.url).pathname
+    const code = `
+      import { adminHandler } from './src/admin/index.ts'
+      import { createCache, memoryStore } from './src/index.ts'
+      const cache = createCache({ store: memoryStore() })
+      const admin = adminHandler({ caches: { main: cache }, authorize: () => true, sampleInterval: 100 })
+      const res = await admin(new Request('http://x/admin'))
+      console.log('served', res.status)`
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', code],
+        { cwd: root, timeout: 60_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      )
+    })
+    expect(out.trim()).toBe('served 200')
+  })
+
+  it('close() stops the sampler and answers 503 afterwards', async () => {
+    const { admin } = setup()
+    await admin.close()
+    await admin.close()
+    const res = await admin(
+      new Request('http://admin.test/admin', { headers: { authorization: 'Bearer good' } }),
+    )
+    expect(res.status).toBe(503)
+  })
+})
