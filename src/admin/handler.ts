@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { Cache } from '../cache/cache.js'
 import { createCodec } from '../codec/codec.js'
 import type { LockoutLogEntry } from '../ratelimit/guard-log.js'
 import { CSRF_FIELD, CSRF_HEADER, Csrf, sameOrigin } from './csrf.js'
@@ -6,7 +7,7 @@ import { esc, layout, type PageContext } from './html.js'
 import { clearConfirmPage, clearedPage, keyPage, keysPage } from './keys-page.js'
 import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './options.js'
 import { message, overviewPage, RedisFigures } from './overview.js'
-import { describeKey, redactSecretFields } from './preview.js'
+import { describeKey, type KeyFacts, keySummary, redactSecretFields } from './preview.js'
 import { type ProtectionView, protectionPage } from './protection-page.js'
 import { Sampler } from './sampler.js'
 import { KeySearches } from './search.js'
@@ -71,11 +72,9 @@ export function adminHandler(options: AdminOptions): AdminHandler {
         const pattern = get('pattern') || '*'
         const result = await searches.page(cacheName, cache, pattern, opts.pageSize, get('cursor'))
         const keys = result === 'expired' ? [] : result.keys
-        const ttls = new Map(
-          await Promise.all(keys.map(async (k) => [k, await cache.ttl(k).catch(() => undefined)] as const)),
-        )
+        const facts = await listFacts(cache, keys)
         return ok(
-          keysPage(page, { caches: [...opts.caches.keys()], cache: cacheName, pattern, result, ttls }),
+          keysPage(page, { caches: [...opts.caches.keys()], cache: cacheName, pattern, result, facts }),
         )
       }
       case 'GET /key': {
@@ -106,9 +105,7 @@ export function adminHandler(options: AdminOptions): AdminHandler {
         const pattern = get('pattern') || '*'
         const result = await searches.page(cacheName, cache, pattern, opts.pageSize, undefined)
         const keys = result === 'expired' ? [] : result.keys
-        const ttls = new Map(
-          await Promise.all(keys.map(async (k) => [k, await cache.ttl(k).catch(() => undefined)] as const)),
-        )
+        const facts = await listFacts(cache, keys)
         const notice = deleted ? `Deleted ${key}` : `${key} was already gone`
         return ok(
           keysPage(page, {
@@ -116,7 +113,7 @@ export function adminHandler(options: AdminOptions): AdminHandler {
             cache: cacheName,
             pattern,
             result,
-            ttls,
+            facts,
             notice,
           }),
         )
@@ -281,6 +278,20 @@ export function adminHandler(options: AdminOptions): AdminHandler {
       searches.close()
     },
   })
+}
+
+/** TTL, type and size of each listed key, fetched side by side; a failed lookup leaves blanks. */
+async function listFacts(cache: Cache, keys: readonly string[]): Promise<ReadonlyMap<string, KeyFacts>> {
+  const rows = await Promise.all(
+    keys.map(async (key) => {
+      const [ttl, summary] = await Promise.all([
+        cache.ttl(key).catch(() => undefined),
+        keySummary(cache, key).catch(() => ({ type: '—', size: undefined })),
+      ])
+      return [key, { ttl, ...summary }] as const
+    }),
+  )
+  return new Map(rows)
 }
 
 function ok(html: string): Served {

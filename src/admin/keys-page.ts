@@ -1,6 +1,6 @@
 import type { Cache } from '../cache/cache.js'
 import { bytes, csrfField, duration, esc, href, layout, num, type PageContext } from './html.js'
-import type { KeyDetail } from './preview.js'
+import type { KeyDetail, KeyFacts } from './preview.js'
 import type { KeyPage } from './search.js'
 
 /** The search form: cache, pattern, page size. */
@@ -20,7 +20,7 @@ export interface KeysView {
   readonly cache: string
   readonly pattern: string
   readonly result: KeyPage | 'expired' | undefined
-  readonly ttls: ReadonlyMap<string, number | null | undefined>
+  readonly facts: ReadonlyMap<string, KeyFacts>
   readonly notice?: string
 }
 
@@ -38,7 +38,7 @@ export function keysPage(page: PageContext, view: KeysView): string {
         (
           key,
         ) => `<tr><td class="key"><a href="${href(page.base, '/key', { cache, key })}">${esc(key)}</a></td>
-<td>${esc(duration(view.ttls.get(key)))}</td>
+<td>${esc(duration(view.facts.get(key)?.ttl))}</td><td class="opt">${esc(view.facts.get(key)?.type ?? '—')}</td><td class="opt">${esc(bytes(view.facts.get(key)?.size))}</td>
 <td><form class="inline" method="post" action="${href(page.base, '/delete')}" data-confirm="Delete this key?">${csrfField(page)}<input type="hidden" name="cache" value="${esc(cache)}"><input type="hidden" name="key" value="${esc(key)}"><input type="hidden" name="pattern" value="${esc(pattern)}"><button class="danger" type="submit">Delete</button></form></td></tr>`,
       )
       .join('')
@@ -53,7 +53,7 @@ export function keysPage(page: PageContext, view: KeysView): string {
     )
     if (result.keys.length > 0) {
       parts.push(
-        `<table class="keys"><thead><tr><th>Key</th><th>TTL</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
+        `<table class="keys"><thead><tr><th>Key</th><th>TTL</th><th class="opt">Type</th><th class="opt">Size</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
       )
     }
     const next = result.cursor

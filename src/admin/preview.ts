@@ -217,3 +217,32 @@ function scalar(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v)
   return String(v)
 }
+
+/** What the key list shows per key. */
+export interface KeyFacts {
+  readonly ttl: number | null | undefined
+  readonly type: string
+  readonly size: number | undefined
+}
+
+/** The type and size of a key for the key list: Redis's TYPE and MEMORY USAGE, or the live value's kind. */
+export async function keySummary(
+  cache: Cache,
+  key: string,
+): Promise<{ readonly type: string; readonly size: number | undefined }> {
+  const fullKey = cache.makeKey(key)
+  const redis = redisOf(cache)
+  if (redis !== undefined) {
+    const facts = await keyFacts(redis, fullKey)
+    return { type: facts.type, size: facts.memory }
+  }
+  const store = storeOf(cache)
+  const entry = await store.getEntry(fullKey)
+  if (entry === undefined) return { type: '—', size: undefined }
+  if (entry.value instanceof Uint8Array && store.capabilities.valueKind === 'bytes') {
+    return { type: 'bytes', size: entry.value.byteLength }
+  }
+  let value = entry.value instanceof Envelope ? entry.value.value : entry.value
+  if (value === UNDEFINED) value = undefined
+  return { type: kindOf(value), size: undefined }
+}

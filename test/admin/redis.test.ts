@@ -70,6 +70,8 @@ describe.skipIf(!redisAvailable())('admin page over a private Redis', () => {
       [...h.matchAll(/<a href="[^"]*\/key\?[^"]*">([^<]+)<\/a>/g)].map((m) => m[1]),
     )
     expect(keys.sort()).toEqual(['report', 'visits'])
+    // The list shows each key's Redis type and MEMORY USAGE beside its TTL.
+    expect(first + second).toMatch(/<td class="opt">string<\/td><td class="opt">\d+ B<\/td>/)
   })
 
   it('shows L1 entries and bytes of a tiered cache, and Redis under it', async () => {
