@@ -42,7 +42,8 @@ export async function overviewPage(
   sampler: Sampler,
   redis: RedisFigures,
 ): Promise<string> {
-  sampler.sample()
+  // The sampler alone takes readings, at its own interval: readings taken on page views would sit
+  // milliseconds apart and turn the ops/s line into noise.
   const sections: string[] = []
   for (const [name, cache] of options.caches) sections.push(cacheSection(page, name, cache, sampler))
   for (const [store, names] of redis.stores()) sections.push(await redisSection(store, names, redis))
