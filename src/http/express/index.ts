@@ -21,4 +21,6 @@ export function rateLimit(options: ExpressRateLimitOptions) {
     }, next)
   }
 }
+export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export { cacheAccounting } from './accounting.js'
 export { channelEvents } from './sse.js'

@@ -40,4 +40,6 @@ export function rateLimit(options: FastifyRateLimitOptions) {
   })
   return plugin
 }
+export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export { cacheAccounting, cacheAccountingHooks } from './accounting.js'
 export { channelEvents } from './sse.js'

@@ -26,4 +26,6 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
     return c.body(verdict.body, verdict.status)
   }
 }
+export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export { cacheAccounting } from './accounting.js'
 export { channelEvents } from './sse.js'
