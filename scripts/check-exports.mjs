@@ -35,7 +35,7 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
 // src/http/<framework>/index.ts (internal/ is never exported; the memory and dummy stores are
 // exported from the root door).
 const doors = ['src/index.ts']
-const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http)\/[^/]+$/.test(dir)
+const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http|observe)\/[^/]+$/.test(dir)
 const walk = (dir) => {
   for (const name of readdirSync(join(root, dir))) {
     const path = join(dir, name)

@@ -43,6 +43,16 @@ export class Cache {
     return this.#ctx.shared.original
   }
 
+  /** The root cache's prefix (empty string for none), as events and metrics name the cache. */
+  get prefix(): string {
+    return this.#ctx.shared.prefix
+  }
+
+  /** This cache's namespace path below the prefix (`'user'`, `'user:settings'`), empty for the root. */
+  get namespacePath(): string {
+    return this.#ctx.scope.namespace
+  }
+
   /** The exact key this cache writes to the store for `key`. */
   makeKey(key: string): string {
     assertKey(key, this.#ctx.shared.maxKeyLength)
