@@ -62,16 +62,25 @@ export function subscribeEvents(sink: EventSink, limits: LabelLimits = {}): () =
     cache: label('cache', cacheLabel(prefix)),
     namespace: label('namespace', namespace),
   })
+  // Timing events come often (one operation in TIMING_SAMPLE_EVERY): each label set is built once
+  // and handed over as the same frozen object, so sinks can key their series by identity.
+  const timingLabels = new Map<string, Labels>()
   const handlers: Array<readonly [string, (message: unknown) => void]> = [
     [
       TIMING_CHANNEL,
       (message) => {
         const e = message as TimingEvent
-        const labels = {
-          ...cacheLabels(e.prefix, e.namespace),
-          tier: e.tier,
-          operation: label('operation', e.operation),
-          result: e.result,
+        const id = `${e.prefix}\u0000${e.namespace}\u0000${e.operation}\u0000${e.result}\u0000${e.tier}`
+        let labels = timingLabels.get(id)
+        if (labels === undefined) {
+          labels = Object.freeze({
+            ...cacheLabels(e.prefix, e.namespace),
+            tier: e.tier,
+            operation: label('operation', e.operation),
+            result: e.result,
+          })
+          // Bounded like the labels themselves: past the limit, build per event (still bounded values).
+          if (timingLabels.size < max * 50) timingLabels.set(id, labels)
         }
         sink.timing(labels, e.durationMs / 1000, e)
       },

@@ -89,9 +89,7 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('registerOtelMetrics options must be an object')
   }
-  const meter =
-    options.meter ??
-    (options.meterProvider ?? metrics).getMeter('cachekit')
+  const meter = options.meter ?? (options.meterProvider ?? metrics).getMeter('cachekit')
   const caches = [...(options.caches ?? [])]
   const given =
     options.redis === undefined ? [] : Array.isArray(options.redis) ? options.redis : [options.redis]
@@ -150,10 +148,13 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
     span.end(startTime + event.durationMs)
   }
 
+  // The sources hand the same label object for the same series: its attributes are built once.
+  const timingAttributes = new WeakMap<Labels, Attributes>()
   const unsubscribe = subscribeEvents(
     {
       timing: (labels, seconds, event) => {
-        const attrs = attributes(labels)
+        let attrs = timingAttributes.get(labels)
+        if (attrs === undefined) timingAttributes.set(labels, (attrs = attributes(labels)))
         duration.record(seconds, attrs)
         spanOf(event, attrs)
       },

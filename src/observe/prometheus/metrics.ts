@@ -1,5 +1,7 @@
 import promClient, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client'
 import { InvalidOptionError } from '../../errors.js'
+import { TIMING_SAMPLE_EVERY } from '../channels.js'
+import { SampledHistogram } from './sampled-histogram.js'
 
 /**
  * Latency buckets, in seconds: from 10 µs (an in-process hit takes well under one) through the
@@ -24,7 +26,7 @@ export interface PromMetrics {
   readonly entries: Gauge
   readonly bytes: Gauge
   readonly errors: Counter
-  readonly duration: Histogram
+  readonly duration: SampledHistogram
   readonly factoryDuration: Histogram
   readonly redisUp: Gauge
   readonly redisMemory: Gauge
@@ -119,12 +121,19 @@ export function definePromMetrics(registry: Registry, prefix: string): PromMetri
     'operation',
     'code',
   ])
-  const duration = histogram(
-    'cache_operation_duration_seconds',
-    'Latency of cache operations (one in 16 timed), by tier: sub-millisecond buckets for L1',
+  const durationName = `${prefix}cache_operation_duration_seconds`
+  const duration = SampledHistogram.ensure(
+    registry,
+    durationName,
+    `Latency of cache operations (one in ${TIMING_SAMPLE_EVERY} timed), by tier: sub-millisecond buckets for L1`,
     [...CACHE, 'tier', 'operation', 'result'],
     DURATION_BUCKETS,
   )
+  if (!duration) {
+    throw new InvalidOptionError(
+      `registerMetrics: the registry already has a metric "${durationName}" of another kind; pass another prefix`,
+    )
+  }
   const factoryDuration = histogram(
     'cache_factory_duration_seconds',
     'How long getOrSet factories ran',
