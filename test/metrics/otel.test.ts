@@ -60,7 +60,12 @@ describe('OpenTelemetry door', () => {
   let otel: ReturnType<typeof registerOtelMetrics>
   beforeAll(() => {
     cache = createCache({ store: memoryStore({ maxBytes: 1_000_000 }), prefix: 'otel-mem', ttl: '1h' })
-    otel = registerOtelMetrics({ meterProvider: sdk.meterProvider, caches: [cache], spans: tracer })
+    otel = registerOtelMetrics({
+      meterProvider: sdk.meterProvider,
+      caches: [cache],
+      spans: tracer,
+      timingSample: 1,
+    })
   })
   afterAll(async () => {
     otel?.close()
@@ -152,5 +157,23 @@ describe.skipIf(!redisAvailable())('OpenTelemetry door over Redis', () => {
       10,
     )
     otel.close()
+  })
+})
+
+describe('OpenTelemetry door sampling', () => {
+  it('records one timing sample in timingSample (default 4: one operation in 64)', async () => {
+    const sdk = setup()
+    const cache = createCache({ store: memoryStore(), prefix: 'otel-sampling' })
+    await cache.set('k', 1)
+    const otel = registerOtelMetrics({ meterProvider: sdk.meterProvider, caches: [cache] })
+    for (let i = 0; i < TIMING_SAMPLE_EVERY * 4 * 10; i++) await cache.get('k')
+    const timed = sum(points(await sdk.collect(), 'cachekit.cache.operation.duration'), {
+      'cachekit.cache': 'otel-sampling',
+    })
+    expect(timed).toBeGreaterThanOrEqual(9)
+    expect(timed).toBeLessThanOrEqual(11)
+    otel.close()
+    await cache.close()
+    await sdk.meterProvider.shutdown()
   })
 })
