@@ -107,7 +107,7 @@ export interface TimingEvent {
 
 export const TIMING_CHANNEL = 'cachekit:timing'
 /** One operation in this many is timed while `cachekit:timing` has subscribers. */
-export const TIMING_SAMPLE_EVERY = 16
+export const TIMING_SAMPLE_EVERY = 32
 export const timingChannel = diagnostics.channel(TIMING_CHANNEL)
 let timingTick = 0
 
