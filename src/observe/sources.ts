@@ -40,6 +40,7 @@ export interface EventSink {
   loginRefused(labels: Labels): void
   oneTimeCode(labels: Labels): void
   httpCache(labels: Labels): void
+  httpCacheStore(labels: Labels): void
   httpCacheRefusal(labels: Labels): void
   degraded(labels: Labels): void
 }
@@ -145,7 +146,9 @@ export function subscribeEvents(sink: EventSink, limits: LabelLimits = {}): () =
         const e = message as HttpCacheEvent
         const route = label('route', e.route, 'unknown')
         const method = label('method', e.method?.toUpperCase(), 'GET')
-        sink.httpCache({ route, method, result: label('http_result', e.type) })
+        // A stored response is the second event of a miss: counted apart, not as another request.
+        if (e.type === 'store') sink.httpCacheStore({ route, method })
+        else sink.httpCache({ route, method, result: label('http_result', e.type) })
         if (e.reason !== undefined && (e.type === 'bypass' || e.type === 'miss')) {
           sink.httpCacheRefusal({ route, method, reason: label('reason', e.reason) })
         }

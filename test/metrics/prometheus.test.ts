@@ -121,6 +121,8 @@ describe('Prometheus door over a memory cache', () => {
     http.publish({ type: 'hit', route: '/articles/:id', method: 'GET' })
     http.publish({ type: 'bypass', reason: 'set-cookie', route: '/articles/:id', method: 'GET' })
     http.publish({ type: 'stale', route: '/articles/:id', method: 'GET' })
+    http.publish({ type: 'miss', route: '/articles/:id', method: 'GET' })
+    http.publish({ type: 'store', route: '/articles/:id', method: 'GET' })
     diagnostics
       .channel('cachekit:degraded')
       .publish({ type: 'degraded', source: 'redis', kind: 'ignored-error' })
@@ -143,6 +145,8 @@ describe('Prometheus door over a memory cache', () => {
     expect(total(samples, 'cachekit_http_cache_requests_total', { ...route, result: 'hit' })).toBe(1)
     expect(total(samples, 'cachekit_http_cache_requests_total', { ...route, result: 'stale' })).toBe(1)
     expect(total(samples, 'cachekit_http_cache_refusals_total', { ...route, reason: 'set-cookie' })).toBe(1)
+    expect(total(samples, 'cachekit_http_cache_requests_total', route)).toBe(4)
+    expect(total(samples, 'cachekit_http_cache_stores_total', route)).toBe(1)
     expect(total(samples, 'cachekit_degraded_total', { source: 'redis', kind: 'ignored-error' })).toBe(1)
     // Nothing about who: no user, no IP, no subject, no client key.
     const { text } = await scrape(served.url)

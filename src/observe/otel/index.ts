@@ -148,6 +148,11 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
     'Responses not stored or requests bypassed, by reason',
     '{response}',
   )
+  const httpCacheStores = counter(
+    'cachekit.http_cache.stores',
+    'Responses the HTTP response cache stored',
+    '{response}',
+  )
   const degraded = counter('cachekit.degraded', 'Degraded answers', '{event}')
 
   const spanOf = (event: TimingEvent, attrs: Attributes) => {
@@ -182,6 +187,7 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
       oneTimeCode: (labels) => oneTimeCodes.add(1, attributes(labels)),
       httpCache: (labels) => httpCache.add(1, attributes(labels)),
       httpCacheRefusal: (labels) => httpCacheRefusals.add(1, attributes(labels)),
+      httpCacheStore: (labels) => httpCacheStores.add(1, attributes(labels)),
       degraded: (labels) => degraded.add(1, attributes(labels)),
     },
     { maxLabelValues },

@@ -92,6 +92,7 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
       oneTimeCode: (labels) => m.oneTimeCodes.inc(labels),
       httpCache: (labels) => m.httpCache.inc(labels),
       httpCacheRefusal: (labels) => m.httpCacheRefusals.inc(labels),
+      httpCacheStore: (labels) => m.httpCacheStores.inc(labels),
       degraded: (labels) => m.degraded.inc(labels),
     },
     { maxLabelValues },

@@ -39,6 +39,7 @@ export interface PromMetrics {
   readonly oneTimeCodes: Counter
   readonly httpCache: Counter
   readonly httpCacheRefusals: Counter
+  readonly httpCacheStores: Counter
   readonly degraded: Counter
   /** Metrics filled from `stats()` at each scrape. */
   readonly pulled: readonly (Counter | Gauge)[]
@@ -169,8 +170,13 @@ export function definePromMetrics(registry: Registry, prefix: string): PromMetri
   )
   const httpCache = counter(
     'http_cache_requests_total',
-    'Requests seen by the HTTP response cache, by route template, method and result',
+    'Requests seen by the HTTP response cache, by route template, method and result (hit, miss, stale, bypass)',
     ['route', 'method', 'result'],
+  )
+  const httpCacheStores = counter(
+    'http_cache_stores_total',
+    'Responses the HTTP response cache stored, by route template and method',
+    ['route', 'method'],
   )
   const httpCacheRefusals = counter(
     'http_cache_refusals_total',
@@ -205,6 +211,7 @@ export function definePromMetrics(registry: Registry, prefix: string): PromMetri
     oneTimeCodes,
     httpCache,
     httpCacheRefusals,
+    httpCacheStores,
     degraded,
     pulled: [operations, hits, misses, staleServed, coalesced, evictions, entries, bytes],
     redisGauges: [redisUp, redisMemory, redisMaxMemory, redisKeys, redisEvicted],
