@@ -31,11 +31,11 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   }
 }
 
-// Public doors: src/index.ts, src/<folder>/index.ts, src/stores/<store>/index.ts and
-// src/http/<framework>/index.ts (internal/ is never exported; the memory and dummy stores are
-// exported from the root door).
+// Public doors: src/index.ts, src/<folder>/index.ts, src/stores/<store>/index.ts,
+// src/http/<framework>/index.ts and src/observe/<exporter>/index.ts (internal/ is never exported;
+// the memory and dummy stores are exported from the root door).
 const doors = ['src/index.ts']
-const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http)\/[^/]+$/.test(dir)
+const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http|observe)\/[^/]+$/.test(dir)
 const walk = (dir) => {
   for (const name of readdirSync(join(root, dir))) {
     const path = join(dir, name)

@@ -21,5 +21,7 @@ export function rateLimit(options: ExpressRateLimitOptions) {
     }, next)
   }
 }
+export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export { cacheAccounting } from './accounting.js'
 export { adminPage, type ExpressAdminPage } from './admin.js'
 export { channelEvents } from './sse.js'
