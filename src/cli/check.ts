@@ -11,19 +11,12 @@ import { describeError, EXIT, formatMs, type Outcome } from './output.js'
  * what a cache needs of its server and prints one line per finding with what to do. Exit 0 when
  * nothing is wrong (warnings allowed unless `--strict`), 3 when something is.
  */
-export async function checkCommand(
-  ctx: CommandContext,
-  options: { strict?: boolean; table?: string },
-): Promise<Outcome> {
+export async function checkCommand(ctx: CommandContext, options: { strict?: boolean }): Promise<Outcome> {
   const findings: Finding[] = []
   const started = performance.now()
   let connection: Connection | undefined
   try {
-    connection = await connect(
-      ctx.options,
-      ctx.env,
-      options.table === undefined ? {} : { table: options.table },
-    )
+    connection = await connect(ctx.options, ctx.env)
   } catch (error) {
     const { code, message } = describeError(error)
     if (code === 'E_USAGE' || code === 'E_INVALID_OPTION') throw error

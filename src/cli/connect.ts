@@ -10,6 +10,8 @@ import { UsageError } from './output.js'
 export interface GlobalOptions {
   readonly url?: string
   readonly prefix?: string
+  /** SQL: the cache table (default `cachekit_cache`). */
+  readonly table?: string
   readonly timeout: string
   readonly json: boolean
   readonly progress: boolean
@@ -76,11 +78,7 @@ export function timeoutOf(text: string): number {
  * wins). SQL tables are never created here (`migrate` does that). Waits for Redis to be ready
  * within the timeout.
  */
-export async function connect(
-  options: GlobalOptions,
-  env: Env = process.env,
-  extra: { table?: string } = {},
-): Promise<Connection> {
+export async function connect(options: GlobalOptions, env: Env = process.env): Promise<Connection> {
   const url = await resolveUrl(options, env)
   const timeoutMs = timeoutOf(options.timeout)
   const scrub = scrubber([passwordOf(url) ?? ''])
@@ -96,7 +94,7 @@ export async function connect(
       autoMigrate: false,
       timeout: timeoutMs,
       pruneInterval: false,
-      ...(extra.table === undefined ? {} : { table: extra.table }),
+      ...(options.table === undefined ? {} : { table: options.table }),
     })
   } else {
     throw new UsageError(

@@ -13,9 +13,8 @@ export interface CommandContext {
 export async function withConnection<T>(
   ctx: CommandContext,
   work: (connection: Connection) => Promise<T>,
-  extra: { table?: string } = {},
 ): Promise<T> {
-  const connection = await connect(ctx.options, ctx.env, extra)
+  const connection = await connect(ctx.options, ctx.env)
   try {
     return await work(connection)
   } finally {

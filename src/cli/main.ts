@@ -58,6 +58,7 @@ function buildProgram(
       'store URL (redis://, rediss://, redis+sentinel://, redis+cluster://, postgres://, mysql://, sqlite:<path>)',
     )
     .option('--prefix <prefix>', 'key prefix of the cache (default: CACHE_PREFIX)')
+    .option('--table <name>', 'SQL stores: the cache table (default: cachekit_cache)')
     .option('--timeout <duration>', 'deadline of the connection and of each call', '5s')
     .option('--json', 'machine-readable output on stdout (progress and messages stay on stderr)', false)
     .option('--no-progress', 'no progress line on stderr')
@@ -123,13 +124,11 @@ function buildProgram(
     .command('check')
     .description("is the cache reachable and set up for caching? (Django's setup_cache; exit 3 on problems)")
     .option('--strict', 'warnings count as problems', false)
-    .option('--table <name>', 'SQL cache table', undefined)
-    .action(action((ctx, options: { strict: boolean; table?: string }) => checkCommand(ctx, options)))
+    .action(action((ctx, options: { strict: boolean }) => checkCommand(ctx, options)))
   program
     .command('migrate')
     .description("create the SQL cache tables if missing (Django's createcachetable)")
-    .option('--table <name>', 'table name (default cachekit_cache)')
-    .action(action((ctx, options: { table?: string }) => migrateCommand(ctx, options)))
+    .action(action((ctx) => migrateCommand(ctx)))
   program
     .command('unlock')
     .description('end login-guard lockouts of a user, an IP or the pair')
