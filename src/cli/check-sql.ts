@@ -19,10 +19,17 @@ export async function checkSql(connection: Connection): Promise<Finding[]> {
   const dialect = connection.sql?.name ?? 'sql'
   let tableOk = false
   try {
-    const ms = await roundTrip(connection)
+    await roundTrip(connection) // the first one opens the connection
+    const samples: number[] = []
+    for (let i = 0; i < 5; i++) samples.push(await roundTrip(connection))
+    const ms = samples.sort((a, b) => a - b)[2] ?? 0
     tableOk = true
     findings.push({ name: 'table', status: 'ok', detail: `the cache table exists (${dialect})` })
-    findings.push({ name: 'latency', status: ms > 50 ? 'warn' : 'ok', detail: `round trip ${formatMs(ms)}` })
+    findings.push({
+      name: 'latency',
+      status: ms > 50 ? 'warn' : 'ok',
+      detail: `round trip median ${formatMs(ms)} over 5 lookups`,
+    })
   } catch (error) {
     if (!missingTable(error)) throw error
     findings.push({
