@@ -188,8 +188,17 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = exitCodeOf(error)
     }
   }
-  // Exit now: a driver's lingering timer must not keep a finished command alive.
+  // Exit once stdout and stderr are flushed (a big --json document to a pipe is written
+  // asynchronously), without waiting for a driver's lingering timer.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)])
   process.exit(process.exitCode ?? 0)
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve()
+    else stream.write('', () => resolve())
+  })
 }
 
 await main(process.argv)
