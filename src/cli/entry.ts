@@ -23,15 +23,13 @@ export async function getCommand(ctx: CommandContext, key: string): Promise<Outc
     let value: unknown = await cache.get(key)
     let raw = false
     if (value === undefined) {
-      if (!(await cache.has(key))) {
+      // A miss, or bytes the codec cannot read (written by another client): read them raw.
+      const bytes = (await cache.store.get(cache.makeKey(key))) as Uint8Array | string | undefined
+      if (bytes === undefined || bytes === null) {
         return { code: EXIT.error, json: { key, found: false }, text: [`(missing) ${key}`] }
       }
-      // Present but unreadable through the codec (or a stored undefined): show the bytes as text.
-      const bytes = (await cache.store.get(cache.makeKey(key))) as Uint8Array | string | undefined
-      if (bytes !== undefined && typeof bytes !== 'string') {
-        value = Buffer.from(bytes).toString('utf8')
-        raw = true
-      }
+      value = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8')
+      raw = true
     }
     const ttlMs = await cache.ttl(key)
     return {

@@ -22,27 +22,26 @@ export async function keysCommand(
     const interrupt = onInterrupt()
     const progress = startProgress('scanning', undefined, ctx.options.progress)
     const keys: string[] = []
+    let count = 0
     let truncated = false
     try {
       for await (const key of cache.keys(pattern)) {
-        if (options.limit !== undefined && keys.length >= options.limit) {
+        if (options.limit !== undefined && count >= options.limit) {
           truncated = true
           break
         }
+        count++
+        // Under --json the keys go out in one document; a person gets them as they come.
         if (ctx.options.json) keys.push(key)
-        else {
-          keys.length++
-          ctx.print(key)
-        }
-        if (keys.length % 1000 === 0) progress.add(1000)
+        else ctx.print(key)
+        if (count % 1000 === 0) progress.add(1000)
         if (interrupt.stopped) break
       }
     } finally {
-      progress.add(keys.length % 1000)
+      progress.add(count % 1000)
       progress.stop()
       interrupt.dispose()
     }
-    const count = keys.length
     const json = {
       pattern,
       count,

@@ -183,6 +183,9 @@ async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage
+      if (error.exitCode !== 0 && argv.includes('--json')) {
+        process.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message: error.message } })}\n`)
+      }
     } else {
       process.stderr.write(`cachekit: ${describeError(error).message}\n`)
       process.exitCode = exitCodeOf(error)

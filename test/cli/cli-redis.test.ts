@@ -116,6 +116,14 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
     expect(missing.json()).toEqual({ key: 'nope', found: false })
   })
 
+  it('get: a value cachekit did not write is shown as text, raw', async () => {
+    server.cli('SET', `${PREFIX}:foreign`, 'written by redis-cli')
+    const result = await cli(['--json', 'get', 'foreign'])
+    expect(result.code).toBe(0)
+    expect(result.json()).toMatchObject({ found: true, raw: true, value: 'written by redis-cli' })
+    server.cli('DEL', `${PREFIX}:foreign`)
+  })
+
   it('ttl: ms left, null for never, exit 1 when missing', async () => {
     const withTtl = await cli(['--json', 'ttl', 'user:1'])
     expect(withTtl.code).toBe(0)
@@ -153,7 +161,9 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
     const noYes = await cli(['--json', 'clear', '--pattern', '*'])
     expect(noYes.code).toBe(2)
     expect(noYes.json<{ error: { code: string } }>().error.code).toBe('E_USAGE')
-    expect((await cli(['frobnicate'])).code).toBe(2)
+    const unknown = await cli(['--json', 'frobnicate'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.json<{ error: { code: string } }>().error.code).toBe('E_USAGE')
     expect((await cli(['--timeout', 'soon', 'ping'])).code).toBe(2)
     expect((await cli(['ping', '--count', 'many'])).code).toBe(2)
     expect((await cli(['migrate'])).code).toBe(2)
@@ -249,5 +259,25 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
     expect(json.ops).toBeGreaterThan(0)
     expect(json.get.p99).toBeGreaterThanOrEqual(json.get.p50)
     expect(server.cli('--scan', '--pattern', `${PREFIX}:cachekit-bench:*`)).toBe('')
+  })
+})
+
+describe.skipIf(!redisAvailable())('cachekit CLI on Redis over TLS', () => {
+  let server: RedisServer
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('check reports TLS in use (rediss://), trusting the CA given by NODE_EXTRA_CA_CERTS', async () => {
+    server = await startRedis({ tls: true, password: PASSWORD })
+    const env = { NODE_EXTRA_CA_CERTS: server.tls?.cert ?? '' }
+    const result = await runCli(['--json', '--url', server.url, 'check'], { env })
+    expect(result.code, result.stderr).toBe(0)
+    const findings = result.json<{ findings: { name: string; status: string; detail: string }[] }>().findings
+    expect(findings.find((f) => f.name === 'tls')).toMatchObject({
+      status: 'ok',
+      detail: 'TLS in use (rediss://)',
+    })
+    expect(result.stdout + result.stderr).not.toContain(PASSWORD)
   })
 })
