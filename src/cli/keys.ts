@@ -50,10 +50,8 @@ export async function keysCommand(
       ...(ctx.options.json ? { keys } : {}),
     }
     const tail = `${count} key${count === 1 ? '' : 's'}${truncated ? ` (stopped at --limit ${options.limit})` : ''}${interrupt.stopped ? ' (interrupted)' : ''}`
-    return {
-      code: interrupt.stopped ? EXIT.interrupted : EXIT.ok,
-      json,
-      text: [`# ${tail}`],
-    }
+    // The keys alone on stdout (pipe-friendly); the summary on stderr.
+    if (!ctx.options.json) process.stderr.write(`${tail}\n`)
+    return { code: interrupt.stopped ? EXIT.interrupted : EXIT.ok, json, text: [] }
   })
 }
