@@ -53,6 +53,15 @@ for (const door of doors) {
   }
 }
 
+// Every `bin` is in the build and starts with a node shebang (tsc keeps it from the source).
+for (const [name, target] of Object.entries(pkg.bin ?? {})) {
+  const file = join(root, target)
+  if (!existsSync(file)) problems.push(`bin ${name}: ${target} is not in the build`)
+  else if (!(await readFile(file, 'utf8')).startsWith('#!/usr/bin/env node\n')) {
+    problems.push(`bin ${name}: ${target} does not start with #!/usr/bin/env node`)
+  }
+}
+
 if (problems.length > 0) {
   console.error(`package exports do not match the build:\n- ${problems.join('\n- ')}`)
   process.exit(1)
