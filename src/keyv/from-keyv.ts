@@ -1,3 +1,4 @@
+import type { Keyv } from 'keyv'
 import { CorruptValueError, InvalidOptionError, UnsupportedOperationError } from '../errors.js'
 import { globMatcher } from '../internal/glob.js'
 import type { StoreCapabilities, StoreCore, StoreEntry, StoreWriteOptions } from '../stores/types.js'
@@ -41,7 +42,8 @@ export class KeyvBackedStore implements StoreCore {
   readonly capabilities: StoreCapabilities
   readonly #keyv: KeyvLike
 
-  constructor(keyv: KeyvLike, options: KeyvBackedStoreOptions = {}) {
+  constructor(instance: Keyv | KeyvLike, options: KeyvBackedStoreOptions = {}) {
+    const keyv = instance as KeyvLike
     if (
       keyv === null ||
       typeof keyv !== 'object' ||
@@ -121,6 +123,6 @@ function bytesOf(value: unknown): Buffer {
  * const cache = createCache({ store, prefix: 'app', ttl: '5m' })
  * ```
  */
-export function keyvBackedStore(keyv: KeyvLike, options?: KeyvBackedStoreOptions): KeyvBackedStore {
+export function keyvBackedStore(keyv: Keyv | KeyvLike, options?: KeyvBackedStoreOptions): KeyvBackedStore {
   return new KeyvBackedStore(keyv, options)
 }
