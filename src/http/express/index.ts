@@ -21,4 +21,5 @@ export function rateLimit(options: ExpressRateLimitOptions) {
     }, next)
   }
 }
+export { cacheResponses, type ExpressCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

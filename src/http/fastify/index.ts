@@ -40,4 +40,5 @@ export function rateLimit(options: FastifyRateLimitOptions) {
   })
   return plugin
 }
+export { cacheResponses, type FastifyCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

@@ -26,4 +26,5 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
     return c.body(verdict.body, verdict.status)
   }
 }
+export { cacheResponses, type HonoCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'
