@@ -44,7 +44,19 @@ function stop(server: Server): Promise<void> {
   })
 }
 
-async function load(port: number, seconds: number): Promise<number> {
+interface Load {
+  /** Requests per second of wall time (depends on what else the machine runs). */
+  readonly rps: number
+  /** CPU µs the server process spent per request (does not). */
+  readonly cpuPerRequest: number
+}
+
+async function cpuUs(port: number): Promise<number> {
+  return (JSON.parse((await get(port, '/_cpu')).body) as { us: number }).us
+}
+
+async function load(port: number, seconds: number): Promise<Load> {
+  const before = await cpuUs(port)
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/page`,
     connections: 32,
@@ -52,8 +64,9 @@ async function load(port: number, seconds: number): Promise<number> {
   })
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`errors under load: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  const used = (await cpuUs(port)) - before
   // Completed requests over the measured time (the per-second average is 0 for runs under 2 s).
-  return result.requests.total / result.duration
+  return { rps: result.requests.total / result.duration, cpuPerRequest: used / result.requests.total }
 }
 
 const median = (values: number[]) => {
@@ -120,15 +133,19 @@ export default defineScenario({
       ['hono', 'cached'],
     ] as const
     const measured = new Map<string, number[]>()
+    const cpuMeasured = new Map<string, number[]>()
     for (let round = 0; round < rounds; round++) {
       for (const [framework, mode] of contenders) {
         const server = await start(framework, mode)
         try {
           await load(server.port, 1) // warm-up: JIT, and the page is in the cache
-          const rps = await load(server.port, seconds)
+          const run = await load(server.port, seconds)
           const name = `${framework} ${mode}`
-          measured.set(name, [...(measured.get(name) ?? []), rps])
-          progress(`round ${round + 1}: ${name} ${ops(rps)} req/s`)
+          measured.set(name, [...(measured.get(name) ?? []), run.rps])
+          cpuMeasured.set(name, [...(cpuMeasured.get(name) ?? []), run.cpuPerRequest])
+          progress(
+            `round ${round + 1}: ${name} ${ops(run.rps)} req/s, ${run.cpuPerRequest.toFixed(1)} CPU µs/request`,
+          )
         } finally {
           await stop(server)
         }
@@ -182,7 +199,19 @@ export default defineScenario({
     const body = [
       `autocannon ${version('autocannon')}, 32 connections, ${seconds} s per run after a 1 s warm-up, ${rounds} round(s) with the contenders taking turns; median req/s. Each server runs in its own Node process; the page is ${'~1 KB'} of HTML. express ${version('express')}, fastify ${version('fastify')}, hono ${version('hono')}, apicache ${version('apicache')}.`,
       '',
-      table(['server', 'req/s', 'vs constant string', 'runs'], rows),
+      "CPU µs per request is the server process's CPU time over the run divided by the requests it answered: it does not move with other load on the machine, so the targets use it (as requests per CPU second). Wall-clock req/s is shown too; on a shared machine it mostly measures the machine.",
+      '',
+      table(
+        [
+          'server',
+          'CPU µs / request',
+          'req per CPU s vs constant',
+          'req/s (median)',
+          'req/s vs constant',
+          'req/s runs',
+        ],
+        rows,
+      ),
       '',
       'Safety cases of the issue, run for real over HTTP against Express (`/me` is identified by `Authorization` and has no per-user key; `/slow` takes 200 ms):',
       '',

@@ -2,7 +2,8 @@
  * One HTTP server for bench/http-cache.ts, in its own process: `<framework> <mode>`, mode being
  * `const` (the handler returns a constant page: the limit), `cached` (the same page behind
  * cachekit's response cache, served from L1) or `apicache` (Express only). Routes /page, and for
- * the safety checks /cookie, /me, /lang, /slow. Prints `{"port": n}` on stdout.
+ * the safety checks /cookie, /me, /lang, /slow; /_cpu (uncached) reports the CPU time used so far.
+ * Prints `{"port": n}` on stdout.
  */
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -29,6 +30,11 @@ const http = await load<Http>('http/cache/index.js', '../../src/http/cache/index
 export const BODY = `<!doctype html><html><head><title>Catalogue</title></head><body>${'<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>'.repeat(16)}</body></html>`
 
 const [framework, mode] = process.argv.slice(2)
+/** CPU time this process has used, in µs: requests per CPU second do not depend on other load. */
+const cpu = () => {
+  const { user, system } = process.cpuUsage()
+  return { us: user + system }
+}
 const cache = core.createCache({ store: core.memoryStore({ maxEntries: 10_000 }) })
 const pages = http.responseCache({ cache, ttl: '1h' })
 let slowRuns = 0
@@ -56,6 +62,7 @@ if (framework === 'express') {
     res.send('slow')
   })
   app.get('/_runs', (_req, res) => void res.json({ slow: slowRuns }))
+  app.get('/_cpu', (_req, res) => void res.json(cpu()))
   app.set('etag', true)
   const server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
@@ -67,6 +74,7 @@ if (framework === 'express') {
     if (mode === 'cached') await scope.register(door.cacheResponses(pages))
     scope.get('/page', async (_req, reply) => reply.type('text/html; charset=utf-8').send(BODY))
   })
+  app.get('/_cpu', async () => cpu())
   await app.listen({ port: 0, host: '127.0.0.1' })
   port = (app.server.address() as AddressInfo).port
 } else {
@@ -74,6 +82,7 @@ if (framework === 'express') {
   const app = new Hono()
   if (mode === 'cached') app.use('/page', door.cacheResponses(pages))
   app.get('/page', (c) => c.html(BODY))
+  app.get('/_cpu', (c) => c.json(cpu()))
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })

@@ -105,13 +105,17 @@ export class Engine {
           ctx.setTtl(filled.ttl)
           return filled.value
         },
-        { ttl: this.o.ttl + this.o.grace, ...(tags ? { tags } : {}) },
+        // grace 0: the cache's own getOrSet defaults must never refresh a page in the background,
+        // since only a request can run the handler. Grace is this engine's (refresh lock below).
+        { ttl: this.o.ttl + this.o.grace, grace: 0, ...(tags ? { tags } : {}) },
       )
-    } catch {
-      // The handler ran here (its response is sent): nothing more to do. Otherwise the cache is out
-      // of order (store down, waited too long on another process): serve the request uncached.
-      if (own) return void (await own.catch(noop))
-      return this.#bypass(view, ex, 'error')
+    } catch (error) {
+      // The handler ran here: its response is this request's (and its error, if it threw, is the
+      // caller's). Otherwise the cache is out of order (store down, waited past hardTimeout on
+      // another request's run): serve the request uncached.
+      if (own) return void (await own)
+      const timedOut = (error as { code?: unknown } | null)?.code === 'E_FACTORY_TIMEOUT'
+      return this.#bypass(view, ex, timedOut ? 'timeout' : 'error')
     }
     if (own) return
     if (value.kind === 'pass') return this.#bypass(view, ex, value.reason)

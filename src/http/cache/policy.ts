@@ -1,6 +1,12 @@
-import { createHash } from 'node:crypto'
+import crypto from 'node:crypto'
 import { directives, type HeaderList, headerValue, headerValues, varyNames } from './headers.js'
 import type { RequestView, Resolved } from './options.js'
+
+/** SHA-1 in base64url: the one-shot `crypto.hash` where Node has it (20.12+), else a Hash object. */
+const sha1: (input: string) => string =
+  typeof crypto.hash === 'function'
+    ? (input) => crypto.hash('sha1', input, 'base64url')
+    : (input) => crypto.createHash('sha1').update(input).digest('base64url')
 
 /** Longest path kept readable in a key (so `invalidatePath` can find it); longer paths bypass. */
 export const MAX_PATH = 800
@@ -82,31 +88,18 @@ export function primaryKey(view: RequestView, o: Resolved): { key: string; path:
     if (part === undefined) return 'key'
     user = part
   }
-  const hash = createHash('sha1')
-  hash.update(view.method === 'HEAD' ? 'GET' : view.method)
-  hash.update('\0')
-  hash.update(view.header('host') ?? '')
-  hash.update('\0')
-  hash.update(q < 0 ? '' : normaliseQuery(view.url.slice(q + 1), o))
-  hash.update('\0')
-  hash.update(user)
-  for (const name of o.vary) {
-    hash.update('\0')
-    hash.update(view.header(name) ?? '\u0001')
-  }
-  return { key: `${path}#${hash.digest('base64url')}`, path }
+  let input = `${view.method === 'HEAD' ? 'GET' : view.method}\0${view.header('host') ?? ''}\0${
+    q < 0 ? '' : normaliseQuery(view.url.slice(q + 1), o)
+  }\0${user}`
+  for (const name of o.vary) input += `\0${view.header(name) ?? '\u0001'}`
+  return { key: `${path}#${sha1(input)}`, path }
 }
 
 /** The key of one variant of a page whose responses vary on `names`. */
 export function variantKey(primary: string, names: readonly string[], view: RequestView): string {
-  const hash = createHash('sha1')
-  for (const name of names) {
-    hash.update(name)
-    hash.update('\0')
-    hash.update(view.header(name) ?? '\u0001')
-    hash.update('\0')
-  }
-  return `${primary}~${hash.digest('base64url')}`
+  let input = ''
+  for (const name of names) input += `${name}\0${view.header(name) ?? '\u0001'}\0`
+  return `${primary}~${sha1(input)}`
 }
 
 /** Sorted parameters (stable for repeated names), ignored ones dropped, re-encoded. */

@@ -105,11 +105,19 @@ interface Prepared {
   readonly lastModified: number
 }
 
-/** Pages are immutable once stored: their grouped headers are worked out once per page object. */
-const prepared = new WeakMap<StoredPage, Prepared>()
+/**
+ * Pages are immutable once stored: their grouped headers are worked out once per entry. Keyed by
+ * ETag and store time, not by object: a memory store in its default `freeze` mode hands out a fresh
+ * copy of a page on every read (its body is a typed array, which cannot be frozen).
+ */
+const preparedBy = new WeakMap<Resolved, Map<string, Prepared>>()
+const MAX_PREPARED = 2000
 
 function prepare(page: StoredPage, o: Resolved): Prepared {
-  let p = prepared.get(page)
+  let prepared = preparedBy.get(o)
+  if (!prepared) preparedBy.set(o, (prepared = new Map()))
+  const id = `${page.storedAt}:${page.status}:${page.etag}`
+  let p = prepared.get(id)
   if (p) return p
   const headers = [...page.headers]
   clientCacheHeaders(o, page.headers, headers)
@@ -117,7 +125,8 @@ function prepare(page: StoredPage, o: Resolved): Prepared {
   const notModified = full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name.toLowerCase()))
   const lm = headerValue(page.headers, 'last-modified')
   p = { full, notModified, lastModified: lm ? Date.parse(lm) : Number.NaN }
-  prepared.set(page, p)
+  if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value as string)
+  prepared.set(id, p)
   return p
 }
 

@@ -5,11 +5,18 @@ import { type Captured, type Forward, outgoing, type Reply } from './reply.js'
 
 const CONDITIONALS = ['if-none-match', 'if-modified-since']
 
+/** Path and query of an absolute URL, without parsing it whole (a server's request URL has no fragment). */
+export function pathAndQuery(url: string): string {
+  const scheme = url.indexOf('//')
+  const at = url.indexOf('/', scheme < 0 ? 0 : scheme + 2)
+  return at < 0 ? '/' : url.slice(at)
+}
+
 /** A {@link RequestView} over a web `Request`. */
-export function webView(request: Request, url = new URL(request.url)): RequestView {
+export function webView(request: Request): RequestView {
   return {
     method: request.method.toUpperCase(),
-    url: url.pathname + url.search,
+    url: pathAndQuery(request.url),
     header: (name) => request.headers.get(name) ?? undefined,
   }
 }
@@ -53,7 +60,16 @@ export async function captureWeb(
       captured: { status: res.status, headers, ...(refused ? { refused } : {}) },
     }
   }
-  const stored = add.etag ? [...headers, 'etag', add.etag] : headers
+  // What is stored is what the client got, in the same order, minus the cache's own headers
+  // (its ETag excepted: it belongs to the entry).
+  const ours = new Set<string>()
+  for (let i = 0; i < add.headers.length; i += 2) ours.add((add.headers[i] as string).toLowerCase())
+  ours.delete('etag')
+  const sent = list(out)
+  const stored: string[] = []
+  for (let i = 0; i < sent.length; i += 2) {
+    if (!ours.has(sent[i] as string)) stored.push(sent[i] as string, sent[i + 1] as string)
+  }
   if (!res.body) {
     return {
       response: new Response(null, init),
@@ -105,13 +121,14 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
   return body
 }
 
-/** A web `Response` for a reply from the cache (no body for HEAD and 304). */
+/**
+ * A web `Response` for a reply from the cache (no body for HEAD and 304). Headers go as a plain
+ * record (a repeated name joined with `, `, which no stored header forbids: Set-Cookie is never
+ * stored): runtimes such as @hono/node-server pass such a record straight to the socket.
+ */
 export function webReply(reply: Reply, method: string): Response {
-  const headers = new Headers()
-  for (const [name, value] of reply.headers) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v)
-    else headers.set(name, value)
-  }
+  const headers: Record<string, string> = {}
+  for (const [name, value] of reply.headers) headers[name] = Array.isArray(value) ? value.join(', ') : value
   const body = method === 'HEAD' || !reply.body || reply.status === 204 ? null : reply.body
   return new Response(body as ConstructorParameters<typeof Response>[0], { status: reply.status, headers })
 }

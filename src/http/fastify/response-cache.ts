@@ -81,10 +81,16 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
     })
   }
 
-  async function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  // Callback-style hooks: on a hit they do nothing, and cost no promise.
+  function onSend(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (err: Error | null, payload?: unknown) => void,
+  ): void {
     const state = (request as WithState)[STATE]
     const forward = state?.forward
-    if (!state || !forward) return payload
+    if (!state || !forward) return done(null, payload)
     const headers = fromRecord(reply.getHeaders())
     const add = outgoing(o, forward, reply.statusCode, headers)
     for (let i = 0; i < add.headers.length; i += 2) reply.header(add.headers[i] as string, add.headers[i + 1])
@@ -97,11 +103,12 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
       else if (body.byteLength > o.maxBodyBytes) state.refused = 'too-large'
       else state.body = body
     }
-    return payload
+    done(null, payload)
   }
 
-  async function onResponse(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  function onResponse(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const state = (request as WithState)[STATE]
+    done()
     if (!state?.finish) return
     const route = options.name ?? request.routeOptions?.url
     const lateCookie = reply.getHeader('set-cookie') !== undefined ? 'set-cookie' : undefined

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { ResponseCache } from '../cache/index.js'
-import { captureWeb, webReply, webView } from '../cache/web.js'
+import { captureWeb, pathAndQuery, webReply, webView } from '../cache/web.js'
+import { nodeView } from '../node-capture.js'
 
 /** Options of the Hono {@link cacheResponses} middleware. */
 export interface HonoCacheResponsesOptions {
@@ -9,6 +10,10 @@ export interface HonoCacheResponsesOptions {
 }
 
 const CONDITIONALS = ['if-none-match', 'if-modified-since']
+
+interface NodeBindings {
+  readonly incoming?: { readonly headers?: import('node:http').IncomingHttpHeaders }
+}
 
 function routeOf(c: Context): string | undefined {
   try {
@@ -29,7 +34,10 @@ export function cacheResponses(
 ): MiddlewareHandler {
   const o = rc.engine.o
   return async function cachekitResponseCache(c, next) {
-    const view = webView(c.req.raw)
+    // On @hono/node-server, Node has already parsed the headers: reading them there spares
+    // building a web Headers object on every hit.
+    const incoming = (c.env as NodeBindings | undefined)?.incoming?.headers
+    const view = incoming ? nodeView(c.req.method, pathAndQuery(c.req.url), incoming) : webView(c.req.raw)
     let replied: Response | undefined
     await rc.serve(view, {
       async run(forward) {
