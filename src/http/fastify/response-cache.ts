@@ -90,7 +90,10 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
   ): void {
     const state = (request as WithState)[STATE]
     const forward = state?.forward
-    if (!state || !forward) return done(null, payload)
+    if (!state || !forward) {
+      done(null, payload)
+      return
+    }
     const headers = fromRecord(reply.getHeaders())
     const add = outgoing(o, forward, reply.statusCode, headers)
     for (let i = 0; i < add.headers.length; i += 2) reply.header(add.headers[i] as string, add.headers[i + 1])
