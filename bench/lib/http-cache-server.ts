@@ -89,3 +89,4 @@ if (framework === 'express') {
   port = (server.address() as AddressInfo).port
 }
 process.stdout.write(`${JSON.stringify({ port })}\n`)
+process.once('SIGINT', () => process.exit(0)) // lets --cpu-prof write its profile

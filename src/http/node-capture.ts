@@ -43,8 +43,8 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
   for (const [name, value] of reply.headers) {
     if (!res.hasHeader(name) || OWN.has(name)) res.setHeader(name, value)
   }
-  if (reply.body === undefined) res.end()
-  else res.end(reply.body)
+  if (reply.text === undefined) res.end()
+  else res.end(reply.text, 'latin1')
 }
 
 /** Headers the cache sets on every reply, whatever an earlier middleware put there. */

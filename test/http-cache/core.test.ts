@@ -88,6 +88,18 @@ describe('response cache core', () => {
     expect(noStore.res.headers.get('cache-status')).toBe('cachekit; fwd=bypass; detail=request-no-store')
   })
 
+  it('replays binary bodies byte for byte', async () => {
+    const cache = createCache({ store: memoryStore() })
+    const pages = responseCache({ cache, ttl: '1m' })
+    const bytes = Uint8Array.from({ length: 512 }, (_, i) => (i * 7) % 256)
+    const next = () => new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } })
+    const miss = new Uint8Array(await (await pages.handle(new Request('http://x/bin'), next)).arrayBuffer())
+    const hit = await pages.handle(new Request('http://x/bin'), next)
+    expect(hit.headers.get('x-cache')).toBe('HIT')
+    expect(new Uint8Array(await hit.arrayBuffer())).toEqual(bytes)
+    expect(miss).toEqual(bytes)
+  })
+
   it('methods other than GET and HEAD bypass', async () => {
     const { fetch } = site()
     const post = await fetch('/p', { method: 'POST', body: 'x' })

@@ -48,6 +48,8 @@ const REMEMBERED = new Set([
 /** How long one request may hold the right to refresh a stale page. */
 const REFRESH_LOCK_MS = 10_000
 const noop = () => {}
+const latin1 = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 
 interface Filled {
   readonly value: Stored
@@ -198,7 +200,7 @@ export class Engine {
       kind: 'page',
       status: captured.status,
       headers,
-      body: captured.body as Uint8Array,
+      body: latin1(captured.body as Uint8Array),
       etag,
       storedAt: now,
       freshUntil: now + o.ttl,

@@ -8,7 +8,12 @@ export interface StoredPage {
   readonly kind: 'page'
   readonly status: number
   readonly headers: readonly string[]
-  readonly body: Uint8Array
+  /**
+   * The body bytes as a latin1 string (one character per byte): a string is immutable, so a memory
+   * store in its default `freeze` mode hands the same page out on every read instead of copying a
+   * typed array, and Node writes it with the head in one piece.
+   */
+  readonly body: string
   readonly etag: string
   readonly storedAt: number
   readonly freshUntil: number
@@ -53,8 +58,10 @@ export interface Captured {
 export interface Reply {
   readonly status: number
   readonly headers: ReadonlyArray<readonly [string, string | string[]]>
-  /** Undefined for 304. */
+  /** Undefined for 304. Shared between replies of one entry: never mutate it. */
   readonly body: Uint8Array | undefined
+  /** The same bytes as a latin1 string, for `res.end(text, 'latin1')`. */
+  readonly text: string | undefined
 }
 
 /** Headers a door adds to a forwarded response, decided on its status and headers. */
@@ -103,6 +110,7 @@ interface Prepared {
   readonly full: Array<[string, string | string[]]>
   readonly notModified: Array<[string, string | string[]]>
   readonly lastModified: number
+  readonly bytes: Uint8Array
 }
 
 /**
@@ -124,7 +132,8 @@ function prepare(page: StoredPage, o: Resolved): Prepared {
   const full = grouped(headers)
   const notModified = full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name.toLowerCase()))
   const lm = headerValue(page.headers, 'last-modified')
-  p = { full, notModified, lastModified: lm ? Date.parse(lm) : Number.NaN }
+  const bytes = Buffer.from(page.body, 'latin1')
+  p = { full, notModified, lastModified: lm ? Date.parse(lm) : Number.NaN, bytes }
   if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value as string)
   prepared.set(id, p)
   return p
@@ -155,7 +164,7 @@ export function replyFor(page: StoredPage, view: RequestView, as: ServedAs, o: R
       ['X-Cache', as === 'stale' ? 'STALE' : as === 'hit' ? 'HIT' : 'MISS'],
     )
   }
-  if (notModified) return { status: 304, headers, body: undefined }
-  if (page.status !== 204) headers.push(['Content-Length', String(page.body.byteLength)])
-  return { status: page.status, headers, body: page.body }
+  if (notModified) return { status: 304, headers, body: undefined, text: undefined }
+  if (page.status !== 204) headers.push(['Content-Length', String(p.bytes.byteLength)])
+  return { status: page.status, headers, body: p.bytes, text: page.body }
 }

@@ -70,11 +70,7 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
             if (!reply.hasHeader(name) || OWN.has(name)) reply.header(name, value)
           }
           const { body } = cached
-          resolveHook(
-            body === undefined
-              ? reply.send()
-              : reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength)),
-          )
+          resolveHook(body === undefined ? reply.send() : reply.send(body as Buffer))
         },
         route,
       }).catch(rejectHook)
