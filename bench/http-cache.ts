@@ -121,8 +121,8 @@ async function safety(port: number): Promise<Record<string, boolean>> {
 export default defineScenario({
   title: '12. HTTP response cache: requests per second on a cached page, autocannon on loopback',
   async run({ quick }) {
-    const seconds = quick ? 1 : 4
-    const rounds = quick ? 1 : 3
+    const seconds = quick ? 1 : 3
+    const rounds = quick ? 1 : 5
     const contenders = [
       ['express', 'const'],
       ['express', 'cached'],
