@@ -203,17 +203,18 @@ export default defineScenario({
       checks['apicache']?.[name] ? 'pass' : 'FAIL',
     ])
     const body = [
-      `autocannon ${version('autocannon')}, 32 connections, ${seconds} s per run after a 1 s warm-up, ${rounds} round(s) with the contenders taking turns; median req/s. Each server runs in its own Node process; the page is ${'~1 KB'} of HTML. express ${version('express')}, fastify ${version('fastify')}, hono ${version('hono')}, apicache ${version('apicache')}.`,
+      `autocannon ${version('autocannon')}, 32 connections, ${seconds} s per run after a 1 s warm-up, ${rounds} round(s) with the contenders taking turns; medians over the rounds. Each server runs in its own Node process; the page is ${'~1 KB'} of HTML. express ${version('express')}, fastify ${version('fastify')}, hono ${version('hono')}, apicache ${version('apicache')}.`,
       '',
       "CPU µs per request is the server process's CPU time over the run divided by the requests it answered: it does not move with other load on the machine, so the targets use it (as requests per CPU second). Wall-clock req/s is shown too; on a shared machine it mostly measures the machine.",
       '',
       table(
         [
           'server',
-          'CPU µs / request',
+          'CPU µs / request (median)',
           'req per CPU s vs constant',
           'req/s (median)',
           'req/s vs constant',
+          'CPU µs runs',
           'req/s runs',
         ],
         rows,
