@@ -44,7 +44,7 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
     if (!res.hasHeader(name) || OWN.has(name)) res.setHeader(name, value)
   }
   if (reply.text === undefined) res.end()
-  else res.end(reply.text, 'latin1')
+  else res.end(reply.text, reply.encoding)
 }
 
 /** Headers the cache sets on every reply, whatever an earlier middleware put there. */

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { Cache } from '../../cache/cache.js'
 import type { FactoryContext } from '../../cache/get-or-set.js'
 import { escapeGlob } from '../../internal/glob.js'
@@ -48,8 +49,13 @@ const REMEMBERED = new Set([
 /** How long one request may hold the right to refresh a stale page. */
 const REFRESH_LOCK_MS = 10_000
 const noop = () => {}
-const latin1 = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+/** A body as the string a page keeps: UTF-8 text as such, other bytes in latin1. */
+function bodyText(bytes: Uint8Array): { body: string; encoding?: 'latin1' } {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return isUtf8(buffer)
+    ? { body: buffer.toString('utf8') }
+    : { body: buffer.toString('latin1'), encoding: 'latin1' }
+}
 
 interface Filled {
   readonly value: Stored
@@ -200,7 +206,7 @@ export class Engine {
       kind: 'page',
       status: captured.status,
       headers,
-      body: latin1(captured.body as Uint8Array),
+      ...bodyText(captured.body as Uint8Array),
       etag,
       storedAt: now,
       freshUntil: now + o.ttl,

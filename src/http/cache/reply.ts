@@ -9,11 +9,14 @@ export interface StoredPage {
   readonly status: number
   readonly headers: readonly string[]
   /**
-   * The body bytes as a latin1 string (one character per byte): a string is immutable, so a memory
-   * store in its default `freeze` mode hands the same page out on every read instead of copying a
-   * typed array, and Node writes it with the head in one piece.
+   * The body as a string: UTF-8 text as such, other bytes in latin1 (one character per byte, see
+   * `encoding`). A string is immutable, so a memory store in its default `freeze` mode hands the
+   * same page out on every read instead of copying a typed array, and Node writes a string body
+   * with the head in one piece.
    */
   readonly body: string
+  /** `latin1` when the body was not valid UTF-8. */
+  readonly encoding?: 'latin1'
   readonly etag: string
   readonly storedAt: number
   readonly freshUntil: number
@@ -60,8 +63,11 @@ export interface Reply {
   readonly headers: ReadonlyArray<readonly [string, string | string[]]>
   /** Undefined for 304. Shared between replies of one entry: never mutate it. */
   readonly body: Uint8Array | undefined
-  /** The same bytes as a latin1 string, for `res.end(text, 'latin1')`. */
+  /** The same bytes as a string in `encoding`, for `res.end(text, encoding)`. */
   readonly text: string | undefined
+  readonly encoding: 'utf8' | 'latin1'
+  /** The page has a `Content-Type`: a string body adds none of its own. */
+  readonly typed: boolean
 }
 
 /** Headers a door adds to a forwarded response, decided on its status and headers. */
@@ -111,6 +117,7 @@ interface Prepared {
   readonly notModified: Array<[string, string | string[]]>
   readonly lastModified: number
   readonly bytes: Uint8Array
+  readonly typed: boolean
 }
 
 /**
@@ -132,8 +139,9 @@ function prepare(page: StoredPage, o: Resolved): Prepared {
   const full = grouped(headers)
   const notModified = full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name.toLowerCase()))
   const lm = headerValue(page.headers, 'last-modified')
-  const bytes = Buffer.from(page.body, 'latin1')
-  p = { full, notModified, lastModified: lm ? Date.parse(lm) : Number.NaN, bytes }
+  const bytes = Buffer.from(page.body, page.encoding ?? 'utf8')
+  const typed = headerValue(page.headers, 'content-type') !== undefined
+  p = { full, notModified, lastModified: lm ? Date.parse(lm) : Number.NaN, bytes, typed }
   if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value as string)
   prepared.set(id, p)
   return p
@@ -164,7 +172,8 @@ export function replyFor(page: StoredPage, view: RequestView, as: ServedAs, o: R
       ['X-Cache', as === 'stale' ? 'STALE' : as === 'hit' ? 'HIT' : 'MISS'],
     )
   }
-  if (notModified) return { status: 304, headers, body: undefined, text: undefined }
+  const encoding = page.encoding ?? 'utf8'
+  if (notModified) return { status: 304, headers, body: undefined, text: undefined, encoding, typed: p.typed }
   if (page.status !== 204) headers.push(['Content-Length', String(p.bytes.byteLength)])
-  return { status: page.status, headers, body: p.bytes, text: page.body }
+  return { status: page.status, headers, body: p.bytes, text: page.body, encoding, typed: p.typed }
 }

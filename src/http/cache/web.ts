@@ -129,6 +129,13 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 export function webReply(reply: Reply, method: string): Response {
   const headers: Record<string, string> = {}
   for (const [name, value] of reply.headers) headers[name] = Array.isArray(value) ? value.join(', ') : value
-  const body = method === 'HEAD' || !reply.body || reply.status === 204 ? null : reply.body
+  // UTF-8 text goes as a string (written with the head in one piece); a string would add a
+  // Content-Type of its own to a page without one, so such pages and other bytes go as bytes.
+  const body =
+    method === 'HEAD' || !reply.body || reply.status === 204
+      ? null
+      : reply.encoding === 'utf8' && reply.typed
+        ? (reply.text as string)
+        : reply.body
   return new Response(body as ConstructorParameters<typeof Response>[0], { status: reply.status, headers })
 }

@@ -70,7 +70,11 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
             if (!reply.hasHeader(name) || OWN.has(name)) reply.header(name, value)
           }
           const { body } = cached
-          resolveHook(body === undefined ? reply.send() : reply.send(body as Buffer))
+          resolveHook(
+            body === undefined
+              ? reply.send()
+              : reply.send(cached.encoding === 'utf8' && cached.typed ? cached.text : (body as Buffer)),
+          )
         },
         route,
       }).catch(rejectHook)
