@@ -133,7 +133,7 @@ export class Engine {
     }
     const now = Date.now()
     if (now < value.freshUntil) {
-      return this.#send(view, ex, value, value.storedAt >= started ? 'collapsed' : 'hit', now)
+      return this.#send(view, ex, value, value.storedAt > started ? 'collapsed' : 'hit', now)
     }
     // Stale, inside grace: one request refreshes it (the one that takes the lock), the rest get it stale.
     const lock = `${key}!refresh`
