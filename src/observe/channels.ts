@@ -199,8 +199,15 @@ export interface OneTimeCodeEvent {
  * response was not stored or the cache was bypassed (`'set-cookie'`, `'private'`, `'too-large'`...).
  */
 export interface HttpCacheEvent {
+  /**
+   * `hit`: served from the cache; `stale`: served stale inside grace while another request
+   * refreshes; `miss`: not in the cache (the handler ran, or the caller was collapsed onto another's
+   * run); `store`: a response was stored; `bypass`: the cache was not used or a response refused.
+   */
   readonly type: 'hit' | 'miss' | 'stale' | 'store' | 'bypass'
+  /** Why, for `bypass` (a stable token such as `set-cookie`, `private`, `authorization`, `status`). */
   readonly reason?: string | undefined
+  /** The route template or the configured name; never the raw path. */
   readonly route?: string | undefined
   readonly method: string
 }

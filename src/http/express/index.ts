@@ -24,4 +24,5 @@ export function rateLimit(options: ExpressRateLimitOptions) {
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
 export { cacheAccounting } from './accounting.js'
 export { adminPage, type ExpressAdminPage } from './admin.js'
+export { cacheResponses, type ExpressCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

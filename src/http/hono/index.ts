@@ -29,4 +29,5 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
 export { cacheAccounting } from './accounting.js'
 export { adminPage, type HonoAdminPage } from './admin.js'
+export { cacheResponses, type HonoCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'
