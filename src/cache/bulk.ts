@@ -2,6 +2,7 @@ import { escapeGlob } from '../internal/glob.js'
 import type { SetOptions } from './cache.js'
 import type { CacheContext } from './context.js'
 import { SEPARATOR } from './keys.js'
+import { noteChange } from './shared.js'
 
 /** Batch and pattern operations of a cache: one store call each where the store batches. */
 
@@ -43,12 +44,17 @@ export async function setMany(
     )
     return
   }
+  noteChange(
+    ctx.shared,
+    writes.map((write) => write.key),
+  )
   await ctx.call('setMany', undefined, () => ctx.shared.store.setMany(writes))
   ctx.counters.sets += writes.length
 }
 
 export async function deleteMany(ctx: CacheContext, keys: Iterable<string>): Promise<number> {
   const fulls = [...keys].map((key) => ctx.full(key))
+  noteChange(ctx.shared, fulls)
   const deleted = await ctx.call('deleteMany', undefined, () => ctx.shared.store.deleteMany(fulls))
   ctx.deleted(undefined, deleted)
   return deleted
@@ -57,6 +63,7 @@ export async function deleteMany(ctx: CacheContext, keys: Iterable<string>): Pro
 export async function deleteByTag(ctx: CacheContext, tag: string): Promise<number> {
   ctx.open()
   const [scoped] = ctx.tags([tag], undefined) as [string]
+  noteChange(ctx.shared, undefined, [scoped])
   const deleted = await ctx.call('deleteByTag', undefined, () => ctx.shared.store.deleteByTag(scoped))
   ctx.deleted(undefined, deleted)
   return deleted
@@ -66,11 +73,13 @@ export async function expireByTag(ctx: CacheContext, tag: string): Promise<numbe
   ctx.open()
   const [scoped] = ctx.tags([tag], undefined) as [string]
   const now = ctx.shared.clock.now()
+  noteChange(ctx.shared, undefined, [scoped])
   return ctx.call('expireByTag', undefined, () => ctx.shared.store.expireByTag(scoped, now))
 }
 
 export async function deletePattern(ctx: CacheContext, pattern: string): Promise<number> {
   const full = ctx.pattern(pattern)
+  noteChange(ctx.shared, undefined)
   const deleted = await ctx.call('deletePattern', undefined, () => ctx.shared.store.deletePattern(full))
   ctx.deleted(undefined, deleted)
   return deleted
@@ -87,6 +96,7 @@ export async function clear(ctx: CacheContext): Promise<void> {
   ctx.open()
   const base = [ctx.shared.prefix, ctx.scope.namespace].filter(Boolean).join(SEPARATOR)
   const pattern = base ? `${escapeGlob(base)}${SEPARATOR}*` : '*'
+  noteChange(ctx.shared, undefined)
   const deleted = await ctx.call('clear', undefined, () => ctx.shared.store.deletePattern(pattern))
   ctx.deleted(undefined, deleted)
 }

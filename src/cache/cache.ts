@@ -9,7 +9,7 @@ import { type CachedFunction, type CachedOptions, cached, type MethodDecorator }
 import { CacheContext, type Scope } from './context.js'
 import { type Factory, type GetOrSetOptions, getOrSet } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
-import type { Read, Shared } from './shared.js'
+import { noteChange, type Read, type Shared } from './shared.js'
 import { type CacheStats, collectStats } from './stats.js'
 
 export interface SetOptions {
@@ -150,7 +150,10 @@ export class Cache {
       const full = ctx.full(key)
       const ttl = ctx.ttl(options?.ttl, key)
       const tags = ctx.tags(options?.tags, key)
-      if (ttl === 0) return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(noop)
+      if (ttl === 0) {
+        noteChange(ctx.shared, [full])
+        return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(noop)
+      }
       return ctx.write(key, full, value, ttl, tags)
     } catch (error) {
       return Promise.reject(withKey(error, key))
@@ -165,6 +168,7 @@ export class Cache {
     const tags = ctx.tags(options?.tags, key)
     const stored = ctx.encode(value, key)
     if (ttl === 0) return !(await this.has(key))
+    noteChange(ctx.shared, [full])
     const added = await ctx.call('add', key, () => ctx.shared.store.add(full, stored, { ttl, tags }))
     if (added) ctx.counters.sets++
     return added
@@ -179,6 +183,7 @@ export class Cache {
   async delete(key: string): Promise<boolean> {
     const ctx = this.#ctx
     const full = ctx.full(key)
+    noteChange(ctx.shared, [full])
     const deleted = await ctx.call('delete', key, () => ctx.shared.store.delete(full))
     if (deleted) ctx.deleted(key, 1)
     return deleted

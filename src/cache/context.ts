@@ -14,7 +14,7 @@ import {
 import type { ScopedAccess } from '../stores/types.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
-import { interpret, MISS, owe, type Read, type Shared, toStored } from './shared.js'
+import { interpret, MISS, noteChange, owe, type Read, type Shared, toStored } from './shared.js'
 import { Counters } from './stats.js'
 
 /** What distinguishes a namespace or version of a cache from its root. */
@@ -180,6 +180,7 @@ export class CacheContext {
     tags: readonly string[] | undefined,
   ): Promise<void> {
     const stored = this.encode(value, key)
+    noteChange(this.shared, [full])
     const scoped = this.scoped
     const written = this.call('set', key, () =>
       // The scoped write keeps the caller's own key string, which later hits look up by identity.

@@ -91,6 +91,7 @@ export function createCache(options: CacheOptions): Cache {
     abandon: new Set(),
     refreshBackoff: new Map(),
     registry: new Map(),
+    changes: { seq: 0, all: 0, keys: new Map(), tags: new Map() },
     closed: false,
   }
   const cache = Cache.open(shared, {

@@ -10,7 +10,7 @@ import { type Duration, durationToMs, requireTimeout, type Ttl } from '../intern
 import { timingStart } from '../observe/channels.js'
 import type { CacheContext } from './context.js'
 import { acrossProcesses } from './leased-flight.js'
-import { type Flight, owe, type Read } from './shared.js'
+import { changedSince, type Flight, forgetChanges, owe, type Read } from './shared.js'
 
 // biome-ignore lint/correctness/noUnusedVariables: T ties the options to the factory's value type for callers.
 export interface GetOrSetOptions<T> {
@@ -217,6 +217,7 @@ function start<T>(
   const giveUp = () => {
     clearTimeout(timer)
     if (inflight.get(full) === flight) inflight.delete(full)
+    forgetChanges(shared)
     shared.abandon.delete(giveUp)
     // No longer owed: close() does not wait on a factory it gave up.
     shared.owed.delete(flight.promise)
@@ -225,6 +226,8 @@ function start<T>(
   }
   const compute = async (): Promise<T> => {
     cache.counters.factoryCalls++
+    // A change of the key or its tags after this point may be missing from what the factory reads.
+    const since = shared.changes.seq
     const started = clock.now()
     timer = setTimeout(giveUp, plan.hardTimeout)
     let value: T
@@ -245,7 +248,11 @@ function start<T>(
     clearTimeout(timer)
     cache.publish('factory', key, { durationMs: clock.now() - started })
     refreshBackoff.delete(full)
-    if (ttl !== 0) {
+    if (ttl !== 0 && changedSince(shared, full, tags, since)) {
+      // Invalidated (or rewritten) while computing: the callers get the value, the store keeps
+      // the newer state. Counted, so a flight that never lands is visible.
+      cache.counters.invalidatedFlights++
+    } else if (ttl !== 0) {
       const graced = plan.grace > 0 && ttl !== null
       // Tags ride inside a graced entry too, so `touch` can rewrite it without losing them.
       const stored = graced ? new Envelope(value, clock.now() + (ttl as number), tags) : value
@@ -271,11 +278,13 @@ function start<T>(
     shared.abandon.delete(giveUp)
     if (inflight.get(full) !== flight) return
     inflight.delete(full)
+    forgetChanges(shared)
     if (shared.reading.has(full)) shared.landed.set(full, { flight, seq: ++shared.seq })
   }
   const failed = () => {
     shared.abandon.delete(giveUp)
     if (inflight.get(full) === flight) inflight.delete(full)
+    forgetChanges(shared)
   }
   promise.then(landed, failed)
   return flight

@@ -33,7 +33,55 @@ export interface Shared {
   readonly refreshBackoff: Map<string, number>
   /** Counters of every cache of this tree, by namespace path ('' for the root). */
   readonly registry: Map<string, Counters>
+  /** Invalidations and writes while factories run, so a flight never stores over a newer change. */
+  readonly changes: Changes
   closed: boolean
+}
+
+/**
+ * What changed while `getOrSet` factories were running, by sequence number: a flight that started
+ * at `since` must not store its value if its key, one of its tags, or everything (a pattern delete,
+ * `clear`) changed after `since`, since the value may have been read before that change. Recorded
+ * only while a flight is in the air; forgotten when none is.
+ */
+export interface Changes {
+  seq: number
+  all: number
+  readonly keys: Map<string, number>
+  readonly tags: Map<string, number>
+}
+
+/** Records a write or invalidation of `full` keys, of tags, or (neither given) of anything. */
+export function noteChange(
+  shared: Shared,
+  fulls: readonly string[] | undefined,
+  tags?: readonly string[] | undefined,
+): void {
+  if (shared.inflight.size === 0) return
+  const changes = shared.changes
+  const seq = ++changes.seq
+  if (fulls === undefined && tags === undefined) changes.all = seq
+  if (fulls !== undefined) for (const full of fulls) changes.keys.set(full, seq)
+  if (tags !== undefined) for (const tag of tags) changes.tags.set(tag, seq)
+}
+
+/** True when `full`, one of `tags`, or everything changed after `since`. */
+export function changedSince(
+  shared: Shared,
+  full: string,
+  tags: readonly string[] | undefined,
+  since: number,
+): boolean {
+  const changes = shared.changes
+  if (changes.all > since || (changes.keys.get(full) ?? 0) > since) return true
+  return tags !== undefined && tags.some((tag) => (changes.tags.get(tag) ?? 0) > since)
+}
+
+/** Forgets recorded changes once no flight needs them. */
+export function forgetChanges(shared: Shared): void {
+  if (shared.inflight.size > 0) return
+  shared.changes.keys.clear()
+  shared.changes.tags.clear()
 }
 
 /** One factory call of `getOrSet` and the callers waiting on it. */

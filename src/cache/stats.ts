@@ -15,6 +15,7 @@ export class Counters {
   staleServed = 0
   factoryCalls = 0
   factoryErrors = 0
+  invalidatedFlights = 0
 
   addTo(total: Counters): void {
     total.hits += this.hits
@@ -27,6 +28,7 @@ export class Counters {
     total.staleServed += this.staleServed
     total.factoryCalls += this.factoryCalls
     total.factoryErrors += this.factoryErrors
+    total.invalidatedFlights += this.invalidatedFlights
   }
 }
 
@@ -54,6 +56,11 @@ export interface CacheStats {
   readonly staleServed: number
   readonly factoryCalls: number
   readonly factoryErrors: number
+  /**
+   * `getOrSet` factory results not stored because their key or one of their tags was written or
+   * invalidated in this process while the factory ran (the callers still got the value).
+   */
+  readonly invalidatedFlights: number
   /** What the store reports about itself (entries, bytes) where it can. */
   readonly store: StoreStats
   /** The same counters for each namespace below this cache, by namespace path. */
@@ -74,6 +81,7 @@ export function summarize(counters: Counters): Omit<CacheStats, 'store' | 'names
     staleServed: counters.staleServed,
     factoryCalls: counters.factoryCalls,
     factoryErrors: counters.factoryErrors,
+    invalidatedFlights: counters.invalidatedFlights,
   }
 }
 
