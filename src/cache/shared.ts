@@ -74,7 +74,7 @@ export function changedSince(
 ): boolean {
   const changes = shared.changes
   if (changes.all > since || (changes.keys.get(full) ?? 0) > since) return true
-  return tags !== undefined && tags.some((tag) => (changes.tags.get(tag) ?? 0) > since)
+  return tags?.some((tag) => (changes.tags.get(tag) ?? 0) > since) === true
 }
 
 /** Forgets recorded changes once no flight needs them. */
