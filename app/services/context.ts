@@ -72,6 +72,7 @@ export async function createServices(config: AppConfig, log: (line: string) => v
     ttl: '5m',
     digits: 6,
     maxAttempts: 5,
+    resendCooldown: '30s',
     purpose: 'login',
     prefix: `${config.prefix}:otp`,
   })
