@@ -94,7 +94,10 @@ export async function createServices(config: AppConfig, log: (line: string) => v
 
   const queries = financeQueries(db)
   const finance = cachedFinance(cache, queries, async (userId, update) => {
-    await balances(userId).publish(update)
+    // Live updates are best effort: a write that committed must not fail because Redis is out.
+    await balances(userId)
+      .publish(update)
+      .catch((error: unknown) => log(`live update for user ${userId} not sent: ${String(error)}`))
   })
 
   const merchants = geoIndex(`${config.prefix}:merchants`, { store: shared })

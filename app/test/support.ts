@@ -56,10 +56,10 @@ export function client(base: string): Client {
         }),
       )
     },
-    async json(path) {
+    async json<T>(path: string): Promise<T> {
       const response = await c.get(path)
       if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`)
-      return response.json()
+      return (await response.json()) as T
     },
   }
   const keep = (response: Response) => {
