@@ -12,25 +12,30 @@ export async function openMysql(url: string): Promise<Db> {
     decimalNumbers: true,
   })
   let queries = 0
-  const over = (client: mysql.Pool | mysql.PoolConnection): Queryable => ({
+  let txQueries = 0
+  const over = (client: mysql.Pool | mysql.PoolConnection, inTx = false): Queryable => ({
     dialect: 'mysql',
     async all<T extends Row>(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       const [rows] = await client.query(sql, params as Param[])
       return rows as T[]
     },
     async get<T extends Row>(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       const [rows] = await client.query(sql, params as Param[])
       return (rows as T[])[0] as T | undefined
     },
     async run(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       const [result] = await client.query(sql, params as Param[])
       return (result as mysql.ResultSetHeader).affectedRows
     },
     async insert(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       const [result] = await client.query(sql, params as Param[])
       return (result as mysql.ResultSetHeader).insertId
     },
@@ -40,12 +45,15 @@ export async function openMysql(url: string): Promise<Db> {
     get queries() {
       return queries
     },
+    get txQueries() {
+      return txQueries
+    },
     description: `MariaDB/MySQL ${new URL(url).host}`,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const connection = await pool.getConnection()
       try {
         await connection.beginTransaction()
-        const result = await fn(over(connection))
+        const result = await fn(over(connection, true))
         await connection.commit()
         return result
       } catch (error) {

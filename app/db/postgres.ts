@@ -14,22 +14,27 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
     pool.on('connect', (client) => void client.query(`SET search_path TO ${schema}`))
   }
   let queries = 0
-  const over = (client: pg.Pool | pg.PoolClient): Queryable => ({
+  let txQueries = 0
+  const over = (client: pg.Pool | pg.PoolClient, inTx = false): Queryable => ({
     dialect: 'postgres',
     async all<T extends Row>(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       return (await client.query(numbered(sql), params as Param[])).rows as T[]
     },
     async get<T extends Row>(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       return (await client.query(numbered(sql), params as Param[])).rows[0] as T | undefined
     },
     async run(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       return (await client.query(numbered(sql), params as Param[])).rowCount ?? 0
     },
     async insert(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       const result = await client.query(`${numbered(sql)} RETURNING id`, params as Param[])
       return Number(result.rows[0].id)
     },
@@ -41,12 +46,15 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
     get queries() {
       return queries
     },
+    get txQueries() {
+      return txQueries
+    },
     description: `PostgreSQL ${new URL(url).host}${schema ? ` (schema ${schema})` : ''}`,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect()
       try {
         await client.query('BEGIN')
-        const result = await fn(over(client))
+        const result = await fn(over(client, true))
         await client.query('COMMIT')
         return result
       } catch (error) {

@@ -28,14 +28,11 @@ export interface Db extends Queryable {
   exec(sql: string): Promise<void>
   /** Queries run since the start (every call of all/get/run/insert, in or out of transactions). */
   readonly queries: number
+  /** Of {@link queries}, those run inside transactions (the writes): the rest are the reads a cache can save. */
+  readonly txQueries: number
   /** A short description for the startup line (no password). */
   readonly description: string
   close(): Promise<void>
-}
-
-/** Counts queries for a driver: one place, so no driver can forget. */
-export class QueryCounter {
-  count = 0
 }
 
 /** `?` placeholders → `$1, $2, …` for PostgreSQL (the app never writes `?` inside a string literal). */

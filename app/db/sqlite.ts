@@ -21,25 +21,32 @@ export function openSqlite(file: string): Db {
     return statement
   }
   let queries = 0
-  const q: Queryable = {
+  let txQueries = 0
+  const over = (inTx: boolean): Queryable => ({
     dialect: 'sqlite',
     async all<T extends Row>(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       return prepare(sql).all(...params) as T[]
     },
     async get<T extends Row>(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       return prepare(sql).get(...params) as T | undefined
     },
     async run(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       return prepare(sql).run(...params).changes
     },
     async insert(sql: string, params: readonly Param[] = []) {
       queries++
+      if (inTx) txQueries++
       return Number(prepare(sql).run(...params).lastInsertRowid)
     },
-  }
+  })
+  const q = over(false)
+  const tx = over(true)
   // One writer at a time: a transaction's awaits must not interleave with another's statements.
   let queue: Promise<unknown> = Promise.resolve()
   return {
@@ -47,12 +54,15 @@ export function openSqlite(file: string): Db {
     get queries() {
       return queries
     },
+    get txQueries() {
+      return txQueries
+    },
     description: `SQLite ${file}`,
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const next = queue.then(async () => {
         db.exec('BEGIN IMMEDIATE')
         try {
-          const result = await fn(q)
+          const result = await fn(tx)
           db.exec('COMMIT')
           return result
         } catch (error) {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, redisAvailable, startRedis } from '../../test/harness/redis.js'
 import { mysqlUrl, postgresUrl } from '../../test/sql/servers.js'
 import type { Account, UserStats } from '../services/finance.js'
-import { type AppProcess, spawnApp } from './processes.js'
+import { type AppProcess, spawnApp } from '../spawn.js'
 import { client, login, startTestApp, type TestApp, waitFor } from './support.js'
 
 const pgUrl = await postgresUrl()

@@ -9,9 +9,14 @@ import type { Services } from '../../services/context.js'
 export function opsRoutes(s: Services): Router {
   const router = Router()
   // Requests answered, for `/ops/stats` (queries per request).
-  const counters = { requests: 0 }
+  const counters = { requests: 0, reads: 0 }
   router.use((req, res, next) => {
-    if (!req.path.startsWith('/ops/')) res.once('finish', () => counters.requests++)
+    if (!req.path.startsWith('/ops/')) {
+      res.once('finish', () => {
+        counters.requests++
+        if (req.method === 'GET') counters.reads++
+      })
+    }
     next()
   })
   router.get('/healthz', (_req, res) => void res.json({ ok: true }))
@@ -26,7 +31,9 @@ export function opsRoutes(s: Services): Router {
     const stats = s.cache.stats()
     res.json({
       requests: counters.requests,
+      reads: counters.reads,
       dbQueries: s.db.queries,
+      dbReadQueries: s.db.queries - s.db.txQueries,
       cache: {
         store: s.cacheDescription.store,
         hits: stats.hits,

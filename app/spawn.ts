@@ -7,7 +7,7 @@ export interface AppProcess {
   stop(): Promise<void>
 }
 
-const root = new URL('../..', import.meta.url).pathname
+const root = new URL('..', import.meta.url).pathname
 
 /** Starts the app with `env` (and PATH/HOME only) and waits for its "ready" line. */
 export function spawnApp(env: Record<string, string>, timeoutMs = 120_000): Promise<AppProcess> {
