@@ -200,6 +200,6 @@ function leafOptions(nodes: CategoryNode[], kind: CategoryType, path = ''): Raw[
 }
 
 /** Live balances: an EventSource on the user's channel rewrites the balance cells it names. */
-const LIVE_SCRIPT = `const es=new EventSource('/events/balances');
+const LIVE_SCRIPT = `const es=new EventSource('/events/balances');es.onopen=()=>{document.body.dataset.live='open'};
 es.onmessage=(e)=>{const u=JSON.parse(e.data);for(const a of u.accounts){for(const el of document.querySelectorAll('[data-account="'+a.id+'"]')){el.textContent=(a.balance/100).toLocaleString('en',{minimumFractionDigits:2,maximumFractionDigits:2});}}
 const live=document.getElementById('live');if(live)live.textContent='Updated live ('+u.reason+') at '+new Date().toLocaleTimeString();};`
