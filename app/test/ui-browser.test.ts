@@ -48,8 +48,8 @@ describe.skipIf(!browserAvailable())(
       await Promise.all([page.waitForURL(`${app.url}/`), page.click('#transfer button')])
       const expected = money(to!.balance + 1234)
       await watcher.waitForFunction(
-        ([selector, text]) => document.querySelector(selector!)?.textContent === text,
-        [cell, expected],
+        `document.querySelector(${JSON.stringify(cell)})?.textContent === ${JSON.stringify(expected)}`,
+        undefined,
         { timeout: 15_000 },
       )
       expect(await watcher.textContent('#live')).toContain('Updated live (transfer)')
