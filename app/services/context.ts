@@ -45,7 +45,10 @@ export async function createServices(config: AppConfig, log: (line: string) => v
   // One store for protection, sessions, locks, channels and geo: Redis when the cache is on Redis
   // (every process shares it), else memory (one process).
   const redisOptions = redisOptionsFromEnv(config.env)
-  const redis = redisOptions ? redisStore(redisOptions) : undefined
+  // Sessions, lockouts and locks are correctness, not speed: a longer deadline than the cache's
+  // 100 ms default keeps a busy machine from failing a session save (the breaker still fails fast
+  // on a dead Redis).
+  const redis = redisOptions ? redisStore({ timeout: 500, ...redisOptions }) : undefined
   const shared = redis ?? memoryStore({ maxEntries: 100_000 })
   if (redis) await redis.ready()
   await cache
