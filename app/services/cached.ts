@@ -26,12 +26,24 @@ export function cachedFinance(
   q: FinanceQueries,
   onBalances: (userId: number, update: BalanceUpdate) => Promise<void>,
 ) {
+  /**
+   * The write has committed: its invalidation must happen, or readers get the old value until the
+   * TTL. A store call that times out once (a busy Redis) is retried a few times before giving up.
+   */
+  const invalidate = async (...names: string[]) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await Promise.all(names.map((tag) => cache.deleteByTag(tag)))
+        return
+      } catch (error) {
+        if (attempt >= 4) throw error
+        await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt))
+      }
+    }
+  }
   const afterMoneyMoved = async (userId: number, update: BalanceUpdate) => {
     // Statistics, the transaction pages and the account lists (balances) changed; trees did not.
-    await Promise.all([
-      cache.deleteByTag(tags.transactions(userId)),
-      cache.deleteByTag(tags.accounts(userId)),
-    ])
+    await invalidate(tags.transactions(userId), tags.accounts(userId))
     await onBalances(userId, update)
   }
   return {
@@ -78,7 +90,7 @@ export function cachedFinance(
     },
     async addCategory(userId: number, type: CategoryType, name: string, parentId: number | null) {
       const id = await q.addCategory(userId, type, name, parentId)
-      await cache.deleteByTag(tags.categories(userId))
+      await invalidate(tags.categories(userId))
       return id
     },
     /** After a user's superuser flag changes (the seed deletes the key). */
