@@ -30,6 +30,7 @@ export {
 } from './stores/memory/index.js'
 export type {
   CompleteStore,
+  ScopedAccess,
   Store,
   StoreCapabilities,
   StoreCore,
@@ -46,3 +47,4 @@ export {
   type MemoryBus,
   memoryBus,
 } from './tiers/bus.js'
+export type { TierReads } from './tiers/tiered-store.js'

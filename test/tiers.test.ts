@@ -35,6 +35,18 @@ describe.each([
   ['memory L2', () => memoryStore() as Store],
   ['bytes L2 (codec)', () => bytesMapStoreWithTtl() as Store],
 ])('tiers over %s', (_name, makeL2) => {
+  it('stats split reads by the tier that answered them', async () => {
+    const {
+      caches: [a, b],
+    } = instances(2, makeL2())
+    await a!.set('k', { v: 1 }) // an object: a bare counter is never copied into L1
+    expect(await b!.get('k')).toEqual({ v: 1 }) // from L2, refills b's L1
+    expect(await b!.get('k')).toEqual({ v: 1 }) // from b's L1
+    expect(await b!.get('absent')).toBeUndefined()
+    const tiers = (b!.stats().store as { tiers?: unknown }).tiers
+    expect(tiers).toEqual({ l1Hits: 1, l2Hits: 1, misses: 1 })
+  })
+
   it('an L2 hit refills L1 with the remaining TTL', async () => {
     const {
       caches: [a, b],

@@ -60,7 +60,15 @@ export class Cache {
     if (rest.length > 0) return this.#getOr(key, rest[0] as T)
     const ctx = this.#ctx
     try {
-      const raw = ctx.shared.store.get(ctx.full(key))
+      const scoped = ctx.scoped
+      const raw =
+        scoped !== undefined &&
+        typeof key === 'string' &&
+        key.length > 0 &&
+        key.length <= ctx.shared.maxKeyLength &&
+        !ctx.isClosed()
+          ? scoped.get(key)
+          : ctx.shared.store.get(ctx.full(key))
       if (raw instanceof Promise) {
         return raw.then(
           (value) => freshValue(ctx.count(key, value)) as T | undefined,

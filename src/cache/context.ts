@@ -3,6 +3,7 @@ import type { Ttl } from '../internal/duration.js'
 import { ttlToMs } from '../internal/duration.js'
 import { escapeGlob } from '../internal/glob.js'
 import { type CacheEvent, type CacheEventType, channel } from '../observe/channels.js'
+import type { ScopedAccess } from '../stores/types.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
 import { interpret, MISS, owe, type Read, type Shared, toStored } from './shared.js'
@@ -28,6 +29,8 @@ export class CacheContext {
   readonly escapedBase: string
   readonly counters: Counters
   readonly defaults: Scope['getOrSet']
+  /** The store's access to keys under {@link base} given without it, when it has one. */
+  readonly scoped: ScopedAccess | undefined
   closed = false
 
   constructor(
@@ -40,6 +43,7 @@ export class CacheContext {
     const base = parts.filter(Boolean).join(SEPARATOR)
     this.base = base ? base + SEPARATOR : ''
     this.escapedBase = escapeGlob(this.base)
+    this.scoped = shared.store.scoped?.(this.base)
     this.defaults = scope.getOrSet
     // Namespaces made per request (`namespace(`user:${id}`)`) must not grow the registry without
     // bound: past MAX_NAMESPACE_STATS distinct paths, new ones are counted together under '*'.
@@ -163,12 +167,16 @@ export class CacheContext {
     tags: readonly string[] | undefined,
   ): Promise<void> {
     const stored = this.encode(value, key)
-    const written = this.call('set', key, () => this.shared.store.set(full, stored, { ttl, tags })).then(
-      () => {
-        this.counters.sets++
-        if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
-      },
-    )
+    const scoped = this.scoped
+    const written = this.call('set', key, () =>
+      // The scoped write keeps the caller's own key string, which later hits look up by identity.
+      scoped === undefined
+        ? this.shared.store.set(full, stored, { ttl, tags })
+        : scoped.set(key, stored, { ttl, tags }),
+    ).then(() => {
+      this.counters.sets++
+      if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
+    })
     // close() waits for writes under way before it releases the store.
     return owe(this.shared, written)
   }

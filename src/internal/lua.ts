@@ -17,6 +17,12 @@ export interface Script {
  */
 export interface ScriptRunner {
   run(script: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
+  /**
+   * True when one call may carry keys of different hash slots (the server is not a Cluster), so
+   * callers may batch unrelated keys into one script call. Absent or false: one call's keys share a
+   * slot. Read at each call (a store learns its topology when it connects).
+   */
+  readonly anySlot?: boolean | undefined
 }
 
 /** A script with its SHA-1, ready for {@link ScriptRunner.run}. */

@@ -49,6 +49,8 @@ export function scriptRunnerFromClient(client: unknown): ScriptRunner {
     )
   }
   return {
+    // node-redis clusters have `masters`, ioredis clusters `isCluster`: their calls stay in one slot.
+    anySlot: !('masters' in c) && (c as { isCluster?: unknown }).isCluster !== true,
     async run(script, keys, args) {
       const tail = [String(keys.length), ...keys, ...args.map(String)]
       try {

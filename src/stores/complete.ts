@@ -42,6 +42,7 @@ export function completeStore(store: Store): CompleteStore {
     ...(s.leases ? { leases: s.leases.bind(s) } : {}),
     ...(s.available ? { available: s.available.bind(s) } : {}),
     ...(s.ready ? { ready: s.ready.bind(s) } : {}),
+    ...(s.scoped ? { scoped: s.scoped.bind(s) } : {}),
     getEntry,
     has,
     ttl,

@@ -77,6 +77,18 @@ export interface StoreCore {
    * The cache uses them by default when present.
    */
   leases?(): StoreLeases
+  /**
+   * Access to the keys under `base` passed without it, or `undefined` when the store has no faster
+   * way than `get(base + key)`. Optional; the memory store offers it to the first cache built on
+   * it, so that cache's hits skip building and hashing a new key string.
+   */
+  scoped?(base: string): ScopedAccess | undefined
+}
+
+/** See {@link StoreCore.scoped}: `get` and `set` of a key under one base, given without it. */
+export interface ScopedAccess {
+  get(key: string): unknown
+  set(key: string, value: unknown, options: StoreWriteOptions): void
 }
 
 /**

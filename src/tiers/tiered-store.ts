@@ -54,9 +54,17 @@ export interface TieredStoreOptions {
  * Tags travel inside L2 entries, so an L1 filled from L2 knows them and a remote `deleteByTag`
  * reaches it.
  */
+/** Reads of a tiered store by the tier that answered them (see {@link TieredStore.stats}). */
+export interface TierReads {
+  readonly l1Hits: number
+  readonly l2Hits: number
+  readonly misses: number
+}
+
 export class TieredStore implements StoreCore, StoreExtras {
   readonly name: string
   readonly capabilities: StoreCapabilities
+  readonly #reads = { l1Hits: 0, l2Hits: 0, misses: 0 }
   /** L2's leases: the single flight of getOrSet spans every instance sharing L2. */
   readonly leases?: () => StoreLeases
   readonly #l1: CompleteStore
@@ -116,8 +124,15 @@ export class TieredStore implements StoreCore, StoreExtras {
     if (this.#busUp) {
       const hit = this.#l1.get(key)
       if (hit instanceof Promise)
-        return hit.then((value) => (value === undefined ? this.#fromL2(key) : value))
-      if (hit !== undefined) return hit
+        return hit.then((value) => {
+          if (value === undefined) return this.#fromL2(key)
+          this.#reads.l1Hits++
+          return value
+        })
+      if (hit !== undefined) {
+        this.#reads.l1Hits++
+        return hit
+      }
     }
     return this.#fromL2(key)
   }
@@ -226,9 +241,14 @@ export class TieredStore implements StoreCore, StoreExtras {
   }
 
   /** L1's figures, with the failures the tiers absorbed (bus messages that did not go out or in), and L2's own. */
-  stats(): StoreStats & { readonly l2: StoreStats } {
+  /**
+   * L1's figures at the top level, L2's under `l2`, and `tiers`: reads answered by L1, by L2, and
+   * by neither (an expired or stale entry read from L2 counts as an L2 hit here and as a miss in
+   * the cache's own `hits`/`misses`, which judge freshness).
+   */
+  stats(): StoreStats & { readonly l2: StoreStats; readonly tiers: TierReads } {
     const l2 = this.#l2.stats()
-    return { ...this.#l1.stats(), errors: this.#errors + (l2.errors ?? 0), l2 }
+    return { ...this.#l1.stats(), errors: this.#errors + (l2.errors ?? 0), l2, tiers: { ...this.#reads } }
   }
 
   /** Ready when both tiers are. */
@@ -259,7 +279,11 @@ export class TieredStore implements StoreCore, StoreExtras {
   async #fromL2(key: string): Promise<unknown> {
     const epoch = this.#epoch
     const entry = await this.#l2.getEntry(key)
-    if (entry === undefined) return undefined
+    if (entry === undefined) {
+      this.#reads.misses++
+      return undefined
+    }
+    this.#reads.l2Hits++
     const { value, tags } = this.#decode(entry.value)
     const left = entry.expiresAt === null ? null : entry.expiresAt - this.#options.clock.now()
     // A bare counter carries no tags: an L1 copy of it could miss a remote deleteByTag, and a

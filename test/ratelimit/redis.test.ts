@@ -27,6 +27,26 @@ describe.skipIf(!hasRedis)('rate limiter on Redis', () => {
     expect(limiter.roundTrips - before).toBe(4)
   })
 
+  it('decisions made in the same tick share script calls, each decided in turn', async () => {
+    const limiter = createRateLimiter({
+      store: runner,
+      rules: { api: [{ limit: 30, window: '1h' }, '1000/day'] },
+      denyCache: false,
+    })
+    const before = limiter.roundTrips
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => limiter.consume('api', `b${i % 2}`)),
+    )
+    expect(limiter.roundTrips - before).toBeLessThanOrEqual(2)
+    for (const key of ['b0', 'b1']) {
+      const mine = results.filter((_, i) => `b${i % 2}` === key)
+      expect(mine.filter((r) => r.allowed)).toHaveLength(30)
+      // In the order asked: the first 30 pass, with remaining counting down; the rest are refused.
+      expect(mine.slice(0, 30).map((r) => r.remaining)).toEqual(Array.from({ length: 30 }, (_, i) => 29 - i))
+      expect(mine.slice(30).every((r) => !r.allowed)).toBe(true)
+    }
+  })
+
   it('the deny cache answers blocked keys without Redis', async () => {
     const limiter = createRateLimiter({ store: runner, rules: { s: '1/hour' } })
     const trips = () => limiter.roundTrips

@@ -21,4 +21,5 @@ export function rateLimit(options: ExpressRateLimitOptions) {
     }, next)
   }
 }
+export { adminPage, type ExpressAdminPage } from './admin.js'
 export { channelEvents } from './sse.js'

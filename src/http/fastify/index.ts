@@ -40,4 +40,5 @@ export function rateLimit(options: FastifyRateLimitOptions) {
   })
   return plugin
 }
+export { adminPage, type FastifyAdminPage } from './admin.js'
 export { channelEvents } from './sse.js'

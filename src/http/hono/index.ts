@@ -26,4 +26,5 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
     return c.body(verdict.body, verdict.status)
   }
 }
+export { adminPage, type HonoAdminPage } from './admin.js'
 export { channelEvents } from './sse.js'

@@ -5,6 +5,7 @@ import type { Clock } from '../../internal/clock.js'
 import { systemClock } from '../../internal/clock.js'
 import { globMatcher } from '../../internal/glob.js'
 import type {
+  ScopedAccess,
   StoreCapabilities,
   StoreCore,
   StoreEntry,
@@ -13,6 +14,8 @@ import type {
   StoreWrite,
   StoreWriteOptions,
 } from '../types.js'
+import { CoarseClock } from './coarse-clock.js'
+import { HomeKeys } from './home.js'
 
 /**
  * What a caller gets back from a read, and so what mutating it can do.
@@ -59,6 +62,8 @@ export class MemoryStore implements StoreCore, StoreExtras {
   readonly #clock: Clock
   readonly #tagKeys = new Map<string, Set<string>>()
   readonly #keyTags = new Map<string, readonly string[]>()
+  /** Keys of the owning cache kept without its prefix (see {@link HomeKeys}); tags hold inner keys. */
+  readonly #keys = new HomeKeys()
   #evictions = 0
   #closed = false
 
@@ -87,9 +92,10 @@ export class MemoryStore implements StoreCore, StoreExtras {
       updateAgeOnGet: false,
       allowStale: false,
       // lru-cache's default caches "now" until a timer fires, which a busy promise chain never
-      // lets happen: entries would outlive their TTL. Read the clock on every check instead.
+      // lets happen: entries would outlive their TTL. It asks `perf` on every check instead, and
+      // CoarseClock bounds how old its reading can be by calls as well as by time.
       ttlResolution: 0,
-      ...(clock === systemClock ? {} : { perf: clock }),
+      perf: clock === systemClock ? new CoarseClock() : clock,
       dispose: (_value, key, reason) => {
         if (reason === 'evict') this.#evictions++
         if (this.#keyTags.size > 0) this.#untag(key)
@@ -99,31 +105,58 @@ export class MemoryStore implements StoreCore, StoreExtras {
 
   get(key: string): unknown {
     this.#open()
-    const stored = this.#lru.get(key)
+    return this.#read(this.#keys.inner(key))
+  }
+
+  /**
+   * Access to the keys under `base` given without it, or `undefined`. The first cache built on
+   * an empty store makes its base the store's home (see {@link HomeKeys}); its hits then cost one
+   * map lookup on the caller's own key string. Used by the cache; not needed by other callers.
+   */
+  scoped(base: string): ScopedAccess | undefined {
+    if (this.#keys.home === undefined && this.#lru.size > 0) return undefined
+    if (!this.#keys.claim(base)) return undefined
+    // A key starting with NUL is kept whole (see HomeKeys); any other is kept as the caller's string.
+    const inner = (key: string) => (key.charCodeAt(0) === 0 ? `\u0000${base}${key}` : key)
+    return {
+      get: (key) => {
+        this.#open()
+        return this.#read(inner(key))
+      },
+      set: (key, value, options) => {
+        this.#open()
+        this.#write(inner(key), this.#prepare(value), options)
+      },
+    }
+  }
+
+  #read(inner: string): unknown {
+    const stored = this.#lru.get(inner)
     return stored instanceof CopyOnRead ? this.#copy(stored.value) : stored
   }
 
   getEntry(key: string): StoreEntry | undefined {
     const value = this.get(key)
     if (value === undefined) return undefined
-    return { value, expiresAt: this.#expiresAt(key) }
+    return { value, expiresAt: this.#expiresAt(this.#keys.inner(key)) }
   }
 
   has(key: string): boolean {
     this.#open()
-    return this.#lru.has(key)
+    return this.#lru.has(this.#keys.inner(key))
   }
 
   set(key: string, value: unknown, options: StoreWriteOptions): void {
     this.#open()
-    this.#write(key, this.#prepare(value), options)
+    this.#write(this.#keys.inner(key), this.#prepare(value), options)
   }
 
   add(key: string, value: unknown, options: StoreWriteOptions): boolean {
     this.#open()
     const prepared = this.#prepare(value)
-    if (this.#lru.has(key)) return false
-    this.#write(key, prepared, options)
+    const inner = this.#keys.inner(key)
+    if (this.#lru.has(inner)) return false
+    this.#write(inner, prepared, options)
     return true
   }
 
@@ -135,14 +168,20 @@ export class MemoryStore implements StoreCore, StoreExtras {
     this.#open()
     // Prepare every value first: one that cannot be stored aborts the batch before any write.
     const prepared = writes.map((write) => this.#prepare(write.value))
-    for (const [i, write] of writes.entries()) this.#write(write.key, prepared[i] as Prepared, write)
+    for (const [i, write] of writes.entries()) {
+      this.#write(this.#keys.inner(write.key), prepared[i] as Prepared, write)
+    }
   }
 
   delete(key: string): boolean {
     this.#open()
+    return this.#delete(this.#keys.inner(key))
+  }
+
+  #delete(inner: string): boolean {
     // An expired entry may still sit in the LRU until it is read; it does not count as existing.
-    const existed = this.#lru.has(key)
-    this.#lru.delete(key)
+    const existed = this.#lru.has(inner)
+    this.#lru.delete(inner)
     return existed
   }
 
@@ -152,8 +191,15 @@ export class MemoryStore implements StoreCore, StoreExtras {
     return deleted
   }
 
-  incr(key: string, delta: number, options: StoreWriteOptions): number {
+  #deleteInner(inners: readonly string[]): number {
+    let deleted = 0
+    for (const inner of inners) if (this.#delete(inner)) deleted++
+    return deleted
+  }
+
+  incr(outer: string, delta: number, options: StoreWriteOptions): number {
     this.#open()
+    const key = this.#keys.inner(outer)
     const current = this.#lru.get(key)
     if (current === undefined) {
       this.#write(key, { stored: delta, bytes: 8 }, options)
@@ -176,8 +222,9 @@ export class MemoryStore implements StoreCore, StoreExtras {
     return next
   }
 
-  touch(key: string, ttl: number | null): boolean {
+  touch(outer: string, ttl: number | null): boolean {
     this.#open()
+    const key = this.#keys.inner(outer)
     const stored = this.#lru.get(key)
     if (stored === undefined) return false
     const size = this.#lru.info(key)?.size
@@ -189,8 +236,9 @@ export class MemoryStore implements StoreCore, StoreExtras {
     return true
   }
 
-  ttl(key: string): number | null | undefined {
+  ttl(outer: string): number | null | undefined {
     this.#open()
+    const key = this.#keys.inner(outer)
     if (!this.#lru.has(key)) return undefined
     const left = this.#lru.getRemainingTTL(key)
     return left === Number.POSITIVE_INFINITY ? null : Math.max(0, Math.floor(left))
@@ -201,7 +249,10 @@ export class MemoryStore implements StoreCore, StoreExtras {
     const matches = globMatcher(pattern)
     // Snapshot the matches first so callers may delete while iterating.
     const found: string[] = []
-    for (const key of this.#lru.keys()) if (matches(key) && this.#lru.has(key)) found.push(key)
+    for (const inner of this.#lru.keys()) {
+      const key = this.#keys.outer(inner)
+      if (matches(key) && this.#lru.has(inner)) found.push(key)
+    }
     yield* found
   }
 
@@ -209,14 +260,14 @@ export class MemoryStore implements StoreCore, StoreExtras {
     this.#open()
     const matches = globMatcher(pattern)
     const found: string[] = []
-    for (const key of this.#lru.keys()) if (matches(key)) found.push(key)
-    return this.deleteMany(found)
+    for (const inner of this.#lru.keys()) if (matches(this.#keys.outer(inner))) found.push(inner)
+    return this.#deleteInner(found)
   }
 
   deleteByTag(tag: string): number {
     this.#open()
     const keys = this.#tagKeys.get(tag)
-    return keys ? this.deleteMany([...keys]) : 0
+    return keys ? this.#deleteInner([...keys]) : 0
   }
 
   expireByTag(tag: string, staleAt: number): number {

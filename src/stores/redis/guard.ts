@@ -193,7 +193,8 @@ export class Guard {
     } catch (error) {
       promise = Promise.reject(error)
     }
-    return this.deadlines.run(promise).then(
+    return this.deadlines.settle(
+      promise,
       (value) => {
         if (breaker !== undefined) breaker.success()
         this.#recovered()
@@ -308,11 +309,12 @@ export class Guard {
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#inflight++
-    const done = () => {
-      if (--this.#inflight === 0) this.#drained?.()
-    }
-    promise.then(done, done)
+    promise.then(this.#done, this.#done)
     return promise
+  }
+
+  readonly #done = (): void => {
+    if (--this.#inflight === 0) this.#drained?.()
   }
 
   #endStartup(error: Error | undefined): void {

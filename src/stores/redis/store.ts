@@ -372,9 +372,14 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   /** Runs Lua scripts on this Redis under the store's deadline and breaker (for rate limiting, locks). */
   scriptRunner(): ScriptRunner {
+    const guard = this.#guard
     return {
       run: (s, keys, args) =>
-        this.#guard.call('scriptRunner', (d) => runScript(d, s, keys, args.map(String)), RETHROW),
+        guard.call('scriptRunner', (d) => runScript(d, s, keys, args.map(String)), RETHROW),
+      get anySlot() {
+        const topology = guard.driver?.topology
+        return topology !== undefined && topology !== 'cluster'
+      },
     }
   }
 
