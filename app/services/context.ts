@@ -108,9 +108,15 @@ export async function createServices(config: AppConfig, log: (line: string) => v
     (await queries.merchants()).map((m) => [String(m.id), { lon: m.lon, lat: m.lat }] as const),
   )
 
+  const closers: (() => Promise<void>)[] = []
   return {
     config,
     db: db as Db,
+    sessionCache,
+    /** Registers something to stop first on close (the admin page's sampler). */
+    onClose(close: () => Promise<void>) {
+      closers.push(close)
+    },
     cache,
     cacheDescription: description,
     sessions,
@@ -123,6 +129,7 @@ export async function createServices(config: AppConfig, log: (line: string) => v
     queries,
     finance,
     async close() {
+      await Promise.allSettled(closers.map((close) => close()))
       await Promise.allSettled([limiter.close(), guard.close(), pins.close(), locks.close()])
       await Promise.allSettled([sessionCache.close(), cache.close()])
       await redis?.close()

@@ -119,6 +119,17 @@ describe('finance: cached trees, statistics and accounts, invalidated on every w
     expect((await client(app.url).get('/')).headers.get('location')).toBe('/login')
   })
 
+  it('mounts the admin page under /admin/cache for staff only', async () => {
+    const staff = await login(app.url)
+    await staff.json('/api/stats')
+    const page = await staff.get('/admin/cache')
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('cache admin')
+    const member = await login(app.url, 'user02')
+    expect((await member.get('/admin/cache')).status).toBe(403)
+    expect((await client(app.url).get('/admin/cache')).headers.get('location')).toBe('/login')
+  })
+
   it('locks a user out for this address after 5 failed logins, even with the right password', async () => {
     const c = client(app.url)
     const statuses: number[] = []

@@ -1,10 +1,24 @@
 /**
- * Operations: health, and the counters the load test reads (database queries, cache stats,
- * requests). `/metrics` (`cachekit/prometheus`) and the admin page under `/admin/cache`
- * (`cachekit/admin`, staff only) mount here when those doors land.
+ * Operations: health, the counters the load test reads (database queries, cache stats,
+ * requests), and the admin page under `/admin/cache` (`cachekit/admin`, staff only): the caches,
+ * their keys (search, delete by pattern), the throttles and the login guard (unlock).
+ * `/metrics` (`cachekit/prometheus`) mounts here when that door lands.
  */
-import { Router } from 'express'
+import { createHash } from 'node:crypto'
+import { adminPage } from 'cachekit/express'
+import { type NextFunction, type Request, type Response, Router } from 'express'
 import type { Services } from '../../services/context.js'
+
+const ACTOR_HEADER = 'x-refapp-staff'
+
+/** Staff only; a visitor who is not signed in goes to the login page. */
+function staffPage(req: Request, res: Response, next: NextFunction): void {
+  if (!req.user) return void res.redirect(303, '/login')
+  if (req.user.role !== 'staff') return void res.status(403).type('text').send('staff only')
+  // Who acts, for the lockout log of unlocks: set here, never taken from the client.
+  req.headers[ACTOR_HEADER] = req.user.username
+  next()
+}
 
 export function opsRoutes(s: Services): Router {
   const router = Router()
@@ -19,6 +33,22 @@ export function opsRoutes(s: Services): Router {
     }
     next()
   })
+  const admin = adminPage({
+    caches: { main: s.cache, sessions: s.sessionCache },
+    limiters: { throttle: s.limiter },
+    guards: { login: s.guard },
+    // The Express layer (staffPage) already let only staff through.
+    authorize: () => true,
+    basePath: '/admin/cache',
+    // The same on every instance, so a form served by one is accepted by another.
+    secret: createHash('sha256').update(`admin:${s.config.sessionSecret}`).digest('hex'),
+    // Tie CSRF tokens to the session cookie.
+    csrfBinding: (request) => /(?:^|;\s*)sid=([^;]+)/.exec(request.headers.get('cookie') ?? '')?.[1],
+    actor: (request) => request.headers.get(ACTOR_HEADER) ?? undefined,
+    title: 'cachekit finance: cache admin',
+  })
+  s.onClose(() => admin.close())
+  router.use('/admin/cache', staffPage, admin)
   router.get('/healthz', (_req, res) => void res.json({ ok: true }))
   // Loopback or staff only: the figures say how busy the app is.
   router.get('/ops/stats', (req, res) => {
