@@ -24,7 +24,16 @@ export interface AppConfig {
   readonly prefix: string
 }
 
-export type ThrottleScope = 'anon' | 'user' | 'staff' | 'login' | 'pin' | 'transfer_member' | 'transfer_staff'
+export type ThrottleScope =
+  | 'anon'
+  | 'user'
+  | 'staff'
+  | 'login'
+  | 'pin'
+  | 'transfer_member'
+  | 'transfer_staff'
+  | 'report_user'
+  | 'report_ip'
 
 const THROTTLE: Record<ThrottleScope, string> = {
   anon: '100/hour',
@@ -34,6 +43,9 @@ const THROTTLE: Record<ThrottleScope, string> = {
   pin: '3/min',
   transfer_member: '30/min',
   transfer_staff: '300/min',
+  // Seed 2: report generations (cache misses) per user and per address.
+  report_user: '10/hour',
+  report_ip: '100/hour',
 }
 
 const DEV_SESSION_SECRET = 'refapp-dev-session-secret-change-me-0123456789'

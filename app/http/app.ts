@@ -13,6 +13,7 @@ import { financeRoutes } from './routes/finance.js'
 import { liveRoutes } from './routes/live.js'
 import { opsRoutes } from './routes/ops.js'
 import { publicRoutes } from './routes/public.js'
+import { reportRoutes } from './routes/reports.js'
 import './types.js'
 
 export function createHttpApp(s: Services, log: (line: string) => void): express.Express {
@@ -56,6 +57,7 @@ export function createHttpApp(s: Services, log: (line: string) => void): express
   app.use(authRoutes(s, log))
   app.use(publicRoutes(s))
   app.use(liveRoutes(s))
+  app.use(reportRoutes(s))
   app.use(financeRoutes(s))
   app.use(function errors(error: unknown, req: Request, res: Response, _next: NextFunction) {
     if (error instanceof FencedOutError) return void res.status(409).json({ error: error.message })
