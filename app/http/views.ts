@@ -50,7 +50,7 @@ input,select,button{font:inherit;padding:.3rem .5rem}button{cursor:pointer}ul.tr
 export function layout(title: string, user: PageUser | undefined, body: Raw, script = ''): string {
   const nav = user
     ? html`<a href="/">Dashboard</a><a href="/accounts">Accounts</a><a href="/transactions">Transactions</a>
-<a href="/statistics">Statistics</a><a href="/merchants">Merchants</a>${user.role === 'staff' ? html`<a href="/admin/cache">Cache admin</a>` : ''}
+<a href="/statistics">Statistics</a><a href="/reports/monthly?format=csv">Report (CSV)</a><a href="/merchants">Merchants</a>${user.role === 'staff' ? html`<a href="/admin/cache">Cache admin</a>` : ''}
 <form method="post" action="/logout"><span>${user.username} (${user.role})</span> <button>Log out</button></form>`
     : html`<a href="/login">Log in</a><a href="/public/merchants">Merchants</a>`
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
