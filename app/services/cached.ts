@@ -93,8 +93,12 @@ export function cachedFinance(
       await invalidate(tags.categories(userId))
       return id
     },
-    /** After a user's superuser flag changes (the seed deletes the key). */
-    superuserChanged: () => cache.delete('has_superuser'),
+    /** Grants or removes superuser rights; the seed deletes `has_superuser` when they change. */
+    async setSuperuser(userId: number, value: boolean) {
+      const changed = await q.setSuperuser(userId, value)
+      await cache.delete('has_superuser')
+      return changed
+    },
   }
 }
 

@@ -233,6 +233,10 @@ export function financeQueries(db: Db) {
         return rows.map((r) => ({ id: n(r['id']), balance: n(r['balance']) }))
       })
     },
+    /** Grants or removes superuser rights (staff only, checked by the route). */
+    async setSuperuser(userId: number, value: boolean): Promise<boolean> {
+      return (await db.run('UPDATE users SET is_superuser = ? WHERE id = ?', [value ? 1 : 0, userId])) === 1
+    },
     async addCategory(
       userId: number,
       type: CategoryType,

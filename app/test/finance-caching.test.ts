@@ -103,6 +103,13 @@ describe('finance: cached trees, statistics and accounts, invalidated on every w
     const before = app.services.db.queries
     await demo.get('/')
     expect(app.services.db.queries).toBe(before) // dashboard entirely from the cache
+    // Removing the only superuser deletes the key: the next page says setup is needed.
+    expect((await demo.post('/api/users/1/superuser', { value: false })).status).toBe(200)
+    expect((await demo.get('/')).headers.get('x-setup-needed')).toBe('no superuser yet')
+    expect((await demo.post('/api/users/1/superuser', { value: true })).status).toBe(200)
+    expect((await demo.get('/')).headers.get('x-setup-needed')).toBeNull()
+    const member = await login(app.url, 'user02')
+    expect((await member.post('/api/users/2/superuser', { value: true })).status).toBe(403)
   })
 
   it('keeps sessions in the cache, renews the id on login and ends them on logout', async () => {

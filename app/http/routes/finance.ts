@@ -8,7 +8,7 @@ import { type Request, type Response, Router } from 'express'
 import { isoDay } from '../../db/seed.js'
 import type { Services } from '../../services/context.js'
 import type { CategoryNode, CategoryType, NewTransaction, UserStats } from '../../services/finance.js'
-import { int, requireUser, type SessionUser } from '../types.js'
+import { int, requireStaff, requireUser, type SessionUser } from '../types.js'
 import { html, layout, money, Raw } from '../views.js'
 
 const type = (value: unknown): CategoryType => (value === 'income' ? 'income' : 'expense')
@@ -45,6 +45,10 @@ export function financeRoutes(s: Services): Router {
       int(body.parentId) ?? null,
     )
     res.status(201).json({ id })
+  })
+  router.post('/api/users/:id/superuser', requireStaff, async (req, res) => {
+    const changed = await f.setSuperuser(int(req.params['id']) ?? 0, req.body?.value === true)
+    res.status(changed ? 200 : 404).json({ changed })
   })
   router.post('/api/transfers', async (req, res) => {
     const result = await transfer(s, req, res)
