@@ -31,11 +31,11 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   }
 }
 
-// Public doors: src/index.ts, src/<folder>/index.ts, src/stores/<store>/index.ts and
-// src/http/<framework>/index.ts (internal/ is never exported; the memory and dummy stores are
-// exported from the root door).
+// Public doors: src/index.ts, src/<folder>/index.ts, src/stores/<store>/index.ts,
+// src/http/<framework>/index.ts and src/observe/<exporter>/index.ts (internal/ is never exported;
+// the memory and dummy stores are exported from the root door).
 const doors = ['src/index.ts']
-const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http)\/[^/]+$/.test(dir)
+const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http|observe)\/[^/]+$/.test(dir)
 const walk = (dir) => {
   for (const name of readdirSync(join(root, dir))) {
     const path = join(dir, name)
@@ -50,6 +50,15 @@ for (const door of doors) {
   const built = door.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')
   if (!exported.has(built) && !exportedFromRoot.includes(built)) {
     problems.push(`${relative(root, join(root, door))} is a public door with no "exports" entry`)
+  }
+}
+
+// Every `bin` is in the build and starts with a node shebang (tsc keeps it from the source).
+for (const [name, target] of Object.entries(pkg.bin ?? {})) {
+  const file = join(root, target)
+  if (!existsSync(file)) problems.push(`bin ${name}: ${target} is not in the build`)
+  else if (!(await readFile(file, 'utf8')).startsWith('#!/usr/bin/env node\n')) {
+    problems.push(`bin ${name}: ${target} does not start with #!/usr/bin/env node`)
   }
 }
 

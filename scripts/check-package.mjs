@@ -55,7 +55,11 @@ function checkInstalls(tarball) {
     .map((subpath) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`))
   const apps = [
     { name: 'express4', deps: ['express@4'], door: 'express' },
-    { name: 'express5', deps: ['express@5', 'keyv@5'], door: 'express' },
+    {
+      name: 'express5',
+      deps: ['express@5', 'keyv@5', 'prom-client@15', '@opentelemetry/api@1'],
+      door: 'express',
+    },
     { name: 'fastify4', deps: ['fastify@4'], door: 'fastify' },
     { name: 'fastify5', deps: ['fastify@5'], door: 'fastify' },
   ]
@@ -74,10 +78,13 @@ function checkInstalls(tarball) {
       problems.push(`${app.name}: npm install failed or warned:\n${install.out}`)
       continue
     }
-    // cachekit/keyv is the door for Keyv users and imports keyv itself; the other doors load peers lazily.
-    const loadable = doors.filter(
-      (d) => d !== `${pkg.name}/keyv` || app.deps.some((dep) => dep.startsWith('keyv@')),
-    )
+    // cachekit/keyv, cachekit/prometheus and cachekit/otel are the doors for users of their peer
+    // and import it themselves; the other doors load peers lazily.
+    const ownPeer = { keyv: 'keyv@', prometheus: 'prom-client@', otel: '@opentelemetry/api@' }
+    const loadable = doors.filter((d) => {
+      const peer = ownPeer[d.slice(pkg.name.length + 1)]
+      return peer === undefined || app.deps.some((dep) => dep.startsWith(peer))
+    })
     const requireAll = loadable.map((d) => `require(${JSON.stringify(d)})`).join(';')
     const cjs = run(process.execPath, ['-e', `${requireAll}; console.log('required')`], dir)
     if (cjs.code !== 0 || !cjs.out.includes('required'))
@@ -137,6 +144,8 @@ function checkReadme(tarball) {
     '@fastify/session@11',
     '@fastify/cookie@11',
     'vitest@4',
+    'prom-client@15',
+    '@opentelemetry/api@1',
   ]
   // Types only: no install scripts (better-sqlite3 would compile its addon for nothing).
   const install = run(

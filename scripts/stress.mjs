@@ -16,6 +16,7 @@ const SUITES = [
   'test/lock',
   'test/session',
   'test/pubsub',
+  'test/cli',
   'test/tiers.test.ts',
   'test/get-or-set.test.ts',
 ]

@@ -19,6 +19,18 @@ export {
   CHANNELS,
   DEGRADED_CHANNEL,
   type DegradedEvent,
+  HTTP_CACHE_CHANNEL,
+  type HttpCacheEvent,
+  LOGIN_GUARD_CHANNEL,
+  type LoginGuardEvent,
+  ONE_TIME_CODE_CHANNEL,
+  type OneTimeCodeEvent,
+  RATE_LIMIT_CHANNEL,
+  type RateLimitEvent,
+  TIMING_CHANNEL,
+  TIMING_SAMPLE_EVERY,
+  type Tier,
+  type TimingEvent,
 } from './observe/channels.js'
 export { completeStore } from './stores/complete.js'
 export { DummyStore, dummyStore } from './stores/dummy/index.js'

@@ -10,8 +10,9 @@ export async function getMany<T>(ctx: CacheContext, keys: Iterable<string>): Pro
   const fulls = list.map((key) => ctx.full(key))
   const raws = await ctx.call('getMany', undefined, () => ctx.shared.store.getMany(fulls))
   const found = new Map<string, T>()
+  const inProcess = !ctx.shared.store.capabilities.shared
   list.forEach((key, i) => {
-    const read = ctx.count(key, raws[i])
+    const read = ctx.count(key, raws[i], inProcess)
     if (read.state === 'fresh') found.set(key, read.value as T)
   })
   return found

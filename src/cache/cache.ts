@@ -1,7 +1,7 @@
 import { Envelope, UNDEFINED } from '../codec/value.js'
 import { CacheError, CorruptValueError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
 import { type Ttl, ttlToMs } from '../internal/duration.js'
-import { channel } from '../observe/channels.js'
+import { channel, timingStart } from '../observe/channels.js'
 import { releaseStore } from '../stores/lifecycle.js'
 import type { Store } from '../stores/types.js'
 import * as bulk from './bulk.js'
@@ -43,6 +43,16 @@ export class Cache {
     return this.#ctx.shared.original
   }
 
+  /** The root cache's prefix (empty string for none), as events and metrics name the cache. */
+  get prefix(): string {
+    return this.#ctx.shared.prefix
+  }
+
+  /** This cache's namespace path below the prefix (`'user'`, `'user:settings'`), empty for the root. */
+  get namespacePath(): string {
+    return this.#ctx.scope.namespace
+  }
+
   /** The exact key this cache writes to the store for `key`. */
   makeKey(key: string): string {
     assertKey(key, this.#ctx.shared.maxKeyLength)
@@ -59,6 +69,7 @@ export class Cache {
   get<T = unknown>(key: string, ...rest: [defaultValue?: T]): Promise<T | undefined> {
     if (rest.length > 0) return this.#getOr(key, rest[0] as T)
     const ctx = this.#ctx
+    const start = timingStart()
     try {
       const scoped = ctx.scoped
       const raw =
@@ -71,8 +82,15 @@ export class Cache {
           : ctx.shared.store.get(ctx.full(key))
       if (raw instanceof Promise) {
         return raw.then(
-          (value) => freshValue(ctx.count(key, value)) as T | undefined,
-          (error) => this.#unreadable(key, error),
+          (value) => {
+            const read = ctx.count(key, value)
+            if (start >= 0) ctx.timed(start, 'get', read.state === 'fresh' ? 'hit' : 'miss', 'l2')
+            return freshValue(read) as T | undefined
+          },
+          (error) => {
+            if (start >= 0) ctx.timed(start, 'get', 'error', 'l2', error)
+            return this.#unreadable(key, error)
+          },
         )
       }
       // Memory hit fast path: a live value needs no decoding and no Read object.
@@ -83,10 +101,14 @@ export class Cache {
         !(raw instanceof Envelope)
       ) {
         ctx.counters.hits++
+        ctx.counters.l1Hits++
         if (channel.hit.hasSubscribers) channel.hit.publish(ctx.event('hit', key))
+        if (start >= 0) ctx.timed(start, 'get', 'hit', 'l1')
         return Promise.resolve(raw as T)
       }
-      return Promise.resolve(freshValue(ctx.count(key, raw)) as T | undefined)
+      const read = ctx.count(key, raw, true)
+      if (start >= 0) ctx.timed(start, 'get', read.state === 'fresh' ? 'hit' : 'miss', 'l1')
+      return Promise.resolve(freshValue(read) as T | undefined)
     } catch (error) {
       if (error instanceof CorruptValueError) return Promise.resolve(this.#unreadable(key, error))
       return Promise.reject(withKey(error, key))
@@ -96,13 +118,17 @@ export class Cache {
   async #getOr<T>(key: string, defaultValue: T): Promise<T> {
     const ctx = this.#ctx
     let read: Read
+    let sync = false
     try {
       ctx.full(key)
-      read = await ctx.read(key)
+      const pending = ctx.read(key)
+      sync = !(pending instanceof Promise)
+      read = await pending
     } catch (error) {
       throw withKey(error, key)
     }
     if (read.state === 'fresh') {
+      if (sync) ctx.counters.l1Hits++
       ctx.hit(key)
       return read.value as T
     }

@@ -2,7 +2,15 @@ import { CacheClosedError, CorruptValueError, InvalidOptionError, withKey } from
 import type { Ttl } from '../internal/duration.js'
 import { ttlToMs } from '../internal/duration.js'
 import { escapeGlob } from '../internal/glob.js'
-import { type CacheEvent, type CacheEventType, channel } from '../observe/channels.js'
+import {
+  type CacheEvent,
+  type CacheEventType,
+  channel,
+  publishTiming,
+  type Tier,
+  type TimingEvent,
+  timingStart,
+} from '../observe/channels.js'
 import type { ScopedAccess } from '../stores/types.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
@@ -142,11 +150,16 @@ export class CacheContext {
     }
   }
 
-  /** Interprets a raw read and counts it as a hit or a miss. */
-  count(key: string, raw: unknown): Read {
+  /**
+   * Interprets a raw read and counts it as a hit or a miss; `sync` when the store answered at
+   * once from this process (an L1 hit).
+   */
+  count(key: string, raw: unknown, sync = false): Read {
     const read = this.interpret(key, raw)
-    if (read.state === 'fresh') this.hit(key)
-    else {
+    if (read.state === 'fresh') {
+      if (sync) this.counters.l1Hits++
+      this.hit(key)
+    } else {
       this.counters.misses++
       if (channel.miss.hasSubscribers) channel.miss.publish(this.event('miss', key))
     }
@@ -186,14 +199,34 @@ export class CacheContext {
    * function: a store that answers synchronously costs one promise, not three.
    */
   call<T>(operation: string, key: string | undefined, run: () => T | Promise<T>): Promise<T> {
+    const start = timingStart()
     let result: T | Promise<T>
     try {
       result = run()
     } catch (error) {
+      if (start >= 0) this.timed(start, operation, 'error', 'l1', error)
       return Promise.reject(this.failure(operation, key, error))
     }
-    if (result instanceof Promise) return result.catch((error: unknown) => this.failed(operation, key, error))
+    if (result instanceof Promise) {
+      if (start < 0) return result.catch((error: unknown) => this.failed(operation, key, error))
+      return result.then(
+        (value) => {
+          this.timed(start, operation, 'ok', 'l2')
+          return value
+        },
+        (error: unknown) => {
+          this.timed(start, operation, 'error', 'l2', error)
+          return this.failed(operation, key, error)
+        },
+      )
+    }
+    if (start >= 0) this.timed(start, operation, 'ok', 'l1')
     return Promise.resolve(result)
+  }
+
+  /** Publishes the timing of an operation started with `timingStart()`. */
+  timed(start: number, operation: string, result: TimingEvent['result'], tier: Tier, error?: unknown): void {
+    publishTiming(start, this.shared.prefix, this.scope.namespace, operation, result, tier, error)
   }
 
   failed(operation: string, key: string | undefined, error: unknown): never {

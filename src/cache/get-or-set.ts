@@ -7,6 +7,7 @@ import {
   withKey,
 } from '../errors.js'
 import { type Duration, durationToMs, requireTimeout, type Ttl } from '../internal/duration.js'
+import { timingStart } from '../observe/channels.js'
 import type { CacheContext } from './context.js'
 import { acrossProcesses } from './leased-flight.js'
 import { type Flight, owe, type Read } from './shared.js'
@@ -113,7 +114,9 @@ export async function getOrSet<T>(
   // a hit is the hot path.
   if (options !== EMPTY) checkOptions(options, key)
   const { shared } = cache
+  const timedAt = timingStart()
   const pending = cache.read(key)
+  const tier = pending instanceof Promise ? 'l2' : 'l1'
   let read: Read
   let flight: Flight | undefined
   if (pending instanceof Promise) {
@@ -137,8 +140,10 @@ export async function getOrSet<T>(
     read = pending
     flight = shared.inflight.get(full)
   }
+  if (timedAt >= 0) cache.timed(timedAt, 'getOrSet', read.state === 'fresh' ? 'hit' : read.state, tier)
   if (read.state === 'fresh') {
     cache.counters.hits++
+    if (tier === 'l1') cache.counters.l1Hits++
     cache.publish('hit', key)
     return read.value as T
   }

@@ -5,6 +5,8 @@ import type { Shared } from './shared.js'
 /** Counters one cache (root or namespace) keeps about its own calls. */
 export class Counters {
   hits = 0
+  /** Hits the store answered at once from this process (memory, or the L1 of tiers). */
+  l1Hits = 0
   misses = 0
   sets = 0
   deletes = 0
@@ -16,6 +18,7 @@ export class Counters {
 
   addTo(total: Counters): void {
     total.hits += this.hits
+    total.l1Hits += this.l1Hits
     total.misses += this.misses
     total.sets += this.sets
     total.deletes += this.deletes
@@ -30,6 +33,12 @@ export class Counters {
 /** What `cache.stats()` returns. */
 export interface CacheStats {
   readonly hits: number
+  /**
+   * The hits the store answered at once from this process: every hit of a memory cache, the L1
+   * hits of a tiered one, none for Redis or SQL alone (`getMany` hits count as L1 only on an
+   * in-process store).
+   */
+  readonly l1Hits: number
   readonly misses: number
   /** `hits / (hits + misses)`, from 0 to 1; 0 before the first read. */
   readonly hitRate: number
@@ -55,6 +64,7 @@ export function summarize(counters: Counters): Omit<CacheStats, 'store' | 'names
   const reads = counters.hits + counters.misses
   return {
     hits: counters.hits,
+    l1Hits: counters.l1Hits,
     misses: counters.misses,
     hitRate: reads === 0 ? 0 : counters.hits / reads,
     sets: counters.sets,

@@ -4,3 +4,4 @@
  */
 export { KeyvCachekit, type KeyvCachekitOptions, keyvStore } from './adapter.js'
 export { type CreateKeyvOptions, createKeyv } from './create-keyv.js'
+export { KeyvBackedStore, type KeyvBackedStoreOptions, type KeyvLike, keyvBackedStore } from './from-keyv.js'

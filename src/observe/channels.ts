@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
+import { performance } from 'node:perf_hooks'
 
 /**
  * cachekit publishes what happens on `node:diagnostics_channel`, so exporters (Prometheus,
@@ -74,6 +75,159 @@ const degradedChannel = diagnostics.channel(DEGRADED_CHANNEL)
 /** Publishes a {@link DegradedEvent}; costs one boolean check when nobody listens. */
 export function publishDegraded(event: Omit<DegradedEvent, 'type'>): void {
   if (degradedChannel.hasSubscribers) degradedChannel.publish({ type: 'degraded', ...event })
+}
+
+/**
+ * Which tier answered: `'l1'` when the store answered at once from this process (a memory store,
+ * or the L1 of a tiered cache), `'l2'` when the answer had to be awaited (Redis, SQL, or a miss in
+ * L1 that went on to L2).
+ */
+export type Tier = 'l1' | 'l2'
+
+/**
+ * One timed cache operation, published on `cachekit:timing`. Timing is sampled: one operation in
+ * {@link TIMING_SAMPLE_EVERY} is timed (in-process hits take ~100 ns, less than two clock reads),
+ * so count operations with `stats()` and use these messages for latency distributions.
+ */
+export interface TimingEvent {
+  readonly type: 'timing'
+  readonly prefix: string
+  readonly namespace: string
+  /** `'get'`, `'getOrSet'`, or the store call (`'set'`, `'delete'`, `'getMany'`, `'incr'`...). */
+  readonly operation: string
+  /** Reads: `'hit'`, `'miss'` or `'stale'`; other calls: `'ok'` or `'error'`. */
+  readonly result: 'hit' | 'miss' | 'stale' | 'ok' | 'error'
+  readonly tier: Tier
+  /** When the operation started, in `performance.now()` milliseconds. */
+  readonly start: number
+  readonly durationMs: number
+  /** For `error`: the error's `code`, when it has one. */
+  readonly errorCode?: string | undefined
+}
+
+export const TIMING_CHANNEL = 'cachekit:timing'
+/** One operation in this many is timed while `cachekit:timing` has subscribers. */
+export const TIMING_SAMPLE_EVERY = 32
+export const timingChannel = diagnostics.channel(TIMING_CHANNEL)
+let timingTick = 0
+
+/**
+ * The start of an operation to time, or -1 when it is not timed (nobody listens, or it is not
+ * this operation's turn in the sample). Costs one boolean check when nobody listens.
+ */
+export function timingStart(): number {
+  if (!timingChannel.hasSubscribers) return -1
+  if (++timingTick < TIMING_SAMPLE_EVERY) return -1
+  timingTick = 0
+  return performance.now()
+}
+
+/** Publishes the timing of an operation started with {@link timingStart} (a no-op for -1). */
+export function publishTiming(
+  start: number,
+  prefix: string,
+  namespace: string,
+  operation: string,
+  result: TimingEvent['result'],
+  tier: Tier,
+  error?: unknown,
+): void {
+  if (start < 0 || !timingChannel.hasSubscribers) return
+  const code = (error as { code?: unknown } | undefined)?.code
+  timingChannel.publish({
+    type: 'timing',
+    prefix,
+    namespace,
+    operation,
+    result,
+    tier,
+    start,
+    durationMs: performance.now() - start,
+    errorCode: typeof code === 'string' ? code : undefined,
+  } satisfies TimingEvent)
+}
+
+/**
+ * A rate-limit decision, published on `cachekit:ratelimit` (consume and peek). Labels worth
+ * counting are bounded: the scope and policy names come from the rules, never from the client.
+ */
+export interface RateLimitEvent {
+  readonly type: 'ratelimit'
+  /** The limiter's key prefix (`'cachekit:rl'` by default). */
+  readonly prefix: string
+  readonly scope: string
+  readonly mode: 'consume' | 'peek'
+  readonly allowed: boolean
+  /** Each policy's part: a refused decision names the policies that refused. */
+  readonly policies: readonly { readonly name: string; readonly allowed: boolean }[]
+  /** Set when the shared store failed and the failure policy decided. */
+  readonly degraded?: 'open' | 'closed' | 'local' | undefined
+  /** Answered from the deny cache, without a store round trip. */
+  readonly denyCache?: boolean
+}
+
+/**
+ * What a login guard did, published on `cachekit:login-guard`: `'lockout'` when a lock starts,
+ * `'refused'` when `check` refuses an attempt, `'failure'` for each reported failure. `lock`
+ * describes the lock (`'ip'`, `'username+ip'`, `'custom'`), never whom it locks.
+ */
+export interface LoginGuardEvent {
+  readonly type: 'login-guard'
+  readonly prefix: string
+  readonly action: 'lockout' | 'refused' | 'failure'
+  /** For `refused`: `'locked'`, `'busy'`, `'deny-list'` or `'full'`. For `lockout`: `'temporary'` or `'permanent'`. */
+  readonly reason?: string | undefined
+  readonly lock?: string | undefined
+}
+
+/**
+ * What one-time codes did, published on `cachekit:one-time-code`: `'sent'` (issued), `'verified'`,
+ * `'refused'` (a verify that failed: `reason` `'wrong'`, `'missing'` or `'attempts'`), and
+ * `'cooldown'` (an issue refused inside the resend cooldown). Never the subject or the code.
+ */
+export interface OneTimeCodeEvent {
+  readonly type: 'one-time-code'
+  readonly prefix: string
+  readonly purpose: string
+  readonly action: 'sent' | 'verified' | 'refused' | 'cooldown'
+  readonly reason?: 'wrong' | 'missing' | 'attempts' | undefined
+}
+
+/**
+ * What the HTTP response cache did with a request, published on `cachekit:http-cache` by the
+ * response-cache middleware. `route` is a route template (never a raw path); `reason` says why a
+ * response was not stored or the cache was bypassed (`'set-cookie'`, `'private'`, `'too-large'`...).
+ */
+export interface HttpCacheEvent {
+  /**
+   * `hit`: served from the cache; `stale`: served stale inside grace while another request
+   * refreshes; `miss`: not in the cache (the handler ran, or the caller was collapsed onto another's
+   * run); `store`: a response was stored; `bypass`: the cache was not used or a response refused.
+   */
+  readonly type: 'hit' | 'miss' | 'stale' | 'store' | 'bypass'
+  /** Why, for `bypass` (a stable token such as `set-cookie`, `private`, `authorization`, `status`). */
+  readonly reason?: string | undefined
+  /** The route template or the configured name; never the raw path. */
+  readonly route?: string | undefined
+  readonly method: string
+}
+
+export const RATE_LIMIT_CHANNEL = 'cachekit:ratelimit'
+export const LOGIN_GUARD_CHANNEL = 'cachekit:login-guard'
+export const ONE_TIME_CODE_CHANNEL = 'cachekit:one-time-code'
+export const HTTP_CACHE_CHANNEL = 'cachekit:http-cache'
+export const rateLimitChannel = diagnostics.channel(RATE_LIMIT_CHANNEL)
+export const loginGuardChannel = diagnostics.channel(LOGIN_GUARD_CHANNEL)
+export const oneTimeCodeChannel = diagnostics.channel(ONE_TIME_CODE_CHANNEL)
+
+/** Publishes a {@link LoginGuardEvent}; costs one boolean check when nobody listens. */
+export function publishLoginGuard(event: Omit<LoginGuardEvent, 'type'>): void {
+  if (loginGuardChannel.hasSubscribers) loginGuardChannel.publish({ type: 'login-guard', ...event })
+}
+
+/** Publishes a {@link OneTimeCodeEvent}; costs one boolean check when nobody listens. */
+export function publishOneTimeCode(event: Omit<OneTimeCodeEvent, 'type'>): void {
+  if (oneTimeCodeChannel.hasSubscribers) oneTimeCodeChannel.publish({ type: 'one-time-code', ...event })
 }
 
 /** What a {@link BurstLog} writes: one line when trouble starts, one when it ends. */

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
 import { describe } from '../internal/duration.js'
-import { BurstLog, type BurstLogEvent, publishDegraded } from '../observe/channels.js'
+import {
+  BurstLog,
+  type BurstLogEvent,
+  publishDegraded,
+  type RateLimitEvent,
+  rateLimitChannel,
+} from '../observe/channels.js'
 import {
   type Mode,
   type PolicyOutcome,
@@ -75,6 +81,8 @@ class Limiter<S extends string> implements RateLimiter<S> {
   #downUntil = 0
   #lastError = ''
   #closing: Promise<void> | undefined
+  /** Results answered by the deny cache (each a fresh object), for the channel. */
+  readonly #fromDenyCache = new WeakSet<RateLimitResult>()
 
   constructor(options: RateLimiterOptions<S>) {
     this.#rules = parseRules(options.rules)
@@ -188,11 +196,28 @@ class Limiter<S extends string> implements RateLimiter<S> {
   }
 
   async consume(scope: S, key: string, options: ConsumeOptions = {}): Promise<RateLimitResult> {
-    return this.#decide(scope, key, options, 'consume')
+    const result = await this.#decide(scope, key, options, 'consume')
+    if (rateLimitChannel.hasSubscribers) this.#publish(scope, 'consume', result)
+    return result
   }
 
   async peek(scope: S, key: string, options: ConsumeOptions = {}): Promise<RateLimitResult> {
-    return this.#decide(scope, key, options, 'peek')
+    const result = await this.#decide(scope, key, options, 'peek')
+    if (rateLimitChannel.hasSubscribers) this.#publish(scope, 'peek', result)
+    return result
+  }
+
+  #publish(scope: string, mode: Mode, result: RateLimitResult): void {
+    rateLimitChannel.publish({
+      type: 'ratelimit',
+      prefix: this.#prefix,
+      scope,
+      mode,
+      allowed: result.allowed,
+      policies: result.policies.map((p) => ({ name: p.name, allowed: p.allowed })),
+      degraded: result.degraded,
+      denyCache: this.#fromDenyCache.has(result),
+    } satisfies RateLimitEvent)
   }
 
   async reset(scope: S, key: string): Promise<void> {
@@ -277,6 +302,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
       const cached = this.#deny?.get(base, cost, now)
       if (cached) {
         this.#counts.denyHits++
+        if (rateLimitChannel.hasSubscribers) this.#fromDenyCache.add(cached)
         return cached
       }
     }

@@ -1,7 +1,7 @@
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
 import { describe } from '../internal/duration.js'
-import { publishDegraded } from '../observe/channels.js'
+import { publishDegraded, publishLoginGuard } from '../observe/channels.js'
 import { resolveBacking } from './backend.js'
 import { withDeadline } from './deadline.js'
 import { InvalidIdentityError } from './errors.js'
@@ -169,6 +169,8 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
     if (name === 'ip') return ipIdentity(text, ipv6Prefix) ?? `?${wellFormed(text.trim(), 'ip')}`
     return wellFormed(text, name)
   }
+  const describeLock = (lock: LockBy): string =>
+    typeof lock === 'function' ? 'custom' : typeof lock === 'string' ? lock : lock.join('+')
   const compile = (lock: LockBy): CompiledLock => {
     if (typeof lock === 'function') {
       const id = (attempt: LoginAttempt) => {
@@ -197,7 +199,9 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
     }
     return { id: (a) => idOf(a, false), exact: (a) => idOf(a, true) }
   }
-  const locks = (options.lockBy ?? ['ip']).map(compile)
+  const lockBy = options.lockBy ?? ['ip']
+  const locks = lockBy.map(compile)
+  const lockNames = lockBy.map(describeLock)
   if (locks.length === 0) throw new InvalidOptionError('createLoginGuard lockBy must name at least one lock')
   const allow: AddressList | undefined = options.allowList
     ? addressList(options.allowList, 'allowList')
@@ -223,6 +227,9 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
     checkAttempt(attempt)
     return locks.map((lock) => lock.id(attempt)).filter((id): id is string => id !== undefined)
   }
+  /** The names of the locks that apply to an attempt, in the order of `idsOf`. */
+  const namesOf = (attempt: LoginAttempt): string[] =>
+    locks.flatMap((lock, i) => (lock.id(attempt) === undefined ? [] : [lockNames[i] as string]))
   const listed = (attempt: LoginAttempt, list: AddressList | undefined) =>
     list !== undefined && typeof attempt?.ip === 'string' && list.has(attempt.ip)
   const run = (op: GuardOp, keys: string[]) =>
@@ -290,6 +297,7 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
       if (listed(attempt, allow)) return { locked: false, retryAfterMs: 0, reason: 'allow-list' }
       if (listed(attempt, deny)) {
         counts.refused++
+        publishLoginGuard({ prefix, action: 'refused', reason: 'deny-list' })
         return { locked: true, retryAfterMs: Number.POSITIVE_INFINITY, reason: 'deny-list' }
       }
       const ids = idsOf(attempt)
@@ -299,9 +307,12 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
       counts.refused++
       if (reply.full) {
         publishDegraded({ source: 'login-guard', kind: 'refused-full', operation: 'check' })
+        publishLoginGuard({ prefix, action: 'refused', reason: 'full' })
         return { locked: true, retryAfterMs: reply.retryMs, reason: 'full' }
       }
-      return { locked: true, retryAfterMs: retryOf(reply.retryMs), reason: reply.busy ? 'busy' : 'locked' }
+      const reason = reply.busy ? 'busy' : 'locked'
+      publishLoginGuard({ prefix, action: 'refused', reason })
+      return { locked: true, retryAfterMs: retryOf(reply.retryMs), reason }
     },
     async fail(attempt) {
       checkAttempt(attempt)
@@ -311,12 +322,20 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
       if (ids.length === 0) return { locked: false, retryAfterMs: 0, failures: 0 }
       counts.failures++
       const reply = await run('fail', ids.map(keyOf))
+      publishLoginGuard({ prefix, action: 'failure' })
       if (reply.full) publishDegraded({ source: 'login-guard', kind: 'refused-full', operation: 'fail' })
       const result = { locked: reply.locked, retryAfterMs: retryOf(reply.retryMs), failures: reply.failures }
       if (reply.newly.length > 0) {
         counts.lockouts += reply.newly.length
         const now = clock.now()
+        const names = namesOf(attempt)
         for (const i of reply.newly) {
+          publishLoginGuard({
+            prefix,
+            action: 'lockout',
+            reason: reply.retryMs === -1 ? 'permanent' : 'temporary',
+            lock: names[i],
+          })
           await writeLog({
             kind: 'lockout',
             at: now,

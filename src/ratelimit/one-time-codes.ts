@@ -2,12 +2,13 @@ import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'n
 import { CacheClosedError, InvalidOptionError, RateLimitedError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
 import { type Duration, describe } from '../internal/duration.js'
+import { publishOneTimeCode } from '../observe/channels.js'
 import { resolveBacking } from './backend.js'
 import { withDeadline } from './deadline.js'
 import { SecretRequiredError } from './errors.js'
 import type { ProtectionStore } from './limiter.js'
 import { wholeMs } from './options.js'
-import { MemoryOtpBackend, type OtpBackend, RedisOtpBackend } from './otp-backend.js'
+import { MemoryOtpBackend, type OtpBackend, type OtpSettle, RedisOtpBackend } from './otp-backend.js'
 import { MAX_RULE_MS } from './rules.js'
 
 export interface OneTimeCodesOptions {
@@ -163,6 +164,7 @@ export function createOneTimeCodes(options: OneTimeCodesOptions): OneTimeCodes {
       const record = { hash: digest(subject, purpose, code, nonce).toString('hex'), salt: '', nonce }
       const wait = await deadline(backend.issue(storeKey, record, ttlMs, cooldownMs), 'issue')
       if (wait > 0) {
+        publishOneTimeCode({ prefix, purpose, action: 'cooldown' })
         throw new RateLimitedError(
           `A one-time code was sent less than ${cooldownMs} ms ago; retry in ${wait} ms`,
           {
@@ -171,25 +173,34 @@ export function createOneTimeCodes(options: OneTimeCodesOptions): OneTimeCodes {
           },
         )
       }
+      publishOneTimeCode({ prefix, purpose, action: 'sent' })
       return code
     },
     async verify(subject, code, o) {
       const purpose = purposeOf(o)
       const storeKey = keyOf(subject, purpose)
+      const outcome = (settled: OtpSettle | 'missing' | 'attempts'): boolean => {
+        if (settled === 'accepted') publishOneTimeCode({ prefix, purpose, action: 'verified' })
+        else {
+          const reason = settled === 'rejected' ? 'wrong' : settled === 'gone' ? 'missing' : settled
+          publishOneTimeCode({ prefix, purpose, action: 'refused', reason })
+        }
+        return settled === 'accepted'
+      }
       if (backend instanceof MemoryOtpBackend) {
         // In process: read, compare and settle without yielding, so nothing interleaves.
         const record = backend.readNow(storeKey)
-        if (record === undefined || record.attempts >= maxAttempts) return false
+        if (record === undefined) return outcome('missing')
+        if (record.attempts >= maxAttempts) return outcome('attempts')
         const ok = matches(subject, purpose, code, record.hash, record.nonce)
-        return backend.settleNow(storeKey, record.nonce, ok, maxAttempts) === 'accepted'
+        return outcome(backend.settleNow(storeKey, record.nonce, ok, maxAttempts))
       }
       const record = await deadline(backend.read(storeKey), 'verify')
-      if (record === undefined || record.attempts >= maxAttempts) return false
+      if (record === undefined) return outcome('missing')
+      if (record.attempts >= maxAttempts) return outcome('attempts')
       const ok = matches(subject, purpose, code, record.hash, record.nonce)
       // The settle script re-checks the nonce and attempt count: of two racing right answers, one wins.
-      return (
-        (await deadline(backend.settle(storeKey, record.nonce, ok, maxAttempts), 'verify')) === 'accepted'
-      )
+      return outcome(await deadline(backend.settle(storeKey, record.nonce, ok, maxAttempts), 'verify'))
     },
     async revoke(subject, o) {
       await deadline(backend.revoke(keyOf(subject, purposeOf(o))), 'revoke')

@@ -21,5 +21,8 @@ export function rateLimit(options: ExpressRateLimitOptions) {
     }, next)
   }
 }
+export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export { cacheAccounting } from './accounting.js'
 export { adminPage, type ExpressAdminPage } from './admin.js'
+export { cacheResponses, type ExpressCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

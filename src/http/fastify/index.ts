@@ -40,5 +40,8 @@ export function rateLimit(options: FastifyRateLimitOptions) {
   })
   return plugin
 }
+export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export { cacheAccounting, cacheAccountingHooks } from './accounting.js'
 export { adminPage, type FastifyAdminPage } from './admin.js'
+export { cacheResponses, type FastifyCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

@@ -26,5 +26,8 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
     return c.body(verdict.body, verdict.status)
   }
 }
+export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export { cacheAccounting } from './accounting.js'
 export { adminPage, type HonoAdminPage } from './admin.js'
+export { cacheResponses, type HonoCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

@@ -316,6 +316,19 @@ export class RedisStore implements StoreCore, StoreExtras {
   }
 
   /**
+   * Sends one keyless command to every master under the store's deadline and breaker, for the
+   * CLI's doctor and stats (CONFIG GET, INFO sections, CLUSTER INFO). Replies in master order.
+   * @internal
+   */
+  sendToMasters(args: readonly string[]): Promise<unknown[]> {
+    return this.#guard.call(
+      'sendToMasters',
+      async (d) => Promise.all((await d.masters()).map((send) => send(args))),
+      RETHROW,
+    )
+  }
+
+  /**
    * An invalidation bus over this Redis's pub/sub, for tiered caches: `createCache({ tiers: [l1,
    * store] })` uses it unless given another. Its subscription shares the store's pub/sub connection;
    * the tiered store trusts its L1 only while the subscription is live (status up).

@@ -1,0 +1,143 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { fromRecord } from '../cache/headers.js'
+import type { ResponseCache } from '../cache/index.js'
+import { type Captured, type Forward, outgoing } from '../cache/reply.js'
+import { nodeView, stripConditionals } from '../node-capture.js'
+
+/** Options of the Fastify {@link cacheResponses} plugin. */
+export interface FastifyCacheResponsesOptions {
+  /** Route name in events, instead of Fastify's route template. */
+  readonly name?: string
+}
+
+interface State {
+  forward?: Forward
+  finish?: (captured: Captured) => void
+  status: number
+  headers: string[]
+  body?: Uint8Array
+  refused?: string
+}
+
+const STATE = Symbol('cachekit.responseCache')
+type WithState = FastifyRequest & { [STATE]?: State }
+
+/** Headers the cache sets on every reply, whatever an earlier hook put there. */
+const OWN = new Set(['Age', 'Cache-Status', 'X-Cache', 'Content-Length'])
+
+function payloadBytes(payload: unknown): Uint8Array | undefined {
+  if (payload === null || payload === undefined) return new Uint8Array(0)
+  if (typeof payload === 'string') return Buffer.from(payload)
+  if (payload instanceof Uint8Array) return payload
+  return undefined
+}
+
+/**
+ * A Fastify plugin serving pages from a {@link ResponseCache}: `app.register(cacheResponses(pages))`
+ * (like fastify-plugin, it applies to the routes of the instance that registers it). The payload
+ * is captured in an `onSend` hook (hooks registered later run again on every request) and stored
+ * in `onResponse`, once every hook has run: a `Set-Cookie` added by any of them is caught.
+ */
+export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponsesOptions = {}) {
+  const o = rc.engine.o
+
+  function onRequest(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    return new Promise((resolveHook, rejectHook) => {
+      const state: State = { status: 200, headers: [] }
+      ;(request as WithState)[STATE] = state
+      const route = () => options.name ?? request.routeOptions?.url
+      rc.serve(nodeView(request.method, request.url, request.headers), {
+        run(forward) {
+          state.forward = forward
+          if (forward.capture) stripConditionals(request.headers)
+          const done = new Promise<Captured>((resolve) => {
+            let settled = false
+            state.finish = (captured) => {
+              if (settled) return
+              settled = true
+              resolve(captured)
+            }
+          })
+          reply.raw.once('close', () => {
+            if (!reply.raw.writableFinished) state.finish?.({ status: 0, headers: [], refused: 'aborted' })
+          })
+          resolveHook(undefined)
+          return done
+        },
+        reply(cached) {
+          reply.code(cached.status)
+          for (const [name, value] of cached.headers) {
+            if (!reply.hasHeader(name) || OWN.has(name)) reply.header(name, value)
+          }
+          const { body } = cached
+          resolveHook(
+            body === undefined
+              ? reply.send()
+              : reply.send(cached.encoding === 'utf8' && cached.typed ? cached.text : (body as Buffer)),
+          )
+        },
+        route,
+      }).catch(rejectHook)
+    })
+  }
+
+  // Callback-style hooks: on a hit they do nothing, and cost no promise.
+  function onSend(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (err: Error | null, payload?: unknown) => void,
+  ): void {
+    const state = (request as WithState)[STATE]
+    const forward = state?.forward
+    if (!state || !forward) {
+      done(null, payload)
+      return
+    }
+    const headers = fromRecord(reply.getHeaders())
+    const add = outgoing(o, forward, reply.statusCode, headers)
+    for (let i = 0; i < add.headers.length; i += 2) reply.header(add.headers[i] as string, add.headers[i + 1])
+    if (add.etag) headers.push('etag', add.etag)
+    state.status = reply.statusCode
+    state.headers = headers
+    if (forward.capture) {
+      const body = payloadBytes(payload)
+      if (body === undefined) state.refused = 'stream'
+      else if (body.byteLength > o.maxBodyBytes) state.refused = 'too-large'
+      else state.body = body
+    }
+    done(null, payload)
+  }
+
+  function onResponse(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    const state = (request as WithState)[STATE]
+    done()
+    if (!state?.finish) return
+    const route = options.name ?? request.routeOptions?.url
+    const lateCookie = reply.getHeader('set-cookie') !== undefined ? 'set-cookie' : undefined
+    const refused = state.refused ?? lateCookie
+    state.finish({
+      status: state.status,
+      headers: state.headers,
+      ...(state.body ? { body: state.body } : {}),
+      ...(refused ? { refused } : {}),
+      ...(route ? { route } : {}),
+    })
+  }
+
+  const plugin = function cachekitResponseCachePlugin(
+    fastify: FastifyInstance,
+    _opts: unknown,
+    done: (err?: Error) => void,
+  ) {
+    fastify.addHook('onRequest', onRequest)
+    fastify.addHook('onSend', onSend)
+    fastify.addHook('onResponse', onResponse)
+    done()
+  }
+  Object.assign(plugin, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'cachekit-response-cache',
+  })
+  return plugin
+}
