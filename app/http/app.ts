@@ -2,7 +2,7 @@
  * The Express 5 application: sessions in the cache, the signed-in user, throttling per role, then
  * the routers. Each router is one seed's system (see app/README.md).
  */
-import { rateLimit } from 'cachekit/express'
+import { cacheAccounting, rateLimit } from 'cachekit/express'
 import { expressSessionStore } from 'cachekit/session'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from 'express-session'
@@ -54,6 +54,8 @@ export function createHttpApp(s: Services, log: (line: string) => void): express
     }
     next()
   })
+  // Seed 2: X-Cache-Hits / X-Cache-Misses / X-Response-Time on the API and the reports.
+  app.use(['/api', '/reports'], cacheAccounting())
   app.use(authRoutes(s, log))
   app.use(publicRoutes(s))
   app.use(liveRoutes(s))

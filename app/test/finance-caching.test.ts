@@ -126,6 +126,24 @@ describe('finance: cached trees, statistics and accounts, invalidated on every w
     expect((await client(app.url).get('/')).headers.get('location')).toBe('/login')
   })
 
+  it('sets X-Cache-Hits/Misses/Response-Time on the API, serves /metrics, and caches public pages with ETag/304', async () => {
+    const demo = await login(app.url)
+    await demo.json('/api/accounts')
+    const hit = await demo.get('/api/accounts')
+    expect(hit.headers.get('x-cache-hits')).toBe('1')
+    expect(hit.headers.get('x-cache-misses')).toBe('0')
+    expect(hit.headers.get('x-response-time')).toBeTruthy()
+    const metrics = await client(app.url).get('/metrics')
+    expect(metrics.status).toBe(200)
+    expect(await metrics.text()).toContain('cachekit')
+    const first = await fetch(`${app.url}/public/merchants`)
+    const etag = first.headers.get('etag')
+    expect(first.status).toBe(200)
+    expect(etag).toBeTruthy()
+    const again = await fetch(`${app.url}/public/merchants`, { headers: { 'if-none-match': etag ?? '' } })
+    expect(again.status).toBe(304)
+  })
+
   it('mounts the admin page under /admin/cache for staff only', async () => {
     const staff = await login(app.url)
     await staff.json('/api/stats')

@@ -2,11 +2,13 @@
  * Operations: health, the counters the load test reads (database queries, cache stats,
  * requests), and the admin page under `/admin/cache` (`cachekit/admin`, staff only): the caches,
  * their keys (search, delete by pattern), the throttles and the login guard (unlock).
- * `/metrics` (`cachekit/prometheus`) mounts here when that door lands.
+ * `/metrics` (`cachekit/prometheus`) for the scraper, loopback or staff only.
  */
 import { createHash } from 'node:crypto'
 import { adminPage } from 'cachekit/express'
+import { metricsHandler, registerMetrics } from 'cachekit/prometheus'
 import { type NextFunction, type Request, type Response, Router } from 'express'
+import { Registry } from 'prom-client'
 import type { Services } from '../../services/context.js'
 
 const ACTOR_HEADER = 'x-refapp-staff'
@@ -49,15 +51,17 @@ export function opsRoutes(s: Services): Router {
   })
   s.onClose(() => admin.close())
   router.use('/admin/cache', staffPage, admin)
+  const registry = new Registry()
+  registerMetrics({ registry, caches: [s.cache, s.sessionCache] })
+  const metrics = metricsHandler(registry)
+  router.get('/metrics', (req, res) => {
+    if (!trusted(req)) return void res.status(403).json({ error: 'staff only' })
+    metrics(req, res)
+  })
   router.get('/healthz', (_req, res) => void res.json({ ok: true }))
   // Loopback or staff only: the figures say how busy the app is.
   router.get('/ops/stats', (req, res) => {
-    const peer = req.socket.remoteAddress ?? ''
-    if (
-      !(req.user?.role === 'staff' || peer === '127.0.0.1' || peer === '::1' || peer === '::ffff:127.0.0.1')
-    ) {
-      return void res.status(403).json({ error: 'staff only' })
-    }
+    if (!trusted(req)) return void res.status(403).json({ error: 'staff only' })
     const stats = s.cache.stats()
     res.json({
       requests: counters.requests,
@@ -75,4 +79,10 @@ export function opsRoutes(s: Services): Router {
     })
   })
   return router
+}
+
+/** Loopback (the scraper, the load test) or a staff user. */
+function trusted(req: Request): boolean {
+  const peer = req.socket.remoteAddress ?? ''
+  return req.user?.role === 'staff' || peer === '127.0.0.1' || peer === '::1' || peer === '::ffff:127.0.0.1'
 }

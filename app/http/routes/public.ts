@@ -1,17 +1,20 @@
 /**
- * Public pages (seed 3's shape): readable without logging in, the same for everyone, so they
- * are what an HTTP page cache serves. When `cachekit/http` lands, its middleware goes on this
- * router (`router.use(pageCache(...))`, an hour with ETag/304) and the merchant writes call its
- * invalidation; until then these pages read through the data cache.
+ * Public pages (seed 3's shape): readable without logging in, the same for everyone, served by
+ * the HTTP response cache (`cachekit/http`, Django's `cache_page`): an hour on the server, ETag and
+ * 304 for browsers, never for a request that carries the session cookie. A merchant write would
+ * call `pages.invalidate('merchants')`.
  */
 import type { Cache } from 'cachekit'
+import { cacheResponses } from 'cachekit/express'
+import { responseCache } from 'cachekit/http'
 import { Router } from 'express'
 import type { Services } from '../../services/context.js'
 import { html, layout } from '../views.js'
 
 export function publicRoutes(s: Services, cache: Cache = s.cache): Router {
   const router = Router()
-  router.get('/public/merchants', async (req, res) => {
+  const pages = responseCache({ cache, ttl: '1h', cacheControl: 'no-cache', tags: () => ['merchants'] })
+  router.get('/public/merchants', cacheResponses(pages), async (req, res) => {
     const merchants = await cache.getOrSet('public:merchants', () => s.queries.merchants(), {
       ttl: '1h',
       tags: ['merchants'],
