@@ -9,8 +9,11 @@
  * 16), LOAD_WRITES share of writes (default 0.005), LOAD_OUT a Markdown file for the results.
  */
 import { writeFileSync } from 'node:fs'
+import os from 'node:os'
 import { isDeepStrictEqual } from 'node:util'
 import autocannon from 'autocannon'
+import { environment } from '../bench/lib/env.js'
+import { readSections, renderSection, writeResults } from '../bench/lib/results-file.js'
 import { loadConfig } from './config.js'
 import { openDb } from './db/sql.js'
 import { financeQueries } from './services/finance.js'
@@ -190,6 +193,7 @@ async function run(name: string, env: Record<string, string>): Promise<RunResult
   }
 }
 
+const loadBefore = os.loadavg()[0] ?? 0
 const results: RunResult[] = []
 const only = process.env['LOAD_ONLY'] // e.g. 'l1' to run one configuration
 if (!only) {
@@ -237,5 +241,54 @@ const lines = [
 const header = `${USERS} signed-in users, ${connections} connections, ${duration} s per run after a 3 s warm-up, ${writeShare * 100}% writes (POST /api/transactions), reads spread over /api/stats (2/5), /api/categories, /api/accounts, /api/transactions?page=1..3.`
 console.log(`\n${header}\n\n${lines.join('\n')}`)
 if (process.env['LOAD_OUT']) writeFileSync(process.env['LOAD_OUT'], `${header}\n\n${lines.join('\n')}\n`)
+// Section 13 of bench/RESULTS.md (LOAD_RESULTS=0 leaves the file alone; LOAD_ONLY runs never write it).
+if (!only && process.env['LOAD_RESULTS'] !== '0') {
+  const targets = results
+    .filter((r) => r !== off)
+    .flatMap((r) => {
+      const fewer = 1 - r.readQueriesPerRead / off.readQueriesPerRead
+      const p99 = off.p99 / Math.max(r.p99, 0.001)
+      return [
+        {
+          name: `${r.name}: DB queries per read request vs CACHE=off`,
+          goal: '>= 90% fewer',
+          measured: `${fmt(fewer * 100)}% fewer`,
+          met: fewer >= 0.9,
+        },
+        {
+          name: `${r.name}: p99 latency vs CACHE=off`,
+          goal: '>= 3x lower',
+          measured: `${fmt(p99)}x lower`,
+          met: p99 >= 3,
+        },
+        {
+          name: `${r.name}: hit rate on reads`,
+          goal: '>= 95%',
+          measured: r.hitRate === undefined ? '–' : `${fmt(r.hitRate * 100)}%`,
+          met: (r.hitRate ?? 0) >= 0.95,
+        },
+        {
+          name: `${r.name}: sampled responses equal to the database`,
+          goal: 'all',
+          measured: `${r.checked - r.mismatches}/${r.checked}`,
+          met: r.mismatches === 0 && r.checked > 0,
+        },
+      ]
+    })
+  const file = new URL('../bench/RESULTS.md', import.meta.url).pathname
+  const env = environment('the reference app (app/, through tsx)')
+  const section = renderSection(
+    'app-load',
+    '13. The reference app under load: what the cache buys (`npm run load`)',
+    env,
+    `Command: \`npm run load\`${process.env['REDIS_URL'] ? ' with `REDIS_URL` set (a loopback redis-server)' : ''}; SQLite (better-sqlite3) on the full demo data set. ${header}\n\n${lines.join('\n')}`,
+    targets,
+    [loadBefore, os.loadavg()[0] ?? 0],
+  )
+  const kept = (await readSections(file)).filter((s) => s.name !== 'app-load')
+  const sections = [...kept, section].sort((a, b) => a.title.localeCompare(b.title, 'en', { numeric: true }))
+  await writeResults(file, env, sections)
+  console.log(`\nwrote section 13 of ${file}`)
+}
 const failed = results.some((r) => r.mismatches > 0 || r.errors > 0)
 process.exit(failed ? 1 : 0)
