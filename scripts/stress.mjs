@@ -19,6 +19,7 @@ const SUITES = [
   'test/cli',
   'test/tiers.test.ts',
   'test/get-or-set.test.ts',
+  'test/get-or-set-invalidation.test.ts',
 ]
 const filters = process.argv.slice(2)
 const ci = process.env.CI === 'true'
