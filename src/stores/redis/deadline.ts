@@ -19,11 +19,6 @@ interface Pending {
   reject: (error: unknown) => void
 }
 
-const identity = <T>(value: T): T => value
-const rethrow = (error: unknown): never => {
-  throw error
-}
-
 export class Deadlines {
   readonly timeoutMs: number
   readonly #tickMs: number
@@ -40,48 +35,18 @@ export class Deadlines {
 
   /** Settles with `promise`, or rejects with {@link DeadlineTimeoutError} once the deadline passes. */
   run<T>(promise: Promise<T>): Promise<T> {
-    return this.settle(promise, identity, rethrow)
-  }
-
-  /**
-   * {@link run} with the caller's handlers folded in: resolves to `ok(value)` when `promise`
-   * fulfils in time, to `fail(error)` when it rejects or the deadline passes first (a
-   * {@link DeadlineTimeoutError}); a handler that throws rejects. Exactly one handler runs, once.
-   * One promise and no wrapper layer per call: the hot path of every Redis command.
-   */
-  settle<T, R>(
-    promise: Promise<T>,
-    ok: (value: T) => R | PromiseLike<R>,
-    fail: (error: unknown) => R | PromiseLike<R>,
-  ): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const entry: Pending = {
-        at: performance.now() + this.timeoutMs,
-        settled: false,
-        reject: (error) => {
-          try {
-            resolve(fail(error))
-          } catch (thrown) {
-            reject(thrown)
-          }
-        },
-      }
+    return new Promise<T>((resolve, reject) => {
+      const entry: Pending = { at: performance.now() + this.timeoutMs, settled: false, reject }
       this.#queue.push(entry)
       if (this.#timer === undefined) this.#start()
       promise.then(
         (value) => {
-          if (entry.settled) return
           entry.settled = true
-          try {
-            resolve(ok(value))
-          } catch (thrown) {
-            reject(thrown)
-          }
+          resolve(value)
         },
         (error: unknown) => {
-          if (entry.settled) return
           entry.settled = true
-          entry.reject(error)
+          reject(error)
         },
       )
     })

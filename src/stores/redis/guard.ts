@@ -193,8 +193,7 @@ export class Guard {
     } catch (error) {
       promise = Promise.reject(error)
     }
-    return this.deadlines.settle(
-      promise,
+    return this.deadlines.run(promise).then(
       (value) => {
         if (breaker !== undefined) breaker.success()
         this.#recovered()
@@ -309,12 +308,11 @@ export class Guard {
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#inflight++
-    promise.then(this.#done, this.#done)
+    const done = () => {
+      if (--this.#inflight === 0) this.#drained?.()
+    }
+    promise.then(done, done)
     return promise
-  }
-
-  readonly #done = (): void => {
-    if (--this.#inflight === 0) this.#drained?.()
   }
 
   #endStartup(error: Error | undefined): void {
