@@ -1,4 +1,5 @@
 import { CacheClosedError, CacheError, StoreUnavailableError } from '../../errors.js'
+import { absorbs, type CallGuard, type Fallback } from '../../internal/call-guard.js'
 import { scrubber } from '../../internal/redact.js'
 import { BurstLog, publishDegraded } from '../../observe/channels.js'
 import { CircuitBreaker } from './breaker.js'
@@ -8,9 +9,6 @@ import type { RedisLogEvent, ResolvedOptions } from './options.js'
 
 /** Server replies that mean "not now" rather than "wrong call": they count as unavailability. */
 const TRANSIENT = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS|NOPERM|BUSY|OOM)\b/
-
-/** Returned by a fallback to say "rethrow even under onError: 'ignore'". */
-export const RETHROW: unique symbol = Symbol('rethrow')
 
 /**
  * Where the store stands. `connecting`: the first connection is being made (calls wait for it,
@@ -49,7 +47,7 @@ function closedError(): CacheClosedError {
  * {@link StoreUnavailableError}; under `onError: 'ignore'` they resolve to the operation's fallback.
  * Every degraded answer is counted, published on `cachekit:degraded` and logged once per burst.
  */
-export class Guard {
+export class Guard implements CallGuard<RedisDriver> {
   readonly counters: GuardCounters = {
     errors: 0,
     ignored: 0,
@@ -144,20 +142,12 @@ export class Guard {
    * Runs `run` against the driver under the deadline and breaker. `fallback` answers instead of an
    * unavailability error under `onError: 'ignore'`; `op` names the operation in events.
    */
-  call<T>(
-    op: string,
-    run: (driver: RedisDriver) => Promise<T>,
-    fallback: NoInfer<T> | typeof RETHROW,
-  ): Promise<T> {
+  call<T>(op: string, run: (driver: RedisDriver) => Promise<T>, fallback: NoInfer<Fallback<T>>): Promise<T> {
     if (this.#phase !== 'open') return Promise.reject(closedError())
     return this.#track(this.#attempt(op, run, fallback))
   }
 
-  #attempt<T>(
-    op: string,
-    run: (driver: RedisDriver) => Promise<T>,
-    fallback: T | typeof RETHROW,
-  ): Promise<T> {
+  #attempt<T>(op: string, run: (driver: RedisDriver) => Promise<T>, fallback: Fallback<T>): Promise<T> {
     if (this.#phase === 'closed') return Promise.reject(closedError())
     const driver = this.driver
     if (driver === undefined || !driver.ready) {
@@ -346,19 +336,14 @@ export class Guard {
    * policy (`circuit-open`); any other failure is one only when `onError: 'ignore'` answers it with
    * the fallback (`ignored-error`). Each answer is published once.
    */
-  #unavailable<T>(
-    op: string,
-    cause: unknown,
-    fallback: T | typeof RETHROW,
-    kind?: 'circuit-open',
-  ): Promise<T> {
+  #unavailable<T>(op: string, cause: unknown, fallback: Fallback<T>, kind?: 'circuit-open'): Promise<T> {
     if (this.#cut) return Promise.reject(closedError())
     this.counters.errors++
     const reason = this.scrub(cause instanceof Error ? cause.message : String(cause))
     this.#failures.failure(
       `Redis unavailable (${reason}); further failures are counted, not logged, until it recovers`,
     )
-    const ignore = this.#options.onError === 'ignore' && fallback !== RETHROW
+    const ignore = absorbs(this.#options.onError, fallback)
     if (kind !== undefined || ignore) this.#degraded(kind ?? 'ignored-error', op, reason)
     if (ignore) {
       this.counters.ignored++

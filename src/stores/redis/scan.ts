@@ -1,7 +1,8 @@
+import { RETHROW } from '../../internal/call-guard.js'
 import { isReserved } from './bookkeeping.js'
 import { unlink } from './commands.js'
 import type { NodeSender, RedisDriver } from './driver.js'
-import { type Guard, RETHROW } from './guard.js'
+import type { Guard } from './guard.js'
 
 /** UNLINK batches in flight at once during deletePattern. */
 const IN_FLIGHT = 8

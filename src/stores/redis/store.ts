@@ -1,3 +1,4 @@
+import { RETHROW } from '../../internal/call-guard.js'
 import type { InvalidationBus } from '../../tiers/bus.js'
 import type {
   StoreCapabilities,
@@ -16,7 +17,7 @@ import { integerError, px, tagEntry, toBytes, toValue, unlink, writeEntry } from
 import { connect } from './connect.js'
 import { within } from './deadline.js'
 import type { RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
-import { Guard, RETHROW, type RedisStoreState } from './guard.js'
+import { Guard, type RedisStoreState } from './guard.js'
 import { inspectNodes, type RedisInspection } from './inspect.js'
 import { redisLeases } from './leases.js'
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'

@@ -13,7 +13,7 @@ export interface MaintenanceOptions {
 }
 
 /** Runs work against the database the way every store call does (deadline, error mapping). */
-export type Runner = <T>(work: (driver: SqlDriver) => Promise<T>) => Promise<T>
+export type Runner = <T>(op: string, work: (driver: SqlDriver) => Promise<T>) => Promise<T>
 
 /**
  * Keeps the table bounded: culling past `maxEntries` (Django's `MAX_ENTRIES`/`CULL_FREQUENCY`),
@@ -68,7 +68,7 @@ export class Maintenance {
     this.#writes += count
     if (this.#writes < this.#checkEvery || this.#culling !== undefined) return undefined
     this.#writes = 0
-    this.#culling = this.#run((driver) => this.#cull(driver))
+    this.#culling = this.#run('cull', (driver) => this.#cull(driver))
       .catch(() => {})
       .finally(() => {
         this.#culling = undefined
@@ -78,7 +78,7 @@ export class Maintenance {
 
   /** Deletes expired rows and stale tag links; resolves to how many rows. One prune at a time. */
   prune(): Promise<number> {
-    this.#pruning ??= this.#run(async (driver) => {
+    this.#pruning ??= this.#run('prune', async (driver) => {
       const deleted = await this.#deleteExpired(driver)
       await driver.query(this.#sql.deleteStaleTags())
       return deleted

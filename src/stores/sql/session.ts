@@ -1,13 +1,11 @@
 import { CacheClosedError, StoreUnavailableError } from '../../errors.js'
+import { absorbs, type CallGuard, type Fallback } from '../../internal/call-guard.js'
 import { publishDegraded } from '../../observe/channels.js'
 import type { Dialect, Plan, SqlDialectName } from './dialect.js'
 import type { SqlDriver, SqlResult } from './driver.js'
 import { openDriver } from './drivers/open.js'
 import { DeadlineError, isMissingTable, isRetryable, toStoreError } from './errors.js'
 import type { ResolvedSqlOptions } from './options.js'
-
-/** Passed as a fallback to say "rethrow even under onError: 'ignore'". */
-export const RETHROW: unique symbol = Symbol('rethrow')
 
 /** Tries of a call that met a deadlock or serialization failure. */
 const ATTEMPTS = 5
@@ -24,7 +22,7 @@ export interface SessionCounters {
  * MySQL), deadlocks are retried; failures become typed errors, and under `onError: 'ignore'`
  * unavailability resolves to the call's fallback instead.
  */
-export class Session {
+export class Session implements CallGuard<SqlDriver> {
   readonly counters: SessionCounters = { errors: 0, ignored: 0, timeouts: 0 }
   readonly #options: ResolvedSqlOptions
   readonly #sql: Dialect
@@ -47,8 +45,15 @@ export class Session {
     if (this.#closed) throw new CacheClosedError(`This ${this.#name} store was closed; create a new one`)
   }
 
-  /** Runs `work` against the driver under the rules above. */
-  async call<T>(fallback: T | typeof RETHROW, work: (driver: SqlDriver) => Promise<T>): Promise<T> {
+  /**
+   * Runs `run` against the driver under the rules above. `fallback` answers instead of an
+   * unavailability error under `onError: 'ignore'`; `op` names the operation in events.
+   */
+  async call<T>(
+    op: string,
+    run: (driver: SqlDriver) => Promise<T>,
+    fallback: NoInfer<Fallback<T>>,
+  ): Promise<T> {
     this.assertOpen()
     try {
       const attempt = async () => {
@@ -56,7 +61,7 @@ export class Session {
         let remigrated = false
         for (let tries = 1; ; tries++) {
           try {
-            return await work(driver)
+            return await run(driver)
           } catch (error) {
             if (!remigrated && this.#options.autoMigrate && isMissingTable(error)) {
               // The database came back empty: make the tables again, once, and retry.
@@ -80,9 +85,9 @@ export class Session {
       if (failure instanceof StoreUnavailableError) {
         this.counters.errors++
         if (error instanceof DeadlineError) this.counters.timeouts++
-        if (this.#options.onError === 'ignore' && fallback !== RETHROW && !this.#closed) {
+        if (absorbs(this.#options.onError, fallback) && !this.#closed) {
           this.counters.ignored++
-          publishDegraded({ source: 'sql', kind: 'ignored-error', reason: failure.message })
+          publishDegraded({ source: 'sql', kind: 'ignored-error', operation: op, reason: failure.message })
           return fallback
         }
       }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { staleEntry } from '../../codec/codec.js'
 import { InvalidKeyError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
+import { RETHROW } from '../../internal/call-guard.js'
 import { globMatcher } from '../../internal/glob.js'
 import type {
   StoreCapabilities,
@@ -25,7 +26,7 @@ import { sqliteDialect } from './dialects/sqlite.js'
 import type { SqlResult, Statement } from './driver.js'
 import { Maintenance } from './maintenance.js'
 import { type ResolvedSqlOptions, resolveOptions, type SqlStoreOptions } from './options.js'
-import { execute, RETHROW, Session } from './session.js'
+import { execute, Session } from './session.js'
 import { fitsUtf8, fromColumn, integerOf, keyOf, numberOf, toBuffer } from './values.js'
 
 /** What `stats()` reports: the store contract's figures plus the SQL store's own. */
@@ -43,6 +44,9 @@ export interface SqlStoreStats extends StoreStats {
   /** Of those, the ones that ran past `timeout`. */
   readonly timeouts: number
 }
+
+/** What a read or delete sees when the database is unavailable under `onError: 'ignore'`. */
+const NO_ROWS: SqlResult = { rows: [], affected: 0 }
 
 const DIALECTS: Readonly<Record<SqlDialectName, typeof postgresDialect>> = {
   postgres: postgresDialect,
@@ -73,14 +77,14 @@ export class SqlStore implements StoreCore, StoreExtras {
     const memory = o.dialect === 'sqlite' && (client ? client.memory === true : o.filename === ':memory:')
     this.capabilities = { valueKind: 'bytes', atomic: true, shared: !memory, tags: true }
     this.#session = new Session(o, this.#sql, () => this.#maintenance.start())
-    this.#maintenance = new Maintenance(this.#sql, { ...o, now: () => o.clock.now() }, (work) =>
-      this.#session.call(RETHROW, work),
+    this.#maintenance = new Maintenance(this.#sql, { ...o, now: () => o.clock.now() }, (op, work) =>
+      this.#session.call(op, work, RETHROW),
     )
   }
 
   /** Creates the tables and indexes if they do not exist (Django's `createcachetable`). Idempotent. */
   async migrate(): Promise<void> {
-    await this.#session.call(RETHROW, (driver) => this.#session.migrate(driver))
+    await this.#session.call('migrate', (driver) => this.#session.migrate(driver), RETHROW)
   }
 
   /** Deletes expired rows now; resolves to how many. The store also does this every `pruneInterval`. */
@@ -91,14 +95,14 @@ export class SqlStore implements StoreCore, StoreExtras {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const full = this.#key(key)
-    const { rows } = await this.#query({ rows: [], affected: 0 }, (now) => this.#sql.get(full, now))
+    const { rows } = await this.#query('get', (now) => this.#sql.get(full, now))
     const row = rows[0]
     return row === undefined ? undefined : fromColumn(row['cache_value'])
   }
 
   async getEntry(key: string): Promise<StoreEntry | undefined> {
     const full = this.#key(key)
-    const { rows } = await this.#query({ rows: [], affected: 0 }, (now) => this.#sql.get(full, now))
+    const { rows } = await this.#query('getEntry', (now) => this.#sql.get(full, now))
     const row = rows[0]
     if (row === undefined) return undefined
     return { value: fromColumn(row['cache_value']), expiresAt: numberOf(row['expires_at']) }
@@ -106,14 +110,14 @@ export class SqlStore implements StoreCore, StoreExtras {
 
   async has(key: string): Promise<boolean> {
     const full = this.#key(key)
-    const { rows } = await this.#query({ rows: [], affected: 0 }, (now) => this.#sql.expiry(full, now))
+    const { rows } = await this.#query('has', (now) => this.#sql.expiry(full, now))
     return rows.length > 0
   }
 
   async ttl(key: string): Promise<number | null | undefined> {
     const full = this.#key(key)
     let now = 0
-    const { rows } = await this.#query({ rows: [], affected: 0 }, (at) => {
+    const { rows } = await this.#query('ttl', (at) => {
       now = at
       return this.#sql.expiry(full, at)
     })
@@ -129,7 +133,7 @@ export class SqlStore implements StoreCore, StoreExtras {
     const found = new Map<string, Uint8Array>()
     for (let i = 0; i < unique.length; i += this.#sql.maxBatch) {
       const chunk = unique.slice(i, i + this.#sql.maxBatch)
-      const { rows } = await this.#query({ rows: [], affected: 0 }, (now) => this.#sql.getMany(chunk, now))
+      const { rows } = await this.#query('getMany', (now) => this.#sql.getMany(chunk, now))
       for (const row of rows) found.set(keyOf(row['cache_key']), fromColumn(row['cache_value']))
     }
     return fulls.map((key) => found.get(key))
@@ -158,24 +162,28 @@ export class SqlStore implements StoreCore, StoreExtras {
       if (!group) groups.set(id, (group = { tags, writes: [] }))
       group.writes.push(write)
     }
-    await this.#session.call(undefined, async (driver) => {
-      const now = this.#options.clock.now()
-      const statements: Statement[] = []
-      for (const { tags, writes: group } of groups.values()) {
-        const version = tags.length > 0 ? newVersion() : null
-        const rows = group.map((write) => this.#row(write.key, write.value, write.ttl, version, now))
-        for (let i = 0; i < rows.length; i += this.#sql.maxBatch) {
-          statements.push(this.#sql.set(rows.slice(i, i + this.#sql.maxBatch)))
-          if (version !== null) {
-            const keys = rows.slice(i, i + this.#sql.maxBatch).map((row) => row.key)
-            statements.push(this.#sql.tag(keys, version, tags))
+    await this.#session.call(
+      'setMany',
+      async (driver) => {
+        const now = this.#options.clock.now()
+        const statements: Statement[] = []
+        for (const { tags, writes: group } of groups.values()) {
+          const version = tags.length > 0 ? newVersion() : null
+          const rows = group.map((write) => this.#row(write.key, write.value, write.ttl, version, now))
+          for (let i = 0; i < rows.length; i += this.#sql.maxBatch) {
+            statements.push(this.#sql.set(rows.slice(i, i + this.#sql.maxBatch)))
+            if (version !== null) {
+              const keys = rows.slice(i, i + this.#sql.maxBatch).map((row) => row.key)
+              statements.push(this.#sql.tag(keys, version, tags))
+            }
           }
         }
-      }
-      await (statements.length === 1
-        ? driver.query(statements[0] as Statement)
-        : driver.transaction(statements))
-    })
+        await (statements.length === 1
+          ? driver.query(statements[0] as Statement)
+          : driver.transaction(statements))
+      },
+      undefined,
+    )
     await this.#maintenance.wrote(latest.size)
   }
 
@@ -183,17 +191,21 @@ export class SqlStore implements StoreCore, StoreExtras {
     const full = this.#key(key)
     const tags = [...new Set(this.#tags(options.tags))]
     toBuffer(value)
-    const added = await this.#session.call(false, async (driver) => {
-      const now = this.#options.clock.now()
-      const version = tags.length > 0 ? newVersion() : null
-      const plan = this.#sql.add(this.#row(full, value, options.ttl, version, now), now)
-      const last = plan.statements.length - 1
-      const results =
-        version === null
-          ? await execute(driver, plan)
-          : await driver.transaction([...plan.statements, this.#sql.tag([full], version, tags)])
-      return (results[last]?.affected ?? 0) > 0
-    })
+    const added = await this.#session.call(
+      'add',
+      async (driver) => {
+        const now = this.#options.clock.now()
+        const version = tags.length > 0 ? newVersion() : null
+        const plan = this.#sql.add(this.#row(full, value, options.ttl, version, now), now)
+        const last = plan.statements.length - 1
+        const results =
+          version === null
+            ? await execute(driver, plan)
+            : await driver.transaction([...plan.statements, this.#sql.tag([full], version, tags)])
+        return (results[last]?.affected ?? 0) > 0
+      },
+      false,
+    )
     if (added) await this.#maintenance.wrote(1)
     return added
   }
@@ -203,30 +215,32 @@ export class SqlStore implements StoreCore, StoreExtras {
     if (!Number.isSafeInteger(delta)) {
       throw new InvalidOptionError(`incr/decr step must be a safe integer, got ${String(delta)}`)
     }
-    const next = await this.#session.call(RETHROW, async (driver) => {
-      const now = this.#options.clock.now()
-      const created = this.#row(full, Buffer.from(String(delta), 'latin1'), options.ttl, null, now)
-      const plan = this.#sql.incr(created, delta, now)
-      const read = (results: readonly SqlResult[]) => {
-        const value = integerOf(results.at(-1)?.rows[0]?.['cache_value'])
-        if (value === undefined) {
-          throw new NotAnIntegerError(
-            'Cannot increment: the stored value is not an integer, or the result would leave the safe integer range',
-          )
+    const next = await this.#session.call(
+      'incr',
+      async (driver) => {
+        const now = this.#options.clock.now()
+        const created = this.#row(full, Buffer.from(String(delta), 'latin1'), options.ttl, null, now)
+        const plan = this.#sql.incr(created, delta, now)
+        const read = (results: readonly SqlResult[]) => {
+          const value = integerOf(results.at(-1)?.rows[0]?.['cache_value'])
+          if (value === undefined) {
+            throw new NotAnIntegerError(
+              'Cannot increment: the stored value is not an integer, or the result would leave the safe integer range',
+            )
+          }
+          return value
         }
-        return value
-      }
-      return read(await execute(driver, plan, read))
-    })
+        return read(await execute(driver, plan, read))
+      },
+      RETHROW,
+    )
     await this.#maintenance.wrote(1)
     return next
   }
 
   async touch(key: string, ttl: number | null): Promise<boolean> {
     const full = this.#key(key)
-    const { affected } = await this.#query({ rows: [], affected: 0 }, (now) =>
-      this.#sql.touch(full, expiry(ttl, now), now),
-    )
+    const { affected } = await this.#query('touch', (now) => this.#sql.touch(full, expiry(ttl, now), now))
     return affected > 0
   }
 
@@ -243,7 +257,7 @@ export class SqlStore implements StoreCore, StoreExtras {
     let deleted = 0
     for (let i = 0; i < unique.length; i += this.#options.batchSize) {
       const chunk = unique.slice(i, i + this.#options.batchSize)
-      const { affected } = await this.#query({ rows: [], affected: 0 }, (now) => this.#sql.delete(chunk, now))
+      const { affected } = await this.#query('delete', (now) => this.#sql.delete(chunk, now))
       deleted += affected
     }
     return deleted
@@ -262,8 +276,11 @@ export class SqlStore implements StoreCore, StoreExtras {
 
   async deleteByTag(tag: string): Promise<number> {
     this.#tags([tag])
-    const results = await this.#session.call<readonly SqlResult[]>([], (driver) =>
-      execute(driver, this.#sql.deleteByTag(tag, this.#options.clock.now())),
+    const results = await this.#session.call(
+      'deleteByTag',
+      (driver): Promise<readonly SqlResult[]> =>
+        execute(driver, this.#sql.deleteByTag(tag, this.#options.clock.now())),
+      [],
     )
     return results[0]?.affected ?? 0
   }
@@ -274,7 +291,7 @@ export class SqlStore implements StoreCore, StoreExtras {
    */
   async expireByTag(tag: string, staleAt: number): Promise<number> {
     this.#tags([tag])
-    const { rows } = await this.#query({ rows: [], affected: 0 }, (now) => this.#sql.tagged(tag, now))
+    const { rows } = await this.#query('expireByTag', (now) => this.#sql.tagged(tag, now))
     let touched = 0
     for (const row of rows) {
       const key = keyOf(row['cache_key'])
@@ -282,7 +299,7 @@ export class SqlStore implements StoreCore, StoreExtras {
       const stale = staleEntry(value, staleAt)
       if (stale === value) continue
       const version = row['tag_version']
-      const { affected } = await this.#query({ rows: [], affected: 0 }, () =>
+      const { affected } = await this.#query('expireByTag', () =>
         stale === undefined
           ? this.#sql.deleteVersion(key, version)
           : this.#sql.replaceValue(key, version, toBuffer(stale)),
@@ -320,9 +337,7 @@ export class SqlStore implements StoreCore, StoreExtras {
     let after = ''
     for (;;) {
       const from = after
-      const { rows } = await this.#query({ rows: [], affected: 0 }, (now) =>
-        this.#sql.keys(match, from, now, limit),
-      )
+      const { rows } = await this.#query('keys', (now) => this.#sql.keys(match, from, now, limit))
       const keys = rows.map((row) => keyOf(row['cache_key']))
       yield keys.filter(matches)
       if (keys.length < limit) return
@@ -330,9 +345,9 @@ export class SqlStore implements StoreCore, StoreExtras {
     }
   }
 
-  /** Runs one statement built at the current time. */
-  #query(fallback: SqlResult, build: (now: number) => Statement): Promise<SqlResult> {
-    return this.#session.call(fallback, (driver) => driver.query(build(this.#options.clock.now())))
+  /** Runs one statement built at the current time; under `onError: 'ignore'` a failure reads as no rows. */
+  #query(op: string, build: (now: number) => Statement): Promise<SqlResult> {
+    return this.#session.call(op, (driver) => driver.query(build(this.#options.clock.now())), NO_ROWS)
   }
 
   #row(key: string, value: unknown, ttl: number | null, tagVersion: number | null, now: number): Row {
