@@ -1,5 +1,5 @@
-import { CorruptValueError, InvalidOptionError, ValueTooLargeError } from '../errors.js'
-import { DEFAULT_MAX_VALUE_BYTES } from '../internal/limits.js'
+import { CorruptValueError, InvalidOptionError } from '../errors.js'
+import { checkValueBytes, maxValueBytesOption } from '../internal/limits.js'
 import { type CompressionOptions, type Compressor, createCompressor, decompress } from './compression.js'
 import { jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js'
 import { DEFAULT_LIMITS, Envelope, snapshot } from './value.js'
@@ -21,7 +21,10 @@ export interface CodecOptions {
   readonly serializer?: 'msgpack' | 'json' | Serializer
   /** Compress encoded values at or above a size; `false` (default) never compresses. */
   readonly compression?: CompressionOptions | false
-  /** The largest value, encoded or decompressed, in bytes. Default 16 MiB (`DEFAULT_MAX_VALUE_BYTES`). */
+  /**
+   * The largest entry, in bytes as stored (header included, after compression); also the most an
+   * entry may decompress to. Larger values are refused with `E_VALUE_TOO_LARGE`. Default 16 MiB.
+   */
   readonly maxValueBytes?: number
 }
 
@@ -41,10 +44,7 @@ const INTEGER_TEXT = /^-?(?:0|[1-9]\d{0,19})$/
 
 export function createCodec(options: CodecOptions = {}): Codec {
   const serializer = resolveSerializer(options.serializer ?? 'msgpack')
-  const maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
-  if (!Number.isInteger(maxValueBytes) || maxValueBytes <= 0) {
-    throw new InvalidOptionError(`maxValueBytes must be a positive whole number, got ${maxValueBytes}`)
-  }
+  const maxValueBytes = maxValueBytesOption('codec', options.maxValueBytes)
   const compressor: Compressor | undefined = options.compression
     ? createCompressor(options.compression)
     : undefined
@@ -77,11 +77,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
     }
     const extra = envelope ? envelope.byteLength : 0
     const total = HEADER + extra + payload.byteLength
-    if (total > maxValueBytes) {
-      throw new ValueTooLargeError(
-        `Encoded value is ${total} bytes, over maxValueBytes (${maxValueBytes}): store less, or raise maxValueBytes`,
-      )
-    }
+    checkValueBytes(total, maxValueBytes)
     const out = Buffer.allocUnsafe(total)
     out[0] = MAGIC
     out[1] = serializer.id

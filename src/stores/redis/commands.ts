@@ -1,10 +1,6 @@
-import {
-  InvalidTtlError,
-  NotAnIntegerError,
-  UnencodableValueError,
-  ValueTooLargeError,
-} from '../../errors.js'
+import { InvalidTtlError, NotAnIntegerError, UnencodableValueError } from '../../errors.js'
 import { MAX_TTL_MS } from '../../internal/duration.js'
+import { checkValueBytes } from '../../internal/limits.js'
 import type { StoreWriteOptions } from '../types.js'
 import { counterKey, counterMark, isInteger } from './bookkeeping.js'
 import type { RedisArg, RedisDriver } from './driver.js'
@@ -26,12 +22,7 @@ export function toBytes(maxValueBytes: number, value: unknown, key: string): Buf
       { key },
     )
   }
-  if (bytes.byteLength > maxValueBytes) {
-    throw new ValueTooLargeError(
-      `Value is ${bytes.byteLength} bytes, over the Redis store's maxValueBytes (${maxValueBytes})`,
-      { key },
-    )
-  }
+  checkValueBytes(bytes.byteLength, maxValueBytes, key)
   return bytes
 }
 

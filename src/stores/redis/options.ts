@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls'
 import { InvalidOptionError } from '../../errors.js'
-import { DEFAULT_MAX_VALUE_BYTES } from '../../internal/limits.js'
+import { maxValueBytesOption } from '../../internal/limits.js'
 import type { BreakerOptions } from './breaker.js'
 import { parseRedisUrl, type RedisConnection, type RedisEndpoint } from './url.js'
 
@@ -23,7 +23,7 @@ interface Common {
   readonly breaker?: BreakerOptions | false
   /** Where connection trouble is reported, once per burst. Default: `console.warn` for warnings. */
   readonly onLog?: (event: RedisLogEvent) => void
-  /** The largest value written, in bytes; larger ones are refused with `E_VALUE_TOO_LARGE`. Default 16 MiB (`DEFAULT_MAX_VALUE_BYTES`). */
+  /** The largest entry written, in bytes as stored; larger ones are refused with `E_VALUE_TOO_LARGE`. Default 16 MiB. */
   readonly maxValueBytes?: number
   /** SCAN's COUNT hint for `keys`, `deletePattern` and `clear`. Default 1000. */
   readonly scanCount?: number
@@ -209,7 +209,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     onError: o.onError ?? 'throw',
     breaker,
     onLog: o.onLog ?? defaultLog,
-    maxValueBytes: positive('maxValueBytes', o.maxValueBytes, DEFAULT_MAX_VALUE_BYTES),
+    maxValueBytes: maxValueBytesOption('redisStore', o.maxValueBytes),
     scanCount: positive('scanCount', o.scanCount, 1000),
     connectTimeout: duration('connectTimeout', o.connectTimeout, 2000),
     maxReconnectDelay: duration('maxReconnectDelay', o.maxReconnectDelay, 1000),

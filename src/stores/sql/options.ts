@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../errors.js'
 import { type Clock, systemClock } from '../../internal/clock.js'
 import { type Duration, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
+import { maxValueBytesOption } from '../../internal/limits.js'
 import type { SqlDialectName } from './dialect.js'
 import type { SqliteDatabaseLike } from './drivers/better-sqlite3.js'
 import type { MysqlPoolLike } from './drivers/mysql2.js'
@@ -35,6 +36,8 @@ export interface SqlCommonOptions {
   readonly onError?: 'throw' | 'ignore'
   /** Keys per statement for batches, key listing and pattern deletes. Default 500 (at most 1000). */
   readonly batchSize?: number
+  /** The largest entry written, in bytes as stored; larger ones are refused with `E_VALUE_TOO_LARGE`. Default 16 MiB. */
+  readonly maxValueBytes?: number
   /** The time source for expiry, for tests. Default `Date.now`. */
   readonly clock?: Clock
 }
@@ -105,6 +108,7 @@ export interface ResolvedSqlOptions {
   readonly timeout: number
   readonly onError: 'throw' | 'ignore'
   readonly batchSize: number
+  readonly maxValueBytes: number
   readonly clock: Clock
   readonly unlogged: boolean
   readonly client: object | undefined
@@ -218,6 +222,7 @@ export function resolveOptions(options: SqlStoreOptions): ResolvedSqlOptions {
     timeout: timer('timeout', o.timeout, 1000),
     onError: o.onError ?? 'throw',
     batchSize: Math.min(1000, whole('batchSize', o.batchSize, 500)),
+    maxValueBytes: maxValueBytesOption('sqlStore', o.maxValueBytes),
     clock: o.clock ?? systemClock,
     unlogged: o.unlogged === true,
     client: o.client as object | undefined,

@@ -3,6 +3,7 @@ import { staleEntry } from '../../codec/codec.js'
 import { InvalidKeyError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
 import { RETHROW } from '../../internal/call-guard.js'
 import { globMatcher } from '../../internal/glob.js'
+import { checkValueBytes } from '../../internal/limits.js'
 import type {
   StoreCapabilities,
   StoreCore,
@@ -149,7 +150,7 @@ export class SqlStore implements StoreCore, StoreExtras {
     for (const write of writes) {
       this.#key(write.key)
       this.#tags(write.tags)
-      toBuffer(write.value)
+      this.#checkValue(write.key, write.value)
       latest.delete(write.key)
       latest.set(write.key, write)
     }
@@ -190,7 +191,7 @@ export class SqlStore implements StoreCore, StoreExtras {
   async add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
     const full = this.#key(key)
     const tags = [...new Set(this.#tags(options.tags))]
-    toBuffer(value)
+    this.#checkValue(key, value)
     const added = await this.#session.call(
       'add',
       async (driver) => {
@@ -348,6 +349,11 @@ export class SqlStore implements StoreCore, StoreExtras {
   /** Runs one statement built at the current time; under `onError: 'ignore'` a failure reads as no rows. */
   #query(op: string, build: (now: number) => Statement): Promise<SqlResult> {
     return this.#session.call(op, (driver) => driver.query(build(this.#options.clock.now())), NO_ROWS)
+  }
+
+  /** Refuses what the store cannot keep before anything is written. */
+  #checkValue(key: string, value: unknown): void {
+    checkValueBytes(toBuffer(value).byteLength, this.#options.maxValueBytes, key)
   }
 
   #row(key: string, value: unknown, ttl: number | null, tagVersion: number | null, now: number): Row {
