@@ -2,6 +2,7 @@ import { Envelope, UNDEFINED } from '../codec/value.js'
 import { CacheError, CorruptValueError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
 import { type Ttl, ttlToMs } from '../internal/duration.js'
 import { channel, timingStart } from '../observe/channels.js'
+import { BACKING, type Backing, backingThrough } from '../stores/backing.js'
 import { releaseStore } from '../stores/lifecycle.js'
 import type { Store } from '../stores/types.js'
 import * as bulk from './bulk.js'
@@ -36,6 +37,11 @@ export class Cache {
   /** @internal For `createCache`. */
   static open(shared: Shared, scope: Scope): Cache {
     return new Cache(shared, scope)
+  }
+
+  /** Stands for the store it was built on (see {@link BACKING}). */
+  [BACKING](): Backing {
+    return backingThrough(this.#ctx.shared.original)
   }
 
   /** The store this cache was built on (with `tiers`, the two tiers as one `TieredStore`). */

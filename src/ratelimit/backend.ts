@@ -1,10 +1,10 @@
-import { Cache } from '../cache/cache.js'
 import { InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
 import type { ScriptRunner } from '../internal/lua.js'
+import { backingOf } from '../stores/backing.js'
 import { MemoryStore } from '../stores/memory/index.js'
-import { TieredStore } from '../tiers/tiered-store.js'
 import type { State } from './algorithms/index.js'
+import { ProtectionStoreUnsupportedError } from './errors.js'
 import type { Policy } from './rules.js'
 
 export { type Script, type ScriptRunner, script } from '../internal/lua.js'
@@ -118,25 +118,27 @@ export interface PubSubChannel {
 
 /**
  * Accepts a cachekit MemoryStore, anything with a `scriptRunner()` method (the cachekit RedisStore),
- * or a {@link ScriptRunner}.
+ * a cache or tiers built on one, or a {@link ScriptRunner}. Stores are recognised by what they
+ * declare (`BACKING`), never by class: a cache stands for the store it was built on, tiers for
+ * their shared (second) tier, whichever copy of cachekit made them.
  */
 export function resolveBacking(store: unknown, what: string, clock: Clock): Backing {
   if (store === undefined) return { kind: 'memory', map: privateStateMap(clock), owner: {} }
-  // A cache stands for the store it was built on; tiers for their shared (second) tier.
-  if (store instanceof Cache) return resolveBacking(store.store, what, clock)
-  if (store instanceof TieredStore) return resolveBacking(store.tiers[1], what, clock)
-  if (store instanceof MemoryStore) return { kind: 'memory', map: stateMapOf(store), owner: store }
-  if (store !== null && typeof store === 'object') {
-    const withRunner = store as { scriptRunner?: unknown; channel?: unknown; ready?: unknown }
+  const declared = backingOf(store)
+  if (declared?.kind === 'memory')
+    return { kind: 'memory', map: stateMapOf(declared.store), owner: declared.store }
+  const target = declared?.store ?? store
+  if (declared?.kind !== 'sql' && target !== null && typeof target === 'object') {
+    const withRunner = target as { scriptRunner?: unknown; channel?: unknown; ready?: unknown }
     if (typeof withRunner.scriptRunner === 'function') {
-      const runner: unknown = (withRunner.scriptRunner as () => unknown).call(store)
+      const runner: unknown = (withRunner.scriptRunner as () => unknown).call(target)
       const channel =
         typeof withRunner.channel === 'function'
-          ? (name: string) => (withRunner.channel as (name: string) => PubSubChannel).call(store, name)
+          ? (name: string) => (withRunner.channel as (name: string) => PubSubChannel).call(target, name)
           : undefined
       const ready =
         typeof withRunner.ready === 'function'
-          ? () => (withRunner.ready as () => Promise<void>).call(store)
+          ? () => (withRunner.ready as () => Promise<void>).call(target)
           : undefined
       if (isScriptRunner(runner)) {
         return { kind: 'redis', runner, channel: channel?.('cachekit:rl:deny'), ready, connecting: true }
@@ -144,9 +146,26 @@ export function resolveBacking(store: unknown, what: string, clock: Clock): Back
     }
     if (isScriptRunner(store)) return { kind: 'redis', runner: store }
   }
+  const name = declared?.store.name ?? storeName(store)
+  if (name !== undefined) {
+    throw new ProtectionStoreUnsupportedError(
+      `${what} cannot keep its state in the "${name}" store${declared?.kind === 'sql' ? ' (a SQL store)' : ''}: its counters need atomic scripts; use memoryStore() for one process, redisStore() for many, or a cache built on either`,
+    )
+  }
   throw new InvalidOptionError(
     `${what} store must be a cachekit MemoryStore, a store with scriptRunner() (the Redis store), a cache built on one, or a ScriptRunner (scriptRunnerFromClient(redisClient))`,
   )
+}
+
+/** The name of something shaped like a store (a `name` and `capabilities`), else undefined. */
+function storeName(value: unknown): string | undefined {
+  const s = value as { name?: unknown; capabilities?: unknown } | null
+  return typeof s === 'object' &&
+    s !== null &&
+    typeof s.name === 'string' &&
+    typeof s.capabilities === 'object'
+    ? s.name
+    : undefined
 }
 
 /** One policy's outcome, as both backends report it. */

@@ -9,6 +9,15 @@ export class InvalidIdentityError extends CacheError {
 }
 
 /**
+ * The store given to a rate limiter, login guard or one-time codes cannot hold their state
+ * atomically (a SQL store, or a cache or tiers built on one): use a cachekit memory store (one
+ * process), the cachekit Redis store (many), a cache built on either, or a script runner.
+ */
+export class ProtectionStoreUnsupportedError extends CacheError {
+  static override readonly code = 'E_PROTECTION_STORE_UNSUPPORTED'
+}
+
+/**
  * One-time codes were created without a server-side secret. Without one, a code read from the
  * store can be recovered by trying every possible code, so creation refuses.
  */

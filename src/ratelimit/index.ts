@@ -9,7 +9,7 @@ export {
   parseForwarded,
   type TrustProxy,
 } from './client-ip.js'
-export { InvalidIdentityError, SecretRequiredError } from './errors.js'
+export { InvalidIdentityError, ProtectionStoreUnsupportedError, SecretRequiredError } from './errors.js'
 export { type HeaderOptions, rateLimitHeaders, retryAfterSeconds } from './headers.js'
 export {
   canonicalIp,

@@ -4,6 +4,7 @@ import { CorruptValueError, InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
 import type { MaybePromise } from '../internal/maybe-promise.js'
 import { channel } from '../observe/channels.js'
+import { BACKING, type Backing, backingThrough } from '../stores/backing.js'
 import type {
   CompleteStore,
   Store,
@@ -118,6 +119,11 @@ export class TieredStore implements StoreCore, StoreExtras {
       this.#subscribing.signal,
     )
     this.#unsubscribe?.catch((error) => this.#failed('subscribe', error))
+  }
+
+  /** Stands for its shared (second) tier, where state other instances see lives (see {@link BACKING}). */
+  [BACKING](): Backing {
+    return backingThrough(this.tiers[1])
   }
 
   get(key: string): MaybePromise<unknown> {

@@ -4,6 +4,7 @@ import { CacheClosedError, InvalidOptionError, NotAnIntegerError } from '../../e
 import type { Clock } from '../../internal/clock.js'
 import { systemClock } from '../../internal/clock.js'
 import { globMatcher } from '../../internal/glob.js'
+import { BACKING, type Backing } from '../backing.js'
 import type {
   ScopedAccess,
   StoreCapabilities,
@@ -101,6 +102,11 @@ export class MemoryStore implements StoreCore, StoreExtras {
         if (this.#keyTags.size > 0) this.#untag(key)
       },
     })
+  }
+
+  /** Declares itself to the other doors (see {@link BACKING}). */
+  [BACKING](): Backing {
+    return { kind: 'memory', store: this }
   }
 
   get(key: string): unknown {

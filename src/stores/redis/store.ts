@@ -1,5 +1,6 @@
 import { RETHROW } from '../../internal/call-guard.js'
 import type { InvalidationBus } from '../../tiers/bus.js'
+import { BACKING, type Backing } from '../backing.js'
 import type {
   StoreCapabilities,
   StoreCore,
@@ -83,6 +84,11 @@ export class RedisStore implements StoreCore, StoreExtras {
     this.#guard = new Guard(this.#options)
     this.#subscriptions = new Subscriptions(() => this.#guard.driver, this.#guard)
     connect(this.#guard, this.#options)
+  }
+
+  /** Declares itself to the other doors (see {@link BACKING}). */
+  [BACKING](): Backing {
+    return { kind: 'redis', store: this }
   }
 
   /** Where the store stands: connecting, ready, degraded, closing or closed (see {@link RedisStoreState}). */

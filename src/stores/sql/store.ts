@@ -4,6 +4,7 @@ import { InvalidKeyError, InvalidOptionError, NotAnIntegerError } from '../../er
 import { RETHROW } from '../../internal/call-guard.js'
 import { globMatcher } from '../../internal/glob.js'
 import { checkValueBytes } from '../../internal/limits.js'
+import { BACKING, type Backing } from '../backing.js'
 import type {
   StoreCapabilities,
   StoreCore,
@@ -81,6 +82,11 @@ export class SqlStore implements StoreCore, StoreExtras {
     this.#maintenance = new Maintenance(this.#sql, { ...o, now: () => o.clock.now() }, (op, work) =>
       this.#session.call(op, work, RETHROW),
     )
+  }
+
+  /** Declares itself to the other doors (see {@link BACKING}). */
+  [BACKING](): Backing {
+    return { kind: 'sql', store: this }
   }
 
   /** Creates the tables and indexes if they do not exist (Django's `createcachetable`). Idempotent. */

@@ -1,0 +1,125 @@
+/**
+ * Request protection recognises its store by what the store declares (`Symbol.for('cachekit.backing')`),
+ * never by class: so `cachekit/ratelimit` loads no cache code, and a store made by a second copy
+ * of cachekit in the same app is still recognised.
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
+import { describe, expect, it } from 'vitest'
+import { createCache, type MemoryStore, memoryStore } from '../../src/index.js'
+import {
+  createLoginGuard,
+  createOneTimeCodes,
+  createRateLimiter,
+  ProtectionStoreUnsupportedError,
+} from '../../src/ratelimit/index.js'
+import { BACKING } from '../../src/stores/backing.js'
+import { sqlStore } from '../../src/stores/sql/index.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
+
+/** The source files a module loads at run time, itself included (type-only imports are erased). */
+function runtimeGraph(entry: string): string[] {
+  const seen = new Set<string>()
+  const walk = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        verbatimModuleSyntax: true,
+      },
+    }).outputText
+    for (const match of js.matchAll(IMPORT)) {
+      const spec = match[1] ?? match[2] ?? match[3] ?? ''
+      if (spec.startsWith('.')) walk(resolve(dirname(file), spec.replace(/\.js$/, '.ts')))
+    }
+  }
+  walk(resolve(root, entry))
+  return [...seen].map((file) => relative(root, file))
+}
+
+const limiterOn = (store: unknown) =>
+  createRateLimiter({ store: store as MemoryStore, rules: { login: '2/min' } })
+
+describe('stores recognised by declared capabilities', () => {
+  it('cachekit/ratelimit loads neither the cache core nor the tiers', () => {
+    const loaded = runtimeGraph('src/ratelimit/index.ts')
+    expect(loaded).toContain('src/ratelimit/limiter.ts')
+    expect(loaded.filter((file) => /^src\/(cache|tiers)\//.test(file))).toEqual([])
+  })
+
+  it('recognises a memory store from a second copy of the module', async () => {
+    const copy = '../../src/stores/memory/index.js?copy=2'
+    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../../src/stores/memory/index.js')
+    const store = other.memoryStore()
+    expect(store).not.toBeInstanceOf(memoryStore().constructor)
+    const limiter = limiterOn(store)
+    expect((await limiter.consume('login', 'ip')).allowed).toBe(true)
+    expect((await limiter.consume('login', 'ip')).allowed).toBe(true)
+    expect((await limiter.consume('login', 'ip')).allowed).toBe(false)
+    // The state lives in that store: a second limiter on it sees it.
+    expect((await limiterOn(store).peek('login', 'ip')).remaining).toBe(0)
+  })
+
+  it('recognises any object that declares its backing under the registered symbol', async () => {
+    const store = memoryStore()
+    const foreignCache = { [Symbol.for('cachekit.backing')]: () => ({ kind: 'memory', store }) }
+    expect(Symbol.for('cachekit.backing')).toBe(BACKING)
+    const limiter = limiterOn(foreignCache)
+    await limiter.consume('login', 'ip')
+    await limiter.consume('login', 'ip')
+    expect((await limiterOn(store).peek('login', 'ip')).remaining).toBe(0)
+  })
+
+  it('a cache and tiers stand for their (shared) store', () => {
+    const store = memoryStore()
+    expect(createCache({ store })[BACKING]()).toEqual({ kind: 'memory', store })
+    const l2 = memoryStore()
+    const tiered = createCache({ tiers: [memoryStore(), l2] })
+    expect(tiered[BACKING]()).toEqual({ kind: 'memory', store: l2 })
+    expect(tiered.namespace('n')[BACKING]()).toEqual({ kind: 'memory', store: l2 })
+  })
+
+  it('refuses a SQL store, a cache or tiers over one, with a typed error saying what to use', async () => {
+    const sql = sqlStore({ dialect: 'sqlite', filename: ':memory:' })
+    // @ts-expect-error a SQL store cannot hold request-protection state
+    expect(() => createRateLimiter({ store: sql, rules: { login: '2/min' } })).toThrow(
+      ProtectionStoreUnsupportedError,
+    )
+    const cache = createCache({ store: sql })
+    const tiered = createCache({
+      tiers: [memoryStore(), sqlStore({ dialect: 'sqlite', filename: ':memory:' })],
+    })
+    const makers = [
+      () => createRateLimiter({ store: cache, rules: { login: '2/min' } }),
+      () => createRateLimiter({ store: tiered, rules: { login: '2/min' } }),
+      () => createLoginGuard({ store: cache, failureLimit: 1, coolOff: '1m' }),
+      () => createOneTimeCodes({ store: cache, ttl: '5m', secret: 'test-secret-of-at-least-16-bytes' }),
+    ]
+    for (const make of makers) {
+      let error: unknown
+      try {
+        make()
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(ProtectionStoreUnsupportedError)
+      expect(error).toMatchObject({ code: 'E_PROTECTION_STORE_UNSUPPORTED' })
+      expect((error as Error).message).toMatch(
+        /cannot keep its state in the "sqlite" store \(a SQL store\).*use memoryStore\(\) for one process, redisStore\(\) for many/,
+      )
+    }
+    await cache.close()
+    await tiered.close()
+  })
+
+  it('refuses something that is not a store as an invalid option', () => {
+    expect(() => limiterOn({ nothing: true })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }))
+  })
+})
