@@ -1,5 +1,6 @@
 import type { Cache } from '../cache/cache.js'
 import { type ScriptRunner, script } from '../internal/lua.js'
+import { backingOf } from '../stores/backing.js'
 import type { RedisInspection } from '../stores/redis/inspect.js'
 import type { Store } from '../stores/types.js'
 
@@ -17,11 +18,10 @@ function isRedis(store: unknown): store is RedisLike {
   return typeof s?.inspect === 'function' && typeof s.scriptRunner === 'function'
 }
 
-/** The Redis store under a cache: the store itself, or a tier of a tiered store. */
+/** The Redis store under a cache: the store itself, or the shared tier of a tiered store. */
 export function redisOf(cache: Cache): RedisLike | undefined {
-  const store = cache.store as Store & { readonly tiers?: readonly Store[] }
-  if (isRedis(store)) return store
-  return store.tiers?.find(isRedis)
+  const store = backingOf(cache)?.store ?? cache.store
+  return isRedis(store) ? store : undefined
 }
 
 /** Keys counted per prefix: exact on a small keyspace, else estimated from a sample (and said so). */

@@ -1,4 +1,5 @@
 import { InvalidKeyError, InvalidOptionError } from '../errors.js'
+import { backingOf } from '../stores/backing.js'
 import { checkPoint, checkUnit, type GeoPoint } from './math.js'
 import { type GeoBackend, memoryGeo } from './memory.js'
 import { redisGeo, type ScriptStore } from './redis.js'
@@ -36,16 +37,18 @@ export function geoIndex(name: string, options: GeoIndexOptions): GeoIndex {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new InvalidOptionError('Geo index name must be 1-200 characters without spaces or braces')
   }
-  const store = options?.store
-  if (typeof store !== 'object' || store === null) {
+  if (typeof options?.store !== 'object' || options.store === null) {
     throw new InvalidOptionError('geoIndex needs a store: geoIndex(name, { store })')
   }
+  // Recognised by what the store declares (`BACKING`) or offers, never by class.
+  const backing = backingOf(options.store)
+  const store = backing?.store ?? options.store
   let backend: GeoBackend
   if (typeof (store as Partial<ScriptStore>).scriptRunner === 'function') {
     // A hash tag keeps the key's slot stable whatever the prefix.
     backend = redisGeo(store as ScriptStore, `${options.prefix ?? 'cachekit:geo:'}{${name}}`)
-  } else if ((store as { capabilities?: { shared?: unknown } }).capabilities?.shared === false) {
-    backend = memoryGeo(store, name)
+  } else if (backing?.kind === 'memory') {
+    backend = memoryGeo(backing.store, name)
   } else {
     throw new InvalidOptionError('geoIndex store must be a memoryStore() or a redisStore()')
   }

@@ -2,6 +2,7 @@ import { CacheClosedError, InvalidKeyError, InvalidOptionError } from '../errors
 import { type Clock, systemClock } from '../internal/clock.js'
 import { requireTimeout } from '../internal/duration.js'
 import { publishDegraded } from '../observe/channels.js'
+import { backingOf } from '../stores/backing.js'
 import { LockAbortedError, LockTimeoutError } from './errors.js'
 import { type HandleOwner, Lease } from './handle.js'
 import { memoryLockBackend } from './memory.js'
@@ -20,8 +21,9 @@ const CLOSE_RELEASE_MS = 1000
 export interface LocksOptions {
   /**
    * Where locks live: a memory store (`memoryStore()`, one process) or a Redis store
-   * (`redisStore()`, every process on that Redis). Recognised by what it offers: a store with
-   * `scriptRunner()` and `channel()` is shared; one whose `capabilities.shared` is false is local.
+   * (`redisStore()`, every process on that Redis), or a cache built on one. Recognised by what it
+   * declares (`BACKING`) or offers, never by class: a store with `scriptRunner()` and `channel()`
+   * is shared; the memory store is local.
    */
   readonly store: object
   /** Prepended to every lock name, to keep apps on one Redis apart. Default `''`. */
@@ -31,12 +33,13 @@ export interface LocksOptions {
 }
 
 function pickBackend(options: LocksOptions): LockBackend {
-  const store = options.store as Partial<SharedLockStore> & { capabilities?: { shared?: unknown } }
+  const backing = backingOf(options.store)
+  const store = (backing?.store ?? options.store) as Partial<SharedLockStore> | null
   if (store !== null && typeof store === 'object') {
     if (typeof store.scriptRunner === 'function' && typeof store.channel === 'function') {
       return redisLockBackend(store as SharedLockStore)
     }
-    if (store.capabilities?.shared === false) return memoryLockBackend(store, options.clock ?? systemClock)
+    if (backing?.kind === 'memory') return memoryLockBackend(backing.store, options.clock ?? systemClock)
   }
   throw new InvalidOptionError(
     'createLocks needs { store }: a memoryStore() for one process, or a redisStore() for many',

@@ -1,6 +1,7 @@
 import { type Codec, createCodec } from '../codec/codec.js'
 import { InvalidOptionError } from '../errors.js'
 import { type Duration, requireDuration } from '../internal/duration.js'
+import { backingOf } from '../stores/backing.js'
 import { ChannelOverflowError } from './errors.js'
 import { parseEventId } from './ids.js'
 import { memoryTransport } from './memory.js'
@@ -99,11 +100,6 @@ function isRedis(store: object): store is PubSubStore {
   return typeof s.channel === 'function' && typeof s.scriptRunner === 'function'
 }
 
-function isMemory(store: object): boolean {
-  const caps = (store as { capabilities?: { shared?: unknown; valueKind?: unknown } }).capabilities
-  return caps?.shared === false && caps.valueKind === 'value'
-}
-
 /**
  * A typed channel named `name` on `store`. Values go through the codec, so what a subscriber
  * gets equals what was published, `Date`, `Map`, `BigInt` and all. Memory channels reach
@@ -132,12 +128,15 @@ export function channel<T>(name: string, options: ChannelOptions): Channel<T> {
     throw new InvalidOptionError(`channel maxPending must be a whole number >= 1, got ${String(maxPending)}`)
   }
   const queueing = { maxPending, name }
+  // Recognised by what the store declares (`BACKING`) or offers, never by class.
+  const backing = backingOf(options.store)
+  const store = backing?.store ?? options.store
   let transport: Transport
-  if (isRedis(options.store)) {
+  if (isRedis(store)) {
     // One hash tag: stream key and channel live on one Cluster slot.
-    transport = redisTransport(options.store, `${prefix}{${name}}`, retention, queueing)
-  } else if (isMemory(options.store)) {
-    transport = memoryTransport(options.store, name, retention, queueing)
+    transport = redisTransport(store, `${prefix}{${name}}`, retention, queueing)
+  } else if (backing?.kind === 'memory') {
+    transport = memoryTransport(backing.store, name, retention, queueing)
   } else {
     throw new InvalidOptionError('channel store must be a memoryStore() or a redisStore()')
   }

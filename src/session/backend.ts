@@ -1,6 +1,6 @@
 import type { Cache } from '../cache/cache.js'
+import { backingOf } from '../stores/backing.js'
 import type { ScriptRunner } from '../stores/redis/scripts.js'
-import type { Store } from '../stores/types.js'
 import { SessionStoreUnsupportedError } from './errors.js'
 import { memoryBackend } from './memory-backend.js'
 import { redisBackend } from './redis-backend.js'
@@ -64,24 +64,18 @@ export interface SessionBackend {
 }
 
 /**
- * Picks the backend for the store a cache was built on, by what the store declares (not by class):
- * a store with `scriptRunner()` runs scripts (Redis); the memory store answers synchronously, so
- * each step runs in one turn of the event loop; a tiered store is used through its shared tier.
+ * Picks the backend for the store a cache was built on, by what the cache declares (`BACKING`,
+ * never by class; a tiered store stands for its shared tier): a store with `scriptRunner()` runs
+ * scripts (Redis); the memory store answers synchronously, so each step runs in one turn of the
+ * event loop.
  */
 export function backendFor(cache: Cache): SessionBackend {
-  const store = sharedTier(cache.store)
-  const withRunner = store as Store & { scriptRunner?: () => ScriptRunner }
+  const backing = backingOf(cache)
+  const store = backing?.store ?? cache.store
+  const withRunner = store as { scriptRunner?: () => ScriptRunner }
   if (typeof withRunner.scriptRunner === 'function') return redisBackend(withRunner.scriptRunner())
-  if (store.name === 'memory' && store.capabilities.valueKind === 'value' && !store.capabilities.shared) {
-    return memoryBackend(store)
-  }
+  if (backing?.kind === 'memory') return memoryBackend(backing.store)
   throw new SessionStoreUnsupportedError(
     `Sessions cannot run on the "${store.name}" store: build the cache on memoryStore() or redisStore()`,
   )
-}
-
-function sharedTier(store: Store): Store {
-  const tiers = (store as { tiers?: unknown }).tiers
-  if (Array.isArray(tiers) && tiers.length === 2) return sharedTier(tiers[1] as Store)
-  return store
 }

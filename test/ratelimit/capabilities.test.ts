@@ -8,7 +8,10 @@ import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
+import { geoIndex } from '../../src/geo/index.js'
 import { createCache, type MemoryStore, memoryStore } from '../../src/index.js'
+import { createLocks } from '../../src/lock/index.js'
+import { channel } from '../../src/pubsub/index.js'
 import {
   createLoginGuard,
   createOneTimeCodes,
@@ -65,6 +68,27 @@ describe('stores recognised by declared capabilities', () => {
     expect((await limiter.consume('login', 'ip')).allowed).toBe(false)
     // The state lives in that store: a second limiter on it sees it.
     expect((await limiterOn(store).peek('login', 'ip')).remaining).toBe(0)
+  })
+
+  it('locks, channels and geo indexes recognise it too, and a cache over it', async () => {
+    const copy = '../../src/stores/memory/index.js?copy=3'
+    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../../src/stores/memory/index.js')
+    const store = other.memoryStore()
+    for (const given of [store, createCache({ store })]) {
+      expect(createLocks({ store: given }).shared).toBe(false)
+      const heard: string[] = []
+      const news = channel<string>('news', { store: given })
+      const off = await news.subscribe((message) => {
+        heard.push(message)
+      })
+      await news.publish('hello')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(heard).toEqual(['hello'])
+      await off()
+      const places = geoIndex('places', { store: given })
+      await places.add('a', { lon: 2.35, lat: 48.85 })
+      expect((await places.near({ lon: 2.35, lat: 48.85 }, 1000)).map((hit) => hit.id)).toEqual(['a'])
+    }
   })
 
   it('recognises any object that declares its backing under the registered symbol', async () => {
