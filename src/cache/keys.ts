@@ -1,5 +1,6 @@
 import { InvalidKeyError, InvalidOptionError, UnkeyableArgumentError } from '../errors.js'
 import { describe } from '../internal/duration.js'
+import { percentEncode } from '../internal/percent.js'
 
 /** The longest key a caller may pass, in UTF-16 code units, before prefix and namespaces. */
 export const MAX_KEY_LENGTH = 1024
@@ -130,7 +131,10 @@ function describeObject(value: object): string {
   return typeof name === 'string' && name !== '' ? `a ${name}` : 'a class instance'
 }
 
+/** The characters that delimit terms, and `%` itself. */
+const DELIMITERS = /[%:,=()[\]{}']/g
+
 /** Percent-encodes the characters that delimit terms, and `%` itself. */
 function escapeText(text: string): string {
-  return text.replace(/[%:,=()[\]{}']/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
+  return percentEncode(text, DELIMITERS)
 }

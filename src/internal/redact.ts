@@ -1,3 +1,5 @@
+import { percentDecode } from './percent.js'
+
 /**
  * Keeps secrets out of messages and logs. Two nets, both applied by {@link scrubber}:
  *
@@ -73,9 +75,8 @@ export function passwordOf(url: string): string | undefined {
 export function secretForms(password: string | undefined): string[] {
   if (typeof password !== 'string' || password.length < 2) return []
   const forms = new Set([password, encodeURIComponent(password)])
-  try {
-    forms.add(decodeURIComponent(password))
-  } catch {}
+  const decoded = percentDecode(password)
+  if (decoded !== undefined) forms.add(decoded)
   return [...forms].filter((form) => form.length >= 2)
 }
 

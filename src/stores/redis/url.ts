@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
+import { percentDecode } from '../../internal/percent.js'
 import { redactUrl as redact } from '../../internal/redact.js'
 
 /**
@@ -75,13 +76,12 @@ export function parseRedisUrl(url: string): RedisConnection {
     const credentials = rest.slice(0, at)
     rest = rest.slice(at + 1)
     const colon = credentials.indexOf(':')
-    try {
-      const user = decodeURIComponent(colon === -1 ? credentials : credentials.slice(0, colon))
-      username = user === '' ? undefined : user
-      password = colon === -1 ? undefined : decodeURIComponent(credentials.slice(colon + 1))
-    } catch {
+    const user = percentDecode(colon === -1 ? credentials : credentials.slice(0, colon))
+    password = colon === -1 ? undefined : percentDecode(credentials.slice(colon + 1))
+    if (user === undefined || (colon !== -1 && password === undefined)) {
       fail('the user name or password is not valid percent-encoding (encode @ : / % in them)')
     }
+    username = user === '' ? undefined : user
   }
   const query = rest.indexOf('?')
   if (query !== -1) {
@@ -141,11 +141,7 @@ function parseEndpoint(text: string, defaultPort: number, fail: (what: string) =
 }
 
 function decodeName(text: string, fail: (what: string) => never): string {
-  try {
-    return decodeURIComponent(text)
-  } catch {
-    return fail(`the master name "${text}" is not valid percent-encoding`)
-  }
+  return percentDecode(text) ?? fail(`the master name "${text}" is not valid percent-encoding`)
 }
 
 function parseDatabase(text: string | undefined, fail: (what: string) => never): number {

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
+import { percentDecode } from '../../internal/percent.js'
 import { passwordOf, secretForms } from '../../internal/redact.js'
 import type { SqlDialectName } from './dialect.js'
 
@@ -29,5 +30,11 @@ export function sqlitePathOfUrl(url: string): string {
   const rest = url.replace(/^sqlite:/i, '')
   const path = rest.startsWith('//') ? rest.slice(2) : rest
   if (path === '') throw new InvalidOptionError("sqlStore url 'sqlite:' needs a path: sqlite:cache.db")
-  return decodeURIComponent(path)
+  const file = percentDecode(path)
+  if (file === undefined) {
+    throw new InvalidOptionError(
+      `sqlStore url: the path "${path}" is not valid percent-encoding (encode % as %25)`,
+    )
+  }
+  return file
 }
