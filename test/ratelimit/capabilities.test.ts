@@ -51,10 +51,13 @@ const limiterOn = (store: unknown) =>
   createRateLimiter({ store: store as MemoryStore, rules: { login: '2/min' } })
 
 describe('stores recognised by declared capabilities', () => {
-  it('cachekit/ratelimit loads neither the cache core nor the tiers', () => {
+  it('cachekit/ratelimit (and the other doors that take a store) load neither the cache core nor the tiers', () => {
     const loaded = runtimeGraph('src/ratelimit/index.ts')
     expect(loaded).toContain('src/ratelimit/limiter.ts')
-    expect(loaded.filter((file) => /^src\/(cache|tiers)\//.test(file))).toEqual([])
+    for (const door of ['ratelimit', 'lock', 'pubsub', 'geo', 'session']) {
+      const core = runtimeGraph(`src/${door}/index.ts`).filter((file) => /^src\/(cache|tiers)\//.test(file))
+      expect(core, door).toEqual([])
+    }
   })
 
   it('recognises a memory store from a second copy of the module', async () => {
