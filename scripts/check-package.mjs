@@ -1,6 +1,7 @@
 // Installs the packed tarball into fresh apps the way a user would (npm install from the tarball
 // next to Express 4 or 5 and Fastify 4 or 5), then require()s and imports every door and serves
-// one rate-limited request through the framework's door. Fails on any npm warning (ERESOLVE and
+// one rate-limited request through the framework's door; installs each supported Redis client
+// beside it and round-trips a value through Redis. Fails on any npm warning (ERESOLVE and
 // peer conflicts surface as warnings or errors), and runs publint and attw on the same tarball.
 //
 //   node scripts/check-package.mjs          (after npm run build)
@@ -33,6 +34,7 @@ try {
   const tarball = join(work, packed.trim().split('\n').pop())
 
   if (!readmeOnly) checkInstalls(tarball)
+  if (!readmeOnly) checkRedisClients(tarball)
   checkReadme(tarball)
 } finally {
   rmSync(work, { recursive: true, force: true })
@@ -103,13 +105,89 @@ function checkInstalls(tarball) {
   }
 }
 
+/**
+ * The Redis clients the peer range names, each installed beside the tarball and run against the
+ * Redis on 127.0.0.1:6379 (a set, a get of a value with a Date, a getOrSet, then clear): node-redis
+ * 5 and 6 and ioredis 5 must work; node-redis 4, outside the range (installed with
+ * --legacy-peer-deps, as a user forcing it would), must be refused with E_INVALID_OPTION.
+ */
+function checkRedisClients(tarball) {
+  const clients = [
+    { name: 'redis4', dep: 'redis@4', make: nodeRedisClient, expect: 'E_INVALID_OPTION' },
+    { name: 'redis5', dep: 'redis@5', make: nodeRedisClient, expect: 'round trip ok' },
+    { name: 'redis6', dep: 'redis@6', make: nodeRedisClient, expect: 'round trip ok' },
+    { name: 'ioredis5', dep: 'ioredis@5', make: ioredisClient, expect: 'round trip ok' },
+  ]
+  for (const client of clients) {
+    const dir = join(work, client.name)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: client.name, private: true, type: 'module' }),
+    )
+    const flags = client.name === 'redis4' ? ['--legacy-peer-deps'] : []
+    const install = run('npm', ['install', '--no-audit', '--no-fund', ...flags, tarball, client.dep], dir)
+    const warnings = install.out
+      .split('\n')
+      .filter((line) => /^npm (warn|error)/i.test(line) && !tolerated(line))
+    if (install.code !== 0 || warnings.length > 0) {
+      problems.push(`${client.name}: npm install failed or warned:\n${install.out}`)
+      continue
+    }
+    writeFileSync(
+      join(dir, 'round-trip.mjs'),
+      roundTripScript(client.make(), `cachekit-package-${client.name}-${process.pid}`),
+    )
+    const result = run(process.execPath, ['round-trip.mjs'], dir)
+    if (result.code !== 0 || !result.out.includes(client.expect)) {
+      problems.push(`${client.name}: expected "${client.expect}":\n${result.out}`)
+    }
+  }
+}
+
+function nodeRedisClient() {
+  return `import { createClient } from 'redis'
+const client = createClient({ url: 'redis://127.0.0.1:6379' })
+await client.connect()
+const quit = () => client.quit()`
+}
+
+function ioredisClient() {
+  return `import { Redis } from 'ioredis'
+const client = new Redis('redis://127.0.0.1:6379')
+const quit = () => client.quit()`
+}
+
+function roundTripScript(makeClient, prefix) {
+  return `${makeClient}
+import { deepStrictEqual } from 'node:assert'
+import { createCache } from 'cachekit'
+import { redisStore } from 'cachekit/redis'
+try {
+  const cache = createCache({ store: redisStore({ client }), prefix: ${JSON.stringify(prefix)}, ttl: '1m' })
+  const value = { id: 7, at: new Date(0), tags: ['a', 'b'], blob: 'x'.repeat(4096) }
+  await cache.set('entry', value)
+  deepStrictEqual(await cache.get('entry'), value)
+  deepStrictEqual(await cache.getOrSet('computed', () => 42), 42)
+  deepStrictEqual(await cache.getOrSet('computed', () => 0), 42)
+  await cache.clear()
+  await cache.close()
+  console.log('round trip ok')
+} catch (error) {
+  console.log(error.code ?? '', error.message)
+} finally {
+  await quit()
+}
+`
+}
+
 if (problems.length > 0) {
   console.error(`check-package: ${problems.length} problem(s):\n\n${problems.join('\n\n')}`)
   process.exit(1)
 }
 if (!readmeOnly) {
   console.log(
-    'check-package: the tarball installs into Express 4/5 and Fastify 4/5 apps; require() and import work; publint and attw are clean',
+    'check-package: the tarball installs into Express 4/5 and Fastify 4/5 apps; require() and import work; node-redis 5/6 and ioredis 5 round-trip and node-redis 4 is refused; publint and attw are clean',
   )
 }
 

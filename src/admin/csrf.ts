@@ -17,7 +17,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
  * host: a second, independent check.
  */
 export const CSRF_COOKIE = 'cachekit_admin_csrf'
+/** The form field that carries the admin page's CSRF token. */
 export const CSRF_FIELD = '_csrf'
+/** The request header that may carry the admin page's CSRF token instead of the form field. */
 export const CSRF_HEADER = 'x-csrf-token'
 
 const ID = /^[A-Za-z0-9_-]{22,64}$/

@@ -7,6 +7,7 @@ import type { LoginGuard } from '../ratelimit/login-guard.js'
 import { AdminAuthorizationRequiredError } from './errors.js'
 import type { Redactor } from './preview.js'
 
+/** Options of `adminHandler`: what to show (caches, limiters, guards) and who may see it (`authorize`). */
 export interface AdminOptions {
   /** The caches to show, by the name the page gives them: `{ main: cache, sessions: other }`. */
   readonly caches: Readonly<Record<string, Cache>>

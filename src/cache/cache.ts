@@ -13,6 +13,7 @@ import { assertKey, assertSegment, SEPARATOR } from './keys.js'
 import { noteChange, type Read, type Shared } from './shared.js'
 import { type CacheStats, collectStats } from './stats.js'
 
+/** Options of `cache.set`: the TTL and tags of this entry. */
 export interface SetOptions {
   /** Overrides the cache's default TTL for this write. `0` stores nothing (and removes an old value). */
   readonly ttl?: Ttl

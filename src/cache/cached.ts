@@ -4,6 +4,7 @@ import type { Cache } from './cache.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { keyTerm, SEPARATOR } from './keys.js'
 
+/** Options of `cache.cached(fn, options)`: getOrSet options, plus how to build the key from the arguments. */
 export interface CachedOptions<A extends unknown[], R> extends Omit<GetOrSetOptions<R>, 'tags'> {
   /**
    * The key: a name, to which the arguments are appended (`'user_stats'` → `user_stats:42`), or a

@@ -13,6 +13,7 @@ import type { GetOrSetOptions } from './get-or-set.js'
 import { assertSegment, MAX_KEY_LENGTH } from './keys.js'
 import type { Shared } from './shared.js'
 
+/** Options of `createCache`: the store, prefix, default TTL, codec, events and error policy. */
 export interface CacheOptions {
   /** Where entries live: `memoryStore()`, `redisStore()`, or any store that meets the contract. */
   readonly store?: Store

@@ -12,6 +12,7 @@ import type { CacheContext } from './context.js'
 import { acrossProcesses } from './leased-flight.js'
 import { changedSince, type Flight, forgetChanges, owe, type Read } from './shared.js'
 
+/** Options of `getOrSet`: TTL, tags, stale-while-revalidate and grace, and the factory timeout. */
 // biome-ignore lint/correctness/noUnusedVariables: T ties the options to the factory's value type for callers.
 export interface GetOrSetOptions<T> {
   /** TTL of the value the factory returns (overridable from inside it with `ctx.setTtl`). */
@@ -61,6 +62,7 @@ export interface FactoryContext<T> {
   setTags(tags: readonly string[]): void
 }
 
+/** The function `getOrSet` calls on a miss; it gets a context to adjust the TTL and tags of what it returns. */
 export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>
 
 /** The parts of a cache that `getOrSet` works with. */

@@ -16,6 +16,7 @@ export interface Codec {
   decode(bytes: Uint8Array): unknown
 }
 
+/** Options of `createCodec`: serializer, compression and the value size limit. */
 export interface CodecOptions {
   /** `'msgpack'` (default: fastest, compact), `'json'` (readable by other languages) or your own. */
   readonly serializer?: 'msgpack' | 'json' | Serializer
@@ -42,6 +43,7 @@ const HEADER = 3
 const ENVELOPE_BYTES = 8
 const INTEGER_TEXT = /^-?(?:0|[1-9]\d{0,19})$/
 
+/** Builds the codec that turns values into bytes for stores that keep bytes (Redis, SQL). */
 export function createCodec(options: CodecOptions = {}): Codec {
   const serializer = resolveSerializer(options.serializer ?? 'msgpack')
   const maxValueBytes = maxValueBytesOption('codec', options.maxValueBytes)

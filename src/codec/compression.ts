@@ -1,8 +1,10 @@
 import zlib from 'node:zlib'
 import { InvalidOptionError } from '../errors.js'
 
+/** The compression algorithms a codec can use; zstd needs a Node with `zlib.zstdCompress`. */
 export type CompressionAlgorithm = 'gzip' | 'brotli' | 'zstd'
 
+/** When and how a codec compresses values: the algorithm and the size from which it starts. */
 export interface CompressionOptions {
   /** Which algorithm writes new entries. Entries written with any of them stay readable. */
   readonly algorithm?: CompressionAlgorithm

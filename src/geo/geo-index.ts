@@ -5,6 +5,7 @@ import { type GeoBackend, memoryGeo } from './memory.js'
 import { redisGeo, type ScriptStore } from './redis.js'
 import type { GeoIndex, NearOptions } from './types.js'
 
+/** Options of `createGeoIndex`: the store and the name of the index. */
 export interface GeoIndexOptions {
   /** A memory store (one process) or a Redis store (GEO commands, shared). */
   readonly store: object

@@ -8,11 +8,13 @@ export const EARTH_RADIUS_M = 6372797.560856
 export const LON_LIMIT = 180
 export const LAT_LIMIT = 85.05112878
 
+/** The distance units a geo index takes and returns. */
 export type GeoUnit = 'm' | 'km' | 'mi' | 'ft'
 
 /** Metres per unit, as Redis converts them. */
 export const UNIT_METRES: Readonly<Record<GeoUnit, number>> = { m: 1, km: 1000, mi: 1609.34, ft: 0.3048 }
 
+/** A point on Earth in degrees: longitude and latitude. */
 export interface GeoPoint {
   readonly lon: number
   readonly lat: number

@@ -1,5 +1,6 @@
 import type { GeoPoint, GeoUnit } from './math.js'
 
+/** Options of `geo.near`: the unit of the radius and distances, and how many results at most. */
 export interface NearOptions {
   /** The unit of `radius` and of the distances returned. Default `'m'`. */
   readonly unit?: GeoUnit

@@ -22,8 +22,10 @@ export const CHANNELS = {
   factory: 'cachekit:factory',
 } as const
 
+/** The kinds of cache events, one diagnostics channel each (`cachekit:hit`, `cachekit:miss`, …). */
 export type CacheEventType = keyof typeof CHANNELS
 
+/** What each diagnostics channel of a cache publishes (see `CacheEventType` for the channels). */
 export interface CacheEvent {
   readonly type: CacheEventType
   /** The root cache's prefix (empty string for none). */
@@ -69,6 +71,7 @@ export interface DegradedEvent {
   readonly reason?: string | undefined
 }
 
+/** Diagnostics channel on which stores report degraded operation (an error ignored, a fallback used). */
 export const DEGRADED_CHANNEL = 'cachekit:degraded'
 const degradedChannel = diagnostics.channel(DEGRADED_CHANNEL)
 
@@ -105,6 +108,7 @@ export interface TimingEvent {
   readonly errorCode?: string | undefined
 }
 
+/** Diagnostics channel on which a sample of cache operations report their duration. */
 export const TIMING_CHANNEL = 'cachekit:timing'
 /** One operation in this many is timed while `cachekit:timing` has subscribers. */
 export const TIMING_SAMPLE_EVERY = 32
@@ -212,9 +216,13 @@ export interface HttpCacheEvent {
   readonly method: string
 }
 
+/** Diagnostics channel on which rate limiters report each decision. */
 export const RATE_LIMIT_CHANNEL = 'cachekit:ratelimit'
+/** Diagnostics channel on which login guards report failures, lockouts and unlocks. */
 export const LOGIN_GUARD_CHANNEL = 'cachekit:login-guard'
+/** Diagnostics channel on which one-time codes report issues, checks and lockouts (never the code). */
 export const ONE_TIME_CODE_CHANNEL = 'cachekit:one-time-code'
+/** Diagnostics channel on which the HTTP response cache reports each request (hit, miss, bypass). */
 export const HTTP_CACHE_CHANNEL = 'cachekit:http-cache'
 export const rateLimitChannel = diagnostics.channel(RATE_LIMIT_CHANNEL)
 export const loginGuardChannel = diagnostics.channel(LOGIN_GUARD_CHANNEL)

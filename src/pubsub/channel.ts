@@ -16,6 +16,7 @@ export interface DurableOptions {
   readonly retention?: Duration
 }
 
+/** Options of `createChannel`: the transport, name, codec and, for durable channels, the history kept. */
 export interface ChannelOptions {
   /** A memory store (in-process channels) or a Redis store (pub/sub, and Streams when durable). */
   readonly store: object
@@ -45,11 +46,13 @@ export interface ChannelMessage<T> extends MessageMeta {
   readonly data: T
 }
 
+/** Options of `channel.subscribe`: where to resume a durable channel. */
 export interface SubscribeOptions {
   /** Durable channels: deliver what came after this id first (e.g. an SSE `Last-Event-ID`). */
   readonly since?: string
 }
 
+/** Options of `channel.messages()`: where to resume and the signal that ends the iteration. */
 export interface MessagesOptions extends SubscribeOptions {
   /** Ends the iteration. */
   readonly signal?: AbortSignal

@@ -3,6 +3,7 @@ import { type Duration, requireTimeout } from '../internal/duration.js'
 import type { Channel } from './channel.js'
 import { parseEventId } from './ids.js'
 
+/** Options of an SSE event stream over a channel: heartbeat, resume, and how to write each message. */
 export interface EventStreamOptions<T> {
   /** A comment line this often keeps proxies from closing an idle stream. Default `'15s'`. */
   readonly heartbeat?: Duration

@@ -26,6 +26,7 @@ export type TrustProxy =
   | readonly string[]
   | ((address: string, hop: number) => boolean)
 
+/** How to find the client address behind proxies: which proxies to trust and which header to read. */
 export interface ClientIpOptions {
   readonly trustProxy?: TrustProxy
   /**

@@ -16,6 +16,7 @@ export interface LoginAttempt {
   readonly [extra: string]: unknown
 }
 
+/** An attribute of a login attempt that a lockout can key on. */
 export type LockAttribute = 'ip' | 'username' | 'userAgent'
 
 /**
@@ -27,6 +28,7 @@ export type LockBy =
   | readonly LockAttribute[]
   | ((attempt: LoginAttempt) => string | undefined)
 
+/** One step of a login guard's escalating lockouts: from how many failures, and for how long. */
 export interface LockoutTier {
   /** Failures at which this tier starts. */
   readonly failures: number
@@ -34,6 +36,7 @@ export interface LockoutTier {
   readonly coolOff: Duration | null
 }
 
+/** What a login guard reports when it locks an attempt out. */
 export interface LockoutEvent {
   readonly attempt: LoginAttempt
   readonly failures: number
@@ -41,6 +44,7 @@ export interface LockoutEvent {
   readonly retryAfterMs: number
 }
 
+/** Options of `createLoginGuard`: the store, the allowance, the lockout tiers and what to key on. */
 export interface LoginGuardOptions {
   readonly store?: ProtectionStore
   /** Failures that lock (django-axes AXES_FAILURE_LIMIT). Default 5. Ignored with `tiers`. */

@@ -1,5 +1,6 @@
 import type { RateLimitResult } from './result.js'
 
+/** Which rate-limit headers to send: the IETF draft `RateLimit` fields, the `X-RateLimit-*` ones, or both. */
 export interface HeaderOptions {
   /** IETF `RateLimit` and `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers). Default true. */
   readonly ietf?: boolean

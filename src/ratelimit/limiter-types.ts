@@ -13,6 +13,7 @@ import type { Policy, RuleSet } from './rules.js'
  */
 export type ProtectionStore = MemoryStore | ScriptRunner | { scriptRunner(): ScriptRunner } | Cache
 
+/** Options of `createRateLimiter`: the store, the named rules, the algorithm and the error policy. */
 export interface RateLimiterOptions<S extends string> {
   /** Where counters live. Default: a private in-process map. */
   readonly store?: ProtectionStore
@@ -49,6 +50,7 @@ export interface RateLimiterOptions<S extends string> {
   readonly clock?: Clock
 }
 
+/** Options of one rate-limit decision: its weight. */
 export interface ConsumeOptions {
   /** Weight of this request. Default 1; 0 reports without spending. */
   readonly cost?: number
@@ -72,6 +74,7 @@ export interface RateLimiterStats {
   readonly roundTrips: number
 }
 
+/** A rate limiter over named rules: `consume` decides one request, `peek`, `reset` and `stats` help operate it. */
 export interface RateLimiter<S extends string = string> {
   readonly scopes: readonly S[]
   /** Spends `cost` from every policy of `scope` for `key`, or nothing when any refuses. */

@@ -37,6 +37,7 @@ export type {
   LoginGuardOptions,
 } from './guard-options.js'
 
+/** What `loginGuard.check` answers before a login attempt: whether it may go ahead, and if not, why and for how long. */
 export interface GuardCheck {
   readonly locked: boolean
   /** For `Retry-After`: 0 when not locked, `Infinity` when locked for ever. */
@@ -48,6 +49,7 @@ export interface GuardCheck {
   readonly reason?: 'locked' | 'busy' | 'deny-list' | 'allow-list' | 'full'
 }
 
+/** What `loginGuard.fail` answers after a failed login: the failure count and whether it locked the attempt out. */
 export interface GuardFailure {
   /** Locked out after this failure. */
   readonly locked: boolean
@@ -61,6 +63,7 @@ export interface GuardAdminOptions {
   readonly note?: string
 }
 
+/** What a login guard has done, for dashboards: checks, failures, lockouts and degraded decisions. */
 export interface LoginGuardStats {
   /** Attempts refused because a lock was in force. */
   readonly refused: number
@@ -78,6 +81,7 @@ export interface LoginGuardStats {
   readonly logErrors: number
 }
 
+/** Brute-force protection for a login form: `check` before, `fail` or `succeed` after each attempt. */
 export interface LoginGuard {
   /** Reserves one attempt atomically; `locked` means refuse it without checking the password. */
   check(attempt: LoginAttempt): Promise<GuardCheck>

@@ -11,6 +11,7 @@ import { wholeMs } from './options.js'
 import { MemoryOtpBackend, type OtpBackend, type OtpSettle, RedisOtpBackend } from './otp-backend.js'
 import { MAX_RULE_MS } from './rules.js'
 
+/** Options of `createOneTimeCodes`: store, lifetime, code length, attempts and the secret. */
 export interface OneTimeCodesOptions {
   readonly store?: ProtectionStore
   /** How long a code lives. Default `'5m'`. */
@@ -40,6 +41,7 @@ export interface CodePurpose {
   readonly purpose?: string
 }
 
+/** One-time codes (PINs) that expire and work once: `issue`, then `verify` at most a few times. */
 export interface OneTimeCodes {
   /**
    * A new code for `subject` and purpose (replacing any previous one of that purpose). Rejects with

@@ -23,6 +23,7 @@ export interface PolicyResult {
   readonly blocked: boolean
 }
 
+/** One rate-limit decision: allowed or not, what remains, and when to retry. */
 export interface RateLimitResult {
   readonly allowed: boolean
   /** The limit of the tightest policy. */

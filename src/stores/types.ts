@@ -25,6 +25,7 @@ export interface StoreWriteOptions {
   readonly tags?: readonly string[] | undefined
 }
 
+/** One entry of a store `setMany` call: key, value, and its TTL and tags. */
 export interface StoreWrite extends StoreWriteOptions {
   readonly key: string
   readonly value: unknown

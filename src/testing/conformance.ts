@@ -13,6 +13,7 @@ export interface TestApi {
   afterEach(fn: () => Promise<void> | void): void
 }
 
+/** Options of the store conformance suite: how to make the store under test and what it can do. */
 export interface ConformanceOptions {
   /** Shown in the suite's title. */
   readonly name: string

@@ -64,7 +64,9 @@ export interface ResponseCacheOptions {
   readonly debugHeaders?: boolean
 }
 
+/** The response statuses the HTTP cache stores by default. */
 export const DEFAULT_STATUSES = [200, 203, 204, 300, 301, 308, 404, 410] as const
+/** The cookie names that mark a request as personal, so the response cache bypasses it. */
 export const DEFAULT_SESSION_COOKIES = /sess|sid|auth|token|jwt|login|remember|^__(Host|Secure)-/i
 
 /** Options after validation, in ms and sets. */

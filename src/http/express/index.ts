@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
 
+/** Options of the Express `rateLimit` middleware. */
 export type ExpressRateLimitOptions = RateLimitMiddlewareOptions<Request>
 
 /**

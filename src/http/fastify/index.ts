@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
 
+/** Options of the Fastify `rateLimit` hook. */
 export type FastifyRateLimitOptions = RateLimitMiddlewareOptions<FastifyRequest>
 
 /** An `onRequest` hook, for one route (`{ onRequest: rateLimitHook(...) }`) or a scope. */

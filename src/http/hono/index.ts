@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
 
+/** Options of the Hono `rateLimit` middleware. */
 export interface HonoRateLimitOptions extends RateLimitMiddlewareOptions<Context> {
   /**
    * The socket peer's address. Default: `@hono/node-server`'s `c.env.incoming.socket`; pass one for
@@ -13,6 +14,7 @@ interface NodeBindings {
   readonly incoming?: { readonly socket?: { readonly remoteAddress?: string } }
 }
 
+/** Rate-limits Hono requests with a limiter's rule; answers 429 with `Retry-After` and the rate-limit headers. */
 export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
   const decide = createRateLimitDecider<Context>(options, {
     peer: options.peer ?? ((c) => (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress),

@@ -57,6 +57,7 @@ export interface OtelMetricsOptions extends LabelLimits {
   readonly redisTimeoutMs?: number
 }
 
+/** What `otelMetrics` returns: a handle that stops the metrics. */
 export interface OtelMetrics {
   /** Stops counting events and observing caches. */
   close(): void

@@ -32,6 +32,7 @@ import { HomeKeys } from './home.js'
  */
 export type MutationPolicy = 'freeze' | 'clone' | 'reference'
 
+/** Options of `memoryStore`: bounds by entries and bytes, the value policy and the clock. */
 export interface MemoryStoreOptions {
   /** The most entries kept; the least recently used goes first (a read counts as a use). Default 10,000. */
   readonly maxEntries?: number

@@ -5,6 +5,7 @@
  */
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
+/** When the Redis store stops calling a failing server, and for how long. */
 export interface BreakerOptions {
   /** Consecutive failures that open the circuit. Default 5. */
   readonly threshold?: number

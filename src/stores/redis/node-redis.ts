@@ -161,6 +161,14 @@ export function createNodeRedisDriver(options: NodeRedisConnectOptions): RedisDr
 export function wrapNodeRedis(client: object, events: DriverEvents): RedisDriver | undefined {
   const c = client as Record<string, unknown>
   if (typeof c['sendCommand'] !== 'function' || !('isReady' in c)) return undefined
+  if (typeof c['withTypeMapping'] !== 'function') {
+    // node-redis 4 has no per-command type mapping: it would read every value as a UTF-8 string,
+    // so binary values (compressed, msgpack) would come back broken and read as misses.
+    throw new InvalidOptionError(
+      'This node-redis client is older than v5; redisStore needs redis (node-redis) 5 or 6 or ioredis 5: ' +
+        'npm install redis@6, or pass { url } and let the store create its client',
+    )
+  }
   if (typeof c['nodeClient'] === 'function' && 'masters' in c) {
     return clusterDriver(client as NodeRedisClusterLike, events, false)
   }

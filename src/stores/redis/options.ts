@@ -87,6 +87,7 @@ export interface RedisClientOptions extends Common {
   readonly url?: never
 }
 
+/** Options of `redisStore`: a URL or a client, plus timeouts, the error policy and the codec. */
 export type RedisStoreOptions =
   | RedisUrlOptions
   | RedisHostOptions

@@ -44,6 +44,7 @@ export interface PubSubChannel {
   subscribe(listener: (message: string) => void, status?: SubscriptionStatus): Promise<() => Promise<void>>
 }
 
+/** What a Redis store has done: the common store stats plus timeouts, breaker trips and ignored errors. */
 export interface RedisStoreStats extends StoreStats {
   /** Calls that failed on an unreachable or slow Redis, or an open circuit. */
   readonly errors: number

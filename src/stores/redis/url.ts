@@ -23,6 +23,7 @@ interface Common {
   readonly tls: boolean
 }
 
+/** A parsed Redis URL: standalone, Sentinel or Cluster, with its credentials and TLS setting. */
 export type RedisConnection =
   | (Common & {
       readonly topology: 'standalone'
@@ -49,6 +50,7 @@ const SCHEMES: Record<string, { topology: RedisConnection['topology']; tls: bool
   'rediss+cluster': { topology: 'cluster', tls: true, port: 6379 },
 }
 
+/** Parses a `redis://`, `rediss://`, `redis+sentinel://` or `redis+cluster://` URL into a connection description. */
 export function parseRedisUrl(url: string): RedisConnection {
   if (typeof url !== 'string' || url.trim() === '') {
     throw new InvalidOptionError('redisStore url must be a non-empty string such as redis://localhost:6379')

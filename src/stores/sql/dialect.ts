@@ -18,6 +18,7 @@ export interface Row {
  * index limit and PostgreSQL's ~2700-byte B-tree entry limit.
  */
 export const MAX_KEY_BYTES = 1536
+/** The longest tag a SQL store accepts, in UTF-8 bytes. */
 export const MAX_TAG_BYTES = 1024
 
 /** A plan of several statements and whether they must share one transaction. */

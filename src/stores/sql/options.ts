@@ -95,6 +95,7 @@ export type SqliteStoreOptions = SqlCommonOptions & {
 export type SqlUrlOptions = SqlCommonOptions &
   NetworkOptions & { readonly url: string; readonly dialect?: undefined }
 
+/** Options of `sqlStore`: a dialect with its client or URL, the table, timeouts and the error policy. */
 export type SqlStoreOptions = PostgresStoreOptions | MysqlStoreOptions | SqliteStoreOptions | SqlUrlOptions
 
 /** The options, checked, with defaults applied. */
