@@ -5,7 +5,7 @@ import type {
   PubSubConnection,
   RedisArg,
   RedisDriver,
-} from './driver.js'
+} from '../driver.js'
 
 /**
  * A thin adapter for an ioredis client or cluster the caller already runs. `callBuffer` returns

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type { ConnectionOptions } from 'node:tls'
-import { InvalidOptionError } from '../../errors.js'
+import { InvalidOptionError } from '../../../errors.js'
 import type {
   BufferListener,
   DriverEvents,
@@ -8,8 +8,8 @@ import type {
   PubSubConnection,
   RedisArg,
   RedisDriver,
-} from './driver.js'
-import type { RedisConnection } from './url.js'
+} from '../driver.js'
+import type { RedisConnection } from '../url.js'
 
 /**
  * node-redis (the `redis` package, v5+) adapter: standalone clients, Sentinel and Cluster. Blob

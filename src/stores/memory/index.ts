@@ -1,0 +1,2 @@
+export type { MemoryStoreOptions, MutationPolicy } from './options.js'
+export { MemoryStore, memoryStore } from './store.js'
