@@ -8,10 +8,11 @@ import type { Store } from '../stores/types.js'
 import type { InvalidationBus } from '../tiers/bus.js'
 import { FallbackStore } from '../tiers/fallback-store.js'
 import { TieredStore } from '../tiers/tiered-store.js'
-import { Cache, checkVersion } from './cache.js'
+import { Cache } from './cache.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertSegment, MAX_KEY_LENGTH } from './keys.js'
 import type { Shared } from './shared.js'
+import { checkVersion } from './versions.js'
 
 export interface CacheOptions {
   /** Where entries live: `memoryStore()`, `redisStore()`, or any store that meets the contract. */
