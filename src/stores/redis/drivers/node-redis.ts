@@ -10,6 +10,7 @@ import type {
   RedisDriver,
 } from '../driver.js'
 import type { RedisConnection } from '../url.js'
+import { type Emitter, lazyPubSub, statusFeed } from './shared.js'
 
 /**
  * node-redis (the `redis` package, v5+) adapter: standalone clients, Sentinel and Cluster. Blob
@@ -24,8 +25,6 @@ interface PubSubLike {
   subscribe(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
   unsubscribe(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
 }
-
-type Emitter = { on(event: string, listener: (...args: unknown[]) => void): unknown }
 
 interface NodeRedisClientLike extends PubSubLike {
   readonly isReady: boolean
@@ -221,25 +220,10 @@ function dialing(target: Emitter): (then: () => void) => Promise<void> {
   }
 }
 
-/** Reports a connection's ready/lost transitions to every status listener, registered once. */
-function statusFeed(target: Emitter): (listener: (up: boolean) => void) => void {
-  const listeners: ((up: boolean) => void)[] = []
-  const emit = (up: boolean) => {
-    for (const listener of listeners) listener(up)
-  }
-  target.on('ready', () => emit(true))
-  target.on('error', () => emit(false))
-  target.on('end', () => emit(false))
-  return (listener) => {
-    listeners.push(listener)
-  }
-}
-
 function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: boolean): RedisDriver {
   const whenDialed = dialing(client)
   watch(client, events, owned)
   const send: NodeSender = (args) => client.sendCommand(args, COMMAND_OPTIONS)
-  let pubsub: PubSubConnection | undefined
   return {
     topology: 'standalone',
     get ready() {
@@ -248,10 +232,7 @@ function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: 
     send,
     masters: async () => [send],
     isServerError: isErrorReply,
-    pubsub: () => {
-      pubsub ??= duplicateSubscriber(client)
-      return pubsub
-    },
+    pubsub: lazyPubSub(() => duplicateSubscriber(client)),
     close: async () => {
       if (owned && client.isOpen) {
         await whenDialed(() => {
@@ -270,7 +251,7 @@ function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: 
 function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
   const subscriber = client.duplicate()
   subscriber.on('error', () => {})
-  const onStatus = statusFeed(subscriber)
+  const onStatus = statusFeed(subscriber, 'end')
   const whenDialed = dialing(subscriber)
   subscriber.connect().catch(() => {})
   return {
@@ -295,7 +276,6 @@ function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
 function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, owned: boolean): RedisDriver {
   watch(sentinel, events, owned)
   const send: NodeSender = (args) => sentinel.sendCommand(false, args, COMMAND_OPTIONS)
-  let pubsub: PubSubConnection | undefined
   return {
     topology: 'sentinel',
     get ready() {
@@ -304,10 +284,7 @@ function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, o
     send,
     masters: async () => [send],
     isServerError: isErrorReply,
-    pubsub: () => {
-      pubsub ??= ownPubSub(sentinel)
-      return pubsub
-    },
+    pubsub: lazyPubSub(() => ownPubSub(sentinel)),
     close: async () => {
       if (owned && sentinel.isOpen) await sentinel.destroy()
     },
@@ -317,7 +294,6 @@ function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, o
 function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owned: boolean): RedisDriver {
   watch(cluster, events, owned)
   let lastRediscover = 0
-  let pubsub: PubSubConnection | undefined
   return {
     topology: 'cluster',
     get ready() {
@@ -342,10 +318,7 @@ function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owne
       )
     },
     isServerError: isErrorReply,
-    pubsub: () => {
-      pubsub ??= ownPubSub(cluster)
-      return pubsub
-    },
+    pubsub: lazyPubSub(() => ownPubSub(cluster)),
     close: async () => {
       if (owned && cluster.isOpen) cluster.destroy()
     },
@@ -358,7 +331,7 @@ function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owne
  * drops this store's channels (the client itself is destroyed by the driver when the store owns it).
  */
 function ownPubSub(client: PubSubLike & Emitter & { isReady: boolean }): PubSubConnection {
-  const onStatus = statusFeed(client)
+  const onStatus = statusFeed(client, 'end')
   const mine = new Map<BufferListener, string>()
   return {
     get ready() {
