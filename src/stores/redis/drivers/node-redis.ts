@@ -224,23 +224,19 @@ function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: 
   const whenDialed = dialing(client)
   watch(client, events, owned)
   const send: NodeSender = (args) => client.sendCommand(args, COMMAND_OPTIONS)
-  return {
-    topology: 'standalone',
-    get ready() {
-      return client.isReady
-    },
+  return oneMaster(
+    'standalone',
+    client,
     send,
-    masters: async () => [send],
-    isServerError: isErrorReply,
-    pubsub: lazyPubSub(() => duplicateSubscriber(client)),
-    close: async () => {
+    () => duplicateSubscriber(client),
+    async () => {
       if (owned && client.isOpen) {
         await whenDialed(() => {
           if (client.isOpen) client.destroy()
         })
       }
     },
-  }
+  )
 }
 
 /**
@@ -276,18 +272,35 @@ function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
 function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, owned: boolean): RedisDriver {
   watch(sentinel, events, owned)
   const send: NodeSender = (args) => sentinel.sendCommand(false, args, COMMAND_OPTIONS)
+  return oneMaster(
+    'sentinel',
+    sentinel,
+    send,
+    () => ownPubSub(sentinel),
+    async () => {
+      if (owned && sentinel.isOpen) await sentinel.destroy()
+    },
+  )
+}
+
+/** A driver with one master (standalone, or Sentinel's current master): every command goes to it. */
+function oneMaster(
+  topology: 'standalone' | 'sentinel',
+  client: { readonly isReady: boolean },
+  send: NodeSender,
+  pubsub: () => PubSubConnection,
+  close: () => Promise<void>,
+): RedisDriver {
   return {
-    topology: 'sentinel',
+    topology,
     get ready() {
-      return sentinel.isReady
+      return client.isReady
     },
     send,
     masters: async () => [send],
     isServerError: isErrorReply,
-    pubsub: lazyPubSub(() => ownPubSub(sentinel)),
-    close: async () => {
-      if (owned && sentinel.isOpen) await sentinel.destroy()
-    },
+    pubsub: lazyPubSub(pubsub),
+    close,
   }
 }
 
