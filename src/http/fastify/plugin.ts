@@ -11,9 +11,10 @@ export type OnSendDone = (err: Error | null, payload?: unknown) => void
  * that registers it (encapsulation skipped), and Fastify shows it under `displayName`. Give it a
  * named function so stack traces name it.
  */
-export function openPlugin(displayName: string, plugin: HookPlugin): HookPlugin & Record<symbol, unknown> {
-  return Object.assign(plugin, {
+export function openPlugin<P extends HookPlugin>(displayName: string, plugin: P): P {
+  Object.assign(plugin, {
     [Symbol.for('skip-override')]: true,
     [Symbol.for('fastify.display-name')]: displayName,
   })
+  return plugin
 }
