@@ -5,6 +5,8 @@
  * app write, `<script>` included.
  */
 
+import { scaleBytes } from '../internal/bytes.js'
+
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',
@@ -38,14 +40,8 @@ export function percent(fraction: number): string {
 
 export function bytes(n: number | undefined): string {
   if (n === undefined) return '—'
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = n
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
+  const [value, power] = scaleBytes(n)
+  return power === 0 ? `${value} B` : `${value.toFixed(1)} ${['B', 'KiB', 'MiB', 'GiB', 'TiB'][power]}`
 }
 
 export function duration(ms: number | null | undefined): string {

@@ -61,19 +61,15 @@ export async function deleteMany(ctx: CacheContext, keys: Iterable<string>): Pro
 }
 
 export async function deleteByTag(ctx: CacheContext, tag: string): Promise<number> {
-  ctx.open()
-  const [scoped] = ctx.tags([tag], undefined) as [string]
-  noteChange(ctx.shared, undefined, [scoped])
+  const scoped = changeTag(ctx, tag)
   const deleted = await ctx.call('deleteByTag', undefined, () => ctx.shared.store.deleteByTag(scoped))
   ctx.deleted(undefined, deleted)
   return deleted
 }
 
 export async function expireByTag(ctx: CacheContext, tag: string): Promise<number> {
-  ctx.open()
-  const [scoped] = ctx.tags([tag], undefined) as [string]
+  const scoped = changeTag(ctx, tag)
   const now = ctx.shared.clock.now()
-  noteChange(ctx.shared, undefined, [scoped])
   return ctx.call('expireByTag', undefined, () => ctx.shared.store.expireByTag(scoped, now))
 }
 
@@ -99,4 +95,12 @@ export async function clear(ctx: CacheContext): Promise<void> {
   noteChange(ctx.shared, undefined)
   const deleted = await ctx.call('clear', undefined, () => ctx.shared.store.deletePattern(pattern))
   ctx.deleted(undefined, deleted)
+}
+
+/** The tag as the store knows it (scoped to the cache), noted as about to change (tiers, L1). */
+function changeTag(ctx: CacheContext, tag: string): string {
+  ctx.open()
+  const [scoped] = ctx.tags([tag], undefined) as [string]
+  noteChange(ctx.shared, undefined, [scoped])
+  return scoped
 }

@@ -1,17 +1,19 @@
 import { Envelope, UNDEFINED } from '../codec/value.js'
-import { CacheError, CorruptValueError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
+import { CorruptValueError, InvalidOptionError, InvalidTtlError, withKey } from '../errors.js'
 import { type Ttl, ttlToMs } from '../internal/duration.js'
 import { channel, timingStart } from '../observe/channels.js'
 import { BACKING, type Backing, backingThrough } from '../stores/backing.js'
-import { releaseStore } from '../stores/lifecycle.js'
 import type { Store } from '../stores/types.js'
 import * as bulk from './bulk.js'
 import { type CachedFunction, type CachedOptions, cached, type MethodDecorator } from './cached.js'
+import { CLOSE_WAIT_MS, closeShared } from './close.js'
 import { CacheContext, type Scope } from './context.js'
 import { type Factory, type GetOrSetOptions, getOrSet } from './get-or-set.js'
+import { retime } from './graced.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
 import { noteChange, type Read, type Shared } from './shared.js'
 import { type CacheStats, collectStats } from './stats.js'
+import { checkVersion, copyToVersion } from './versions.js'
 
 /** Options of `cache.set`: the TTL and tags of this entry. */
 export interface SetOptions {
@@ -249,20 +251,7 @@ export class Cache {
     // No TTL given: the cache's (or namespace's) default, as Django's `touch(key)` does.
     const ms = rest.length === 0 || rest[0] === undefined ? ctx.ttl(undefined, key) : ttlToMs(rest[0], key)
     if (ms === 0) return this.delete(key)
-    const entry = await ctx.call('touch', key, () => ctx.shared.store.getEntry(full))
-    if (entry === undefined) return false
-    const graced = envelopeOf(ctx, key, entry.value)
-    if (graced === undefined) return ctx.call('touch', key, () => ctx.shared.store.touch(full, ms))
-    const grace = entry.expiresAt === null ? null : Math.max(0, entry.expiresAt - graced.staleAt)
-    const tags = graced.tags
-    if (ms === null) {
-      // Never stale again: a plain entry, as getOrSet writes one with no TTL.
-      await ctx.write(key, full, graced.value, null, tags)
-    } else {
-      const stale = new Envelope(graced.value, ctx.shared.clock.now() + ms, tags)
-      await ctx.write(key, full, stale, grace === null ? null : ms + grace, tags)
-    }
-    return true
+    return retime(ctx, key, full, ms)
   }
 
   /** Milliseconds left; `null` = never expires; `undefined` = missing. Includes any grace period. */
@@ -357,27 +346,7 @@ export class Cache {
    * version number; read it with `cache.withVersion(n)`. Needs `createCache({ version })`.
    */
   async incrVersion(key: string, delta = 1): Promise<number> {
-    const from = this.#ctx.scope.version
-    if (from === undefined) {
-      throw new InvalidOptionError('incrVersion needs a versioned cache: createCache({ version: 1 })', {
-        key,
-      })
-    }
-    const to = checkVersion(from + delta)
-    const ctx = this.#ctx
-    const full = ctx.full(key)
-    const entry = await ctx.call('incrVersion', key, () => ctx.shared.store.getEntry(full))
-    const read = entry === undefined ? undefined : ctx.interpret(key, entry.value)
-    if (entry === undefined || read?.state !== 'fresh') {
-      throw new CacheError(`Cannot move "${key}" to version ${to}: it is not in the cache`, { key })
-    }
-    const left = entry.expiresAt === null ? null : Math.max(1, entry.expiresAt - ctx.shared.clock.now())
-    // An entry with a grace period moves with it: its stale time stays, so the grace never
-    // becomes fresh time; its tags (carried inside it) stay too.
-    const graced = envelopeOf(ctx, key, entry.value)
-    const target = new Cache(ctx.shared, { ...ctx.scope, version: to }, this)
-    const targetCtx = target.#ctx
-    await targetCtx.write(key, targetCtx.full(key), graced ?? read.value, left, graced?.tags)
+    const to = await copyToVersion(this.#ctx, key, delta)
     await this.delete(key)
     return to
   }
@@ -415,57 +384,11 @@ export class Cache {
     const ctx = this.#ctx
     if (ctx.closed) return
     ctx.closed = true
-    if (ctx.parent === undefined) {
-      const { shared } = ctx
-      shared.closed = true
-      await settleOwed(shared, CLOSE_WAIT_MS)
-      for (const giveUp of [...shared.abandon]) giveUp()
-      await settleOwed(shared, CLOSE_RELEASE_MS)
-      await releaseStore(shared.original)
-    }
+    if (ctx.parent === undefined) await closeShared(ctx.shared)
   }
-}
-
-export function checkVersion(version: number): number {
-  if (!Number.isSafeInteger(version) || version < 0) {
-    throw new InvalidOptionError(`version must be a whole number >= 0, got ${String(version)}`)
-  }
-  return version
 }
 
 function noop(): void {}
-
-/** The entry's grace envelope (value, stale time, tags), if it was written with one; else undefined. */
-function envelopeOf(ctx: CacheContext, key: string, raw: unknown): Envelope | undefined {
-  let decoded: unknown
-  try {
-    decoded = ctx.shared.codec ? ctx.shared.codec.decode(raw as Uint8Array) : raw
-  } catch (error) {
-    ctx.recordError('decode', key, error)
-    return undefined
-  }
-  if (!(decoded instanceof Envelope) || !Number.isFinite(decoded.staleAt)) return undefined
-  return decoded.value === UNDEFINED ? new Envelope(undefined, decoded.staleAt, decoded.tags) : decoded
-}
-
-/** How long `close()` waits for owed work (writes, refreshes, lease releases) before giving up on it. */
-export const CLOSE_WAIT_MS = 1000
-/** How long `close()` then waits for the lease releases of the flights it gave up. */
-const CLOSE_RELEASE_MS = 300
-
-/** Waits until the owed work settles (including work it starts meanwhile), at most `ms`. */
-async function settleOwed(shared: Shared, ms: number): Promise<void> {
-  if (shared.owed.size === 0) return
-  let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
-  const drained = (async () => {
-    while (shared.owed.size > 0) await Promise.allSettled([...shared.owed])
-  })()
-  await Promise.race([drained, limit])
-  clearTimeout(timer)
-}
 
 function freshValue(read: Read): unknown {
   return read.state === 'fresh' ? read.value : undefined

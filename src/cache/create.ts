@@ -8,10 +8,11 @@ import type { Store } from '../stores/types.js'
 import type { InvalidationBus } from '../tiers/bus.js'
 import { FallbackStore } from '../tiers/fallback-store.js'
 import { TieredStore } from '../tiers/tiered-store.js'
-import { Cache, checkVersion } from './cache.js'
+import { Cache } from './cache.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertSegment, MAX_KEY_LENGTH } from './keys.js'
 import type { Shared } from './shared.js'
+import { checkVersion } from './versions.js'
 
 /** Options of `createCache`: the store, prefix, default TTL, codec, events and error policy. */
 export interface CacheOptions {

@@ -1,7 +1,7 @@
 import { parseInfo } from '../stores/redis/inspect.js'
 import { parseRedisUrl } from '../stores/redis/url.js'
 import type { Connection } from './connect.js'
-import { type Finding, probe, writeProbe } from './findings.js'
+import { type Finding, grade, probe, writeProbe } from './findings.js'
 import { formatMs } from './output.js'
 import { roundTrip } from './ping.js'
 import { sendOnce } from './resp.js'
@@ -178,23 +178,14 @@ async function clusterHealth(
   const failing = Number(first.get('cluster_slots_fail') ?? 0) + Number(first.get('cluster_slots_pfail') ?? 0)
   const withoutReplica = infos.filter((info) => Number(info.get('connected_slaves') ?? 0) === 0).length
   const detail = `${states.length} masters, state ${bad === 0 ? 'ok' : `not ok on ${bad}`}, ${assigned}/16384 slots assigned, ${failing} failing, ${withoutReplica} master(s) without a replica`
-  if (bad > 0 || assigned < 16384 || failing > 0) {
-    return {
-      name: 'cluster',
-      status: 'error',
-      detail,
-      fix: 'Run redis-cli --cluster check <node> and fix the slots',
-    }
-  }
-  if (withoutReplica > 0) {
-    return {
-      name: 'cluster',
-      status: 'warn',
-      detail,
-      fix: 'Give every master a replica so a node failure loses no slots',
-    }
-  }
-  return { name: 'cluster', status: 'ok', detail }
+  return grade('cluster', detail, [
+    [
+      bad > 0 || assigned < 16384 || failing > 0,
+      'error',
+      'Run redis-cli --cluster check <node> and fix the slots',
+    ],
+    [withoutReplica > 0, 'warn', 'Give every master a replica so a node failure loses no slots'],
+  ])
 }
 
 async function sentinelHealth(
@@ -213,21 +204,12 @@ async function sentinelHealth(
   const ok = results.filter((r) => r.startsWith('OK')).length
   const replicas = Number(infos[0]?.get('connected_slaves') ?? 0)
   const detail = `${ok}/${results.length} sentinels see quorum for ${parsed.masterName}; master has ${replicas} replica(s)${ok === results.length ? '' : `: ${results.find((r) => !r.startsWith('OK'))}`}`
-  if (ok === 0) {
-    return {
-      name: 'sentinel',
-      status: 'error',
-      detail,
-      fix: 'Start the sentinels and check `sentinel monitor` names the master',
-    }
-  }
-  if (ok < results.length || replicas === 0) {
-    return {
-      name: 'sentinel',
-      status: 'warn',
-      detail,
-      fix: 'Every sentinel should see quorum, and the master needs a replica to fail over to',
-    }
-  }
-  return { name: 'sentinel', status: 'ok', detail }
+  return grade('sentinel', detail, [
+    [ok === 0, 'error', 'Start the sentinels and check `sentinel monitor` names the master'],
+    [
+      ok < results.length || replicas === 0,
+      'warn',
+      'Every sentinel should see quorum, and the master needs a replica to fail over to',
+    ],
+  ])
 }

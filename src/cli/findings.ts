@@ -42,3 +42,12 @@ export async function writeProbe(connection: Connection): Promise<Finding> {
       }
     : { name: 'read/write', status: 'error', detail: 'a value written could not be read back' }
 }
+
+/** A rule of {@link grade}: when `failed`, the finding has this status and fix. */
+export type Grade = readonly [failed: boolean, status: 'warn' | 'error', fix: string]
+
+/** The finding of the first grade that failed (list errors before warnings), else `ok`. */
+export function grade(name: string, detail: string, grades: readonly Grade[]): Finding {
+  const failed = grades.find(([f]) => f)
+  return failed ? { name, status: failed[1], detail, fix: failed[2] } : { name, status: 'ok', detail }
+}

@@ -1,3 +1,4 @@
+import { getOrMake } from '../internal/maps.js'
 import { distanceMetres, type GeoPoint, quantize, UNIT_METRES } from './math.js'
 import type { GeoHit, NearQuery } from './types.js'
 
@@ -22,17 +23,11 @@ const round4 = (n: number) => Math.round(n * 10_000) / 10_000
  * store them, so answers match a Redis index up to floating-point rounding at the radius edge.
  */
 export function memoryGeo(store: object, name: string): GeoBackend {
-  let byName = indexes.get(store)
-  if (byName === undefined) {
-    byName = new Map()
-    indexes.set(store, byName)
-  }
-  let points = byName.get(name)
-  if (points === undefined) {
-    points = new Map()
-    byName.set(name, points)
-  }
-  const map = points
+  const map = getOrMake(
+    getOrMake(indexes, store, () => new Map()),
+    name,
+    () => new Map(),
+  )
   return {
     async add(entries) {
       for (const [id, point] of entries) map.set(id, quantize(point))

@@ -297,9 +297,14 @@ function inspectable(store: unknown): Inspectable | undefined {
   return typeof candidate?.inspect === 'function' ? (candidate as Inspectable) : undefined
 }
 
-/** The Redis stores behind the caches (single store, or L2 of tiers), plus those given. */
-export function findRedis(caches: readonly Cache[], given: readonly Inspectable[]): Inspectable[] {
-  const found = new Set<Inspectable>(given)
+/** The Redis stores behind the caches (single store, or L2 of tiers), plus those given (the doors' `redis` option). */
+export function findRedis(
+  caches: readonly Cache[],
+  given: Inspectable | readonly Inspectable[] | undefined,
+): Inspectable[] {
+  const found = new Set<Inspectable>(
+    given === undefined ? [] : Array.isArray(given) ? given : [given as Inspectable],
+  )
   for (const cache of caches) {
     const store = cache.store as { tiers?: readonly unknown[] }
     for (const candidate of [store, ...(store.tiers ?? [])]) {

@@ -1,3 +1,4 @@
+import { getOrMake } from '../internal/maps.js'
 import { compareIds } from './ids.js'
 import { type Queueing, type Retention, Serial, type Sink, type Transport } from './transport.js'
 
@@ -19,17 +20,8 @@ interface Subscriber {
 const hubs = new WeakMap<object, Map<string, Topic>>()
 
 function topicOf(store: object, name: string): Topic {
-  let hub = hubs.get(store)
-  if (hub === undefined) {
-    hub = new Map()
-    hubs.set(store, hub)
-  }
-  let topic = hub.get(name)
-  if (topic === undefined) {
-    topic = { subscribers: new Set(), log: [], lastMs: 0, seq: 0 }
-    hub.set(name, topic)
-  }
-  return topic
+  const hub = getOrMake(hubs, store, () => new Map<string, Topic>())
+  return getOrMake(hub, name, () => ({ subscribers: new Set(), log: [], lastMs: 0, seq: 0 }))
 }
 
 /**

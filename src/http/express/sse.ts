@@ -1,11 +1,6 @@
 import type { Request, Response } from 'express'
-import {
-  type Channel,
-  EVENT_STREAM_HEADERS,
-  type EventStreamOptions,
-  openEventStream,
-  resolveEventStreamOptions,
-} from '../../pubsub/index.js'
+import type { Channel, EventStreamOptions } from '../../pubsub/index.js'
+import { nodeEventStreams } from '../sse.js'
 
 /**
  * An Express handler that serves `channel` as Server-Sent Events (`app.get('/events', channelEvents(ch))`).
@@ -13,15 +8,8 @@ import {
  * client disconnects.
  */
 export function channelEvents<T>(channel: Channel<T>, options?: EventStreamOptions<T>) {
-  const resolved = resolveEventStreamOptions(options)
+  const serve = nodeEventStreams(channel, options)
   return function cachekitChannelEvents(req: Request, res: Response): void {
-    res.writeHead(200, EVENT_STREAM_HEADERS)
-    res.flushHeaders()
-    const stream = openEventStream(channel, req.get('last-event-id'), resolved, {
-      write: (text) => void res.write(text),
-      buffered: () => res.writableLength,
-      end: () => void res.end(),
-    })
-    res.on('close', () => void stream.close())
+    serve(res, req.get('last-event-id'))
   }
 }

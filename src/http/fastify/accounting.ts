@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type CacheAccountingOptions, createAccounting, type RequestAccount } from '../accounting.js'
+import { type OnSendDone, openPlugin } from './plugin.js'
 
 const ACCOUNT = Symbol('cachekit.accounting')
 
@@ -27,7 +28,7 @@ export function cacheAccountingHooks(options?: CacheAccountingOptions) {
       request: FastifyRequest,
       reply: FastifyReply,
       payload: unknown,
-      done: (err: Error | null, payload?: unknown) => void,
+      done: OnSendDone,
     ): void {
       const account = (request as Accounted)[ACCOUNT]
       if (account) for (const [name, value] of account.headers()) reply.header(name, value)
@@ -43,18 +44,12 @@ export function cacheAccountingHooks(options?: CacheAccountingOptions) {
  */
 export function cacheAccounting(options?: CacheAccountingOptions) {
   const hooks = cacheAccountingHooks(options)
-  const plugin = function cachekitCacheAccountingPlugin(
-    fastify: FastifyInstance,
-    _opts: unknown,
-    done: (err?: Error) => void,
-  ) {
-    fastify.addHook('onRequest', hooks.onRequest)
-    fastify.addHook('onSend', hooks.onSend)
-    done()
-  }
-  Object.assign(plugin, {
-    [Symbol.for('skip-override')]: true,
-    [Symbol.for('fastify.display-name')]: 'cachekit-cache-accounting',
-  })
-  return plugin
+  return openPlugin(
+    'cachekit-cache-accounting',
+    function cachekitCacheAccountingPlugin(fastify, _opts, done) {
+      fastify.addHook('onRequest', hooks.onRequest)
+      fastify.addHook('onSend', hooks.onSend)
+      done()
+    },
+  )
 }

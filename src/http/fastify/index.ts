@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
+import { openPlugin } from './plugin.js'
 
 /** Options of the Fastify `rateLimit` hook. */
 export type FastifyRateLimitOptions = RateLimitMiddlewareOptions<FastifyRequest>
@@ -27,19 +28,10 @@ export function rateLimitHook(options: FastifyRateLimitOptions) {
  */
 export function rateLimit(options: FastifyRateLimitOptions) {
   const hook = rateLimitHook(options)
-  const plugin = function cachekitRateLimitPlugin(
-    fastify: FastifyInstance,
-    _opts: unknown,
-    done: (err?: Error) => void,
-  ) {
+  return openPlugin('cachekit-rate-limit', function cachekitRateLimitPlugin(fastify, _opts, done) {
     fastify.addHook('onRequest', hook)
     done()
-  }
-  Object.assign(plugin, {
-    [Symbol.for('skip-override')]: true,
-    [Symbol.for('fastify.display-name')]: 'cachekit-rate-limit',
   })
-  return plugin
 }
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
 export { cacheAccounting, cacheAccountingHooks } from './accounting.js'

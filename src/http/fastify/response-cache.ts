@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fromRecord } from '../cache/headers.js'
 import type { ResponseCache } from '../cache/index.js'
 import { type Captured, type Forward, outgoing } from '../cache/reply.js'
 import { nodeView, stripConditionals } from '../node-capture.js'
+import { type OnSendDone, openPlugin } from './plugin.js'
 
 /** Options of the Fastify {@link cacheResponses} plugin. */
 export interface FastifyCacheResponsesOptions {
@@ -82,12 +83,7 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
   }
 
   // Callback-style hooks: on a hit they do nothing, and cost no promise.
-  function onSend(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    payload: unknown,
-    done: (err: Error | null, payload?: unknown) => void,
-  ): void {
+  function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: OnSendDone): void {
     const state = (request as WithState)[STATE]
     const forward = state?.forward
     if (!state || !forward) {
@@ -125,19 +121,10 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
     })
   }
 
-  const plugin = function cachekitResponseCachePlugin(
-    fastify: FastifyInstance,
-    _opts: unknown,
-    done: (err?: Error) => void,
-  ) {
+  return openPlugin('cachekit-response-cache', function cachekitResponseCachePlugin(fastify, _opts, done) {
     fastify.addHook('onRequest', onRequest)
     fastify.addHook('onSend', onSend)
     fastify.addHook('onResponse', onResponse)
     done()
-  }
-  Object.assign(plugin, {
-    [Symbol.for('skip-override')]: true,
-    [Symbol.for('fastify.display-name')]: 'cachekit-response-cache',
   })
-  return plugin
 }

@@ -1,11 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import {
-  type Channel,
-  EVENT_STREAM_HEADERS,
-  type EventStreamOptions,
-  openEventStream,
-  resolveEventStreamOptions,
-} from '../../pubsub/index.js'
+import type { Channel, EventStreamOptions } from '../../pubsub/index.js'
+import { nodeEventStreams } from '../sse.js'
 
 /**
  * A Fastify route handler that serves `channel` as Server-Sent Events
@@ -14,18 +9,10 @@ import {
  * client disconnects.
  */
 export function channelEvents<T>(channel: Channel<T>, options?: EventStreamOptions<T>) {
-  const resolved = resolveEventStreamOptions(options)
+  const serve = nodeEventStreams(channel, options)
   return function cachekitChannelEvents(request: FastifyRequest, reply: FastifyReply): void {
     reply.hijack()
-    const res = reply.raw
-    res.writeHead(200, EVENT_STREAM_HEADERS)
-    res.flushHeaders()
     const header = request.headers['last-event-id']
-    const stream = openEventStream(channel, Array.isArray(header) ? header[0] : header, resolved, {
-      write: (text) => void res.write(text),
-      buffered: () => res.writableLength,
-      end: () => void res.end(),
-    })
-    res.on('close', () => void stream.close())
+    serve(reply.raw, Array.isArray(header) ? header[0] : header)
   }
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import {
   type Attributes,
   type BatchObservableResult,
+  type Counter,
   context,
   type Meter,
   type MeterProvider,
@@ -16,6 +17,14 @@ import type { Cache } from '../../cache/cache.js'
 import { InvalidOptionError } from '../../errors.js'
 import { TIMING_SAMPLE_EVERY, type TimingEvent } from '../channels.js'
 import { cacheLabel, LabelGuard } from '../labels.js'
+import {
+  countingSink,
+  EVENT_COUNTERS,
+  type EventCounterRole,
+  METRICS,
+  type MetricSpec,
+  PULLED,
+} from '../metrics.js'
 import {
   findRedis,
   type Inspectable,
@@ -63,13 +72,6 @@ export interface OtelMetrics {
   close(): void
 }
 
-/** Latency bucket boundaries in seconds (advice to the SDK): sub-millisecond for L1. */
-const DURATION_BOUNDARIES = [
-  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-  0.5, 1,
-]
-const FACTORY_BOUNDARIES = [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-
 /**
  * Attribute names: OpenTelemetry has no cache conventions yet, so cachekit's own live under
  * `cachekit.*`; where a general convention exists it is used (`error.type`, `db.operation.name`).
@@ -100,9 +102,7 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
   }
   const meter = options.meter ?? (options.meterProvider ?? metrics).getMeter('cachekit')
   const caches = [...(options.caches ?? [])]
-  const given =
-    options.redis === undefined ? [] : Array.isArray(options.redis) ? options.redis : [options.redis]
-  const redis = findRedis(caches, given as readonly Inspectable[])
+  const redis = findRedis(caches, options.redis)
   const maxLabelValues = options.maxLabelValues ?? 100
   const redisTimeoutMs = options.redisTimeoutMs ?? 1000
   const tracer =
@@ -118,43 +118,20 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
   }
   let timingTick = 0
 
-  const duration = meter.createHistogram('cachekit.cache.operation.duration', {
-    description: `Latency of cache operations (one in ${TIMING_SAMPLE_EVERY * timingSample} timed)`,
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BOUNDARIES },
-  })
-  const factoryDuration = meter.createHistogram('cachekit.cache.factory.duration', {
-    description: 'How long getOrSet factories ran',
-    unit: 's',
-    advice: { explicitBucketBoundaries: FACTORY_BOUNDARIES },
-  })
-  const counter = (name: string, description: string, unit: string) =>
-    meter.createCounter(name, { description, unit })
-  const errors = counter('cachekit.cache.errors', 'Store failures and unreadable entries', '{error}')
-  const rateLimit = counter(
-    'cachekit.ratelimit.decisions',
-    'Rate-limit decisions by scope and policy',
-    '{decision}',
-  )
-  const lockouts = counter('cachekit.login_guard.lockouts', 'Lockouts started by login guards', '{lockout}')
-  const loginRefused = counter('cachekit.login_guard.refused', 'Login attempts refused', '{attempt}')
-  const oneTimeCodes = counter('cachekit.one_time_codes', 'One-time codes sent, verified, refused', '{code}')
-  const httpCache = counter(
-    'cachekit.http_cache.requests',
-    'Requests seen by the HTTP response cache',
-    '{request}',
-  )
-  const httpCacheRefusals = counter(
-    'cachekit.http_cache.refusals',
-    'Responses not stored or requests bypassed, by reason',
-    '{response}',
-  )
-  const httpCacheStores = counter(
-    'cachekit.http_cache.stores',
-    'Responses the HTTP response cache stored',
-    '{response}',
-  )
-  const degraded = counter('cachekit.degraded', 'Degraded answers', '{event}')
+  const histogram = (spec: MetricSpec, description = spec.help) =>
+    meter.createHistogram(spec.otel, {
+      description,
+      unit: spec.unit,
+      ...(spec.buckets && { advice: { explicitBucketBoundaries: [...spec.buckets] } }),
+    })
+  const sampled = `(one in ${TIMING_SAMPLE_EVERY * timingSample} timed),`
+  const duration = histogram(METRICS.duration, METRICS.duration.help.replace(',', ` ${sampled}`))
+  const factoryDuration = histogram(METRICS.factoryDuration)
+  const counters = new Map<EventCounterRole, Counter>()
+  for (const role of Object.values(EVENT_COUNTERS)) {
+    const spec = METRICS[role]
+    counters.set(role, meter.createCounter(spec.otel, { description: spec.help, unit: spec.unit }))
+  }
 
   const spanOf = (event: TimingEvent, attrs: Attributes) => {
     if (!tracer) return
@@ -171,7 +148,7 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
   // The sources hand the same label object for the same series: its attributes are built once.
   const timingAttributes = new WeakMap<Labels, Attributes>()
   const unsubscribe = subscribeEvents(
-    {
+    countingSink((role, labels) => counters.get(role)?.add(1, attributes(labels)), {
       timing: (labels, seconds, event) => {
         if (++timingTick < timingSample) return
         timingTick = 0
@@ -181,63 +158,24 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
         spanOf(event, attrs)
       },
       factory: (labels, seconds) => factoryDuration.record(seconds, attributes(labels)),
-      error: (labels) => errors.add(1, attributes(labels)),
-      rateLimit: (labels) => rateLimit.add(1, attributes(labels)),
-      lockout: (labels) => lockouts.add(1, attributes(labels)),
-      loginRefused: (labels) => loginRefused.add(1, attributes(labels)),
-      oneTimeCode: (labels) => oneTimeCodes.add(1, attributes(labels)),
-      httpCache: (labels) => httpCache.add(1, attributes(labels)),
-      httpCacheRefusal: (labels) => httpCacheRefusals.add(1, attributes(labels)),
-      httpCacheStore: (labels) => httpCacheStores.add(1, attributes(labels)),
-      degraded: (labels) => degraded.add(1, attributes(labels)),
-    },
+    }),
     { maxLabelValues },
   )
 
-  const observed = {
-    operations: meter.createObservableCounter('cachekit.cache.operations', {
-      description: 'Cache operations by cache, namespace, tier, operation and result (from stats())',
-      unit: '{operation}',
-    }),
-    hits: meter.createObservableCounter('cachekit.cache.hits', { description: 'Cache hits', unit: '{hit}' }),
-    misses: meter.createObservableCounter('cachekit.cache.misses', {
-      description: 'Cache misses',
-      unit: '{miss}',
-    }),
-    staleServed: meter.createObservableCounter('cachekit.cache.stale_served', {
-      description: 'getOrSet calls answered with a stale value',
-      unit: '{call}',
-    }),
-    coalesced: meter.createObservableCounter('cachekit.cache.coalesced', {
-      description: 'getOrSet callers that joined a running factory call',
-      unit: '{call}',
-    }),
-    evictions: meter.createObservableCounter('cachekit.cache.evictions', {
-      description: 'Entries the store dropped to stay within bounds',
-      unit: '{entry}',
-    }),
-    entries: meter.createObservableGauge('cachekit.cache.entries', {
-      description: 'Entries held by the store',
-      unit: '{entry}',
-    }),
-    size: meter.createObservableGauge('cachekit.cache.size', {
-      description: 'Bytes held by the store',
-      unit: 'By',
-    }),
+  const observable = (spec: MetricSpec): Observable => {
+    const options = { description: spec.help, unit: spec.unit }
+    return spec.kind === 'gauge'
+      ? meter.createObservableGauge(spec.otel, options)
+      : meter.createObservableCounter(spec.otel, options)
   }
+  const observed = Object.fromEntries(PULLED.map((role) => [role, observable(METRICS[role])])) as Record<
+    (typeof PULLED)[number],
+    Observable
+  >
   const redisObserved = {
-    up: meter.createObservableGauge('cachekit.redis.up', {
-      description: '1 when Redis answered INFO',
-      unit: '1',
-    }),
-    memory: meter.createObservableGauge('cachekit.redis.memory.used', {
-      description: 'Redis used_memory',
-      unit: 'By',
-    }),
-    keys: meter.createObservableGauge('cachekit.redis.keys', {
-      description: 'Keys in the Redis database',
-      unit: '{key}',
-    }),
+    up: observable(METRICS.redisUp),
+    memory: observable(METRICS.redisMemory),
+    keys: observable(METRICS.redisKeys),
   }
   const namespaces = new LabelGuard(maxLabelValues)
   const observeCaches = (result: BatchObservableResult) => {
@@ -265,7 +203,7 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
     for (const row of readStores(caches)) {
       const attrs = { 'cachekit.cache': row.cache, 'cachekit.tier': row.tier }
       if (row.entries !== undefined) result.observe(observed.entries, row.entries, attrs)
-      if (row.bytes !== undefined) result.observe(observed.size, row.bytes, attrs)
+      if (row.bytes !== undefined) result.observe(observed.bytes, row.bytes, attrs)
       result.observe(observed.evictions, row.evictions, attrs)
     }
   }

@@ -3,6 +3,7 @@ import promClient, { type Registry } from 'prom-client'
 import type { Cache } from '../../cache/cache.js'
 import { InvalidOptionError } from '../../errors.js'
 import { cacheLabel, LabelGuard } from '../labels.js'
+import { countingSink } from '../metrics.js'
 import {
   findRedis,
   type Inspectable,
@@ -68,8 +69,6 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     )
   }
   const caches = [...(options.caches ?? [])]
-  const given =
-    options.redis === undefined ? [] : Array.isArray(options.redis) ? options.redis : [options.redis]
   const redisTimeoutMs = options.redisTimeoutMs ?? 1000
   const maxLabelValues = options.maxLabelValues ?? 100
   if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) {
@@ -78,23 +77,14 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
   registry[REGISTRATION]?.close()
   const m = definePromMetrics(registry, prefix)
   const namespaces = new LabelGuard(maxLabelValues)
-  const redis = findRedis(caches, given as readonly Inspectable[])
+  const redis = findRedis(caches, options.redis)
   let open = true
 
   const unsubscribe = subscribeEvents(
-    {
+    countingSink((role, labels) => m[role].inc(labels), {
       timing: (labels, seconds) => m.duration.observe(labels, seconds),
       factory: (labels, seconds) => m.factoryDuration.observe(labels, seconds),
-      error: (labels) => m.errors.inc(labels),
-      rateLimit: (labels) => m.rateLimit.inc(labels),
-      lockout: (labels) => m.lockouts.inc(labels),
-      loginRefused: (labels) => m.loginRefused.inc(labels),
-      oneTimeCode: (labels) => m.oneTimeCodes.inc(labels),
-      httpCache: (labels) => m.httpCache.inc(labels),
-      httpCacheRefusal: (labels) => m.httpCacheRefusals.inc(labels),
-      httpCacheStore: (labels) => m.httpCacheStores.inc(labels),
-      degraded: (labels) => m.degraded.inc(labels),
-    },
+    }),
     { maxLabelValues },
   )
 
@@ -105,11 +95,7 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     },
     redis: async () => {
       if (!open) return
-      m.redisUp.reset()
-      m.redisMemory.reset()
-      m.redisMaxMemory.reset()
-      m.redisKeys.reset()
-      m.redisEvicted.reset()
+      for (const gauge of m.redisGauges) gauge.reset()
       await Promise.all(
         redis.map(async (store, i) => {
           const labels = { redis: String(i) }

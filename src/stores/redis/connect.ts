@@ -1,8 +1,8 @@
 import { InvalidOptionError } from '../../errors.js'
 import type { DriverEvents, RedisDriver } from './driver.js'
+import { isIORedis, wrapIORedis } from './drivers/ioredis.js'
+import { createNodeRedisDriver, wrapNodeRedis } from './drivers/node-redis.js'
 import type { Guard } from './guard.js'
-import { isIORedis, wrapIORedis } from './ioredis.js'
-import { createNodeRedisDriver, wrapNodeRedis } from './node-redis.js'
 import type { ResolvedOptions } from './options.js'
 
 /**

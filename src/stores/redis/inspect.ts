@@ -1,3 +1,4 @@
+import { scaleBytes } from '../../internal/bytes.js'
 import type { NodeSender } from './driver.js'
 
 /** What Redis says about itself, as admin pages show it. Cluster figures are summed over masters. */
@@ -42,14 +43,8 @@ function num(fields: Map<string, string>, name: string): number {
 }
 
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'K', 'M', 'G', 'T']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${value}B` : `${value.toFixed(2)}${units[unit]}`
+  const [value, power] = scaleBytes(bytes)
+  return power === 0 ? `${value}B` : `${value.toFixed(2)}${['B', 'K', 'M', 'G', 'T'][power]}`
 }
 
 export async function inspectNodes(

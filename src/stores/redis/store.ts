@@ -7,13 +7,12 @@ import type {
   StoreEntry,
   StoreExtras,
   StoreLeases,
-  StoreStats,
   StoreWrite,
   StoreWriteOptions,
 } from '../types.js'
 import { checkKey, counterKey } from './bookkeeping.js'
-import type { BreakerState } from './breaker.js'
 import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
+import { type PubSubChannel, pubSubChannel } from './channel.js'
 import { integerError, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
 import { connect } from './connect.js'
 import { within } from './deadline.js'
@@ -25,47 +24,14 @@ import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './
 import { deleteMatching, scanPages } from './scan.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
 import { groupBySlot } from './slot.js'
-import { type SubscriptionCounts, Subscriptions } from './subscriptions.js'
+import { type RedisStoreStats, redisStoreStats } from './stats.js'
+import { Subscriptions } from './subscriptions.js'
 import { deleteTagged, expireTagged } from './tags.js'
 
 const CAPABILITIES: StoreCapabilities = { valueKind: 'bytes', atomic: true, shared: true, tags: true }
 
 /** The most close() may take, whatever the state: drain (1 s at most), teardown, timers. */
 const CLOSE_BUDGET_MS = 1900
-
-/** A named pub/sub channel (see {@link RedisStore.channel}). */
-export interface PubSubChannel {
-  publish(message: string): Promise<void>
-  /**
-   * Resolves to a function that unsubscribes. `status` (optional) hears when the subscription goes
-   * live (`up`) and when messages may be missed (`down`), e.g. to catch up from a stream after a
-   * reconnect.
-   */
-  subscribe(listener: (message: string) => void, status?: SubscriptionStatus): Promise<() => Promise<void>>
-}
-
-/** What a Redis store has done: the common store stats plus timeouts, breaker trips and ignored errors. */
-export interface RedisStoreStats extends StoreStats {
-  /** Calls that failed on an unreachable or slow Redis, or an open circuit. */
-  readonly errors: number
-  /** Of those, the ones turned into misses/no-ops by `onError: 'ignore'`. */
-  readonly ignoredErrors: number
-  readonly timeouts: number
-  readonly shortCircuited: number
-  /** Calls that waited for the first connection, then were served. */
-  readonly startupWaits: number
-  /**
-   * Degraded answers, all kinds together: ignored errors, startup waits, open-circuit refusals.
-   * Each is also published on the `cachekit:degraded` diagnostics channel.
-   */
-  readonly degraded: number
-  readonly circuit: BreakerState
-  readonly connected: boolean
-  /** See {@link RedisStoreState}. */
-  readonly state: RedisStoreState
-  /** Pub/sub subscriptions (bus, leases, deny cache): live now, or pending (retrying). */
-  readonly subscriptions: SubscriptionCounts
-}
 
 /**
  * The Redis/Valkey store: standalone, Sentinel or Cluster through node-redis (or an ioredis client).
@@ -303,19 +269,7 @@ export class RedisStore implements StoreCore, StoreExtras {
   }
 
   stats(): RedisStoreStats {
-    const c = this.#guard.counters
-    return {
-      errors: c.errors,
-      ignoredErrors: c.ignored,
-      timeouts: c.timeouts,
-      shortCircuited: c.shortCircuited,
-      startupWaits: c.startupWaits,
-      degraded: c.degraded,
-      circuit: this.#guard.breaker?.state ?? 'closed',
-      connected: this.#guard.driver?.ready ?? false,
-      state: this.#guard.state,
-      subscriptions: this.#subscriptions.counts,
-    }
+    return redisStoreStats(this.#guard, this.#subscriptions)
   }
 
   /** Redis INFO figures (summed over masters in Cluster) and the DB size. */
@@ -379,16 +333,9 @@ export class RedisStore implements StoreCore, StoreExtras {
    * Redis pub/sub is.
    */
   channel(name: string): PubSubChannel {
-    return {
-      publish: (message) =>
-        this.#guard.call('channel', (d) => d.send(['PUBLISH', name, message]).then(() => undefined), RETHROW),
-      subscribe: (listener, status) =>
-        this.#subscribe(
-          name,
-          (message) => listener(message.toString('utf8')),
-          status ?? { up: () => {}, down: () => {} },
-        ),
-    }
+    return pubSubChannel(this.#guard, name, (channel, listener, status) =>
+      this.#subscribe(channel, listener, status),
+    )
   }
 
   /** Runs Lua scripts on this Redis under the store's deadline and breaker (for rate limiting, locks). */

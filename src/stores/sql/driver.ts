@@ -33,3 +33,11 @@ export interface SqlDriver {
   /** Closes what the store opened; a client the caller passed in is left open. */
   close(): Promise<void>
 }
+
+/** What the store opens a pool of a networked database (`pg`, `mysql2`) with. */
+export interface PoolConnect {
+  readonly url: string | undefined
+  readonly connection: Readonly<Record<string, unknown>> | undefined
+  readonly poolSize: number
+  readonly connectTimeout: number
+}

@@ -1,4 +1,4 @@
-import type { SqlDriver, SqlResult, Statement } from '../driver.js'
+import type { PoolConnect, SqlDriver, SqlResult, Statement } from '../driver.js'
 import { interop, loadPackage } from '../load.js'
 
 interface PromiseConnection {
@@ -25,15 +25,8 @@ export interface MysqlPoolLike {
   query(...args: never[]): unknown
 }
 
-export interface MysqlConnect {
-  readonly url: string | undefined
-  readonly connection: Readonly<Record<string, unknown>> | undefined
-  readonly poolSize: number
-  readonly connectTimeout: number
-}
-
 /** Opens a `mysql2` pool for the store (loading `mysql2` now); the store closes it. */
-export async function openMysqlPool(options: MysqlConnect): Promise<MysqlPoolLike> {
+export async function openMysqlPool(options: PoolConnect): Promise<MysqlPoolLike> {
   const mysql = interop(await loadPackage('mysql2', 'mysql', () => import('mysql2/promise')))
   return mysql.createPool({
     connectionLimit: options.poolSize,

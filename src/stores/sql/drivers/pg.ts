@@ -1,4 +1,4 @@
-import type { SqlDriver, SqlResult, Statement } from '../driver.js'
+import type { PoolConnect, SqlDriver, SqlResult, Statement } from '../driver.js'
 import { interop, loadPackage } from '../load.js'
 
 interface PgQueryResult {
@@ -19,15 +19,8 @@ export interface PgPoolLike {
   end(): Promise<void>
 }
 
-export interface PgConnect {
-  readonly url: string | undefined
-  readonly connection: Readonly<Record<string, unknown>> | undefined
-  readonly poolSize: number
-  readonly connectTimeout: number
-}
-
 /** Opens a `pg` pool for the store (loading `pg` now); the store closes it. */
-export async function openPgPool(options: PgConnect): Promise<PgPoolLike> {
+export async function openPgPool(options: PoolConnect): Promise<PgPoolLike> {
   const pg = interop(await loadPackage('pg', 'postgres', () => import('pg')))
   const pool = new pg.Pool({
     max: options.poolSize,

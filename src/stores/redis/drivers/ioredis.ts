@@ -5,7 +5,8 @@ import type {
   PubSubConnection,
   RedisArg,
   RedisDriver,
-} from './driver.js'
+} from '../driver.js'
+import { lazyPubSub, statusFeed } from './shared.js'
 
 /**
  * A thin adapter for an ioredis client or cluster the caller already runs. `callBuffer` returns
@@ -52,7 +53,6 @@ export function wrapIORedis(client: object, events: DriverEvents): RedisDriver {
     (args) =>
       target.callBuffer(String(args[0]), args.slice(1) as RedisArg[])
   const send = sender(c)
-  let pubsub: PubSubConnection | undefined
   return {
     topology: cluster ? 'cluster' : 'standalone',
     get ready() {
@@ -61,10 +61,7 @@ export function wrapIORedis(client: object, events: DriverEvents): RedisDriver {
     send: (args) => send(args),
     masters: async () => (cluster ? cluster.nodes('master').map(sender) : [send]),
     isServerError: (error) => error instanceof Error && error.name === 'ReplyError',
-    pubsub: () => {
-      pubsub ??= ioredisSubscriber(c.duplicate())
-      return pubsub
-    },
+    pubsub: lazyPubSub(() => ioredisSubscriber(c.duplicate())),
     close: async () => {},
   }
 }
@@ -76,13 +73,7 @@ export function wrapIORedis(client: object, events: DriverEvents): RedisDriver {
  */
 function ioredisSubscriber(subscriber: IORedisSubscriber): PubSubConnection {
   const listeners = new Map<string, Set<BufferListener>>()
-  const statusListeners: ((up: boolean) => void)[] = []
-  const emit = (up: boolean) => {
-    for (const listener of statusListeners) listener(up)
-  }
-  subscriber.on('ready', () => emit(true))
-  subscriber.on('error', () => emit(false))
-  subscriber.on('close', () => emit(false))
+  const onStatus = statusFeed(subscriber, 'close')
   subscriber.on('messageBuffer', (from: unknown, message: unknown) => {
     const set = listeners.get(String(from))
     if (set) for (const listener of set) listener(message as Buffer)
@@ -93,9 +84,7 @@ function ioredisSubscriber(subscriber: IORedisSubscriber): PubSubConnection {
     get ready() {
       return subscriber.status === 'ready'
     },
-    onStatus: (listener) => {
-      statusListeners.push(listener)
-    },
+    onStatus,
     subscribe: async (channel, listener) => {
       await subscriber.subscribe(channel)
       let set = listeners.get(channel)

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type { ConnectionOptions } from 'node:tls'
-import { InvalidOptionError } from '../../errors.js'
+import { InvalidOptionError } from '../../../errors.js'
 import type {
   BufferListener,
   DriverEvents,
@@ -8,8 +8,9 @@ import type {
   PubSubConnection,
   RedisArg,
   RedisDriver,
-} from './driver.js'
-import type { RedisConnection } from './url.js'
+} from '../driver.js'
+import type { RedisConnection } from '../url.js'
+import { type Emitter, lazyPubSub, statusFeed } from './shared.js'
 
 /**
  * node-redis (the `redis` package, v5+) adapter: standalone clients, Sentinel and Cluster. Blob
@@ -24,8 +25,6 @@ interface PubSubLike {
   subscribe(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
   unsubscribe(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
 }
-
-type Emitter = { on(event: string, listener: (...args: unknown[]) => void): unknown }
 
 interface NodeRedisClientLike extends PubSubLike {
   readonly isReady: boolean
@@ -229,45 +228,23 @@ function dialing(target: Emitter): (then: () => void) => Promise<void> {
   }
 }
 
-/** Reports a connection's ready/lost transitions to every status listener, registered once. */
-function statusFeed(target: Emitter): (listener: (up: boolean) => void) => void {
-  const listeners: ((up: boolean) => void)[] = []
-  const emit = (up: boolean) => {
-    for (const listener of listeners) listener(up)
-  }
-  target.on('ready', () => emit(true))
-  target.on('error', () => emit(false))
-  target.on('end', () => emit(false))
-  return (listener) => {
-    listeners.push(listener)
-  }
-}
-
 function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: boolean): RedisDriver {
   const whenDialed = dialing(client)
   watch(client, events, owned)
   const send: NodeSender = (args) => client.sendCommand(args, COMMAND_OPTIONS)
-  let pubsub: PubSubConnection | undefined
-  return {
-    topology: 'standalone',
-    get ready() {
-      return client.isReady
-    },
+  return oneMaster(
+    'standalone',
+    client,
     send,
-    masters: async () => [send],
-    isServerError: isErrorReply,
-    pubsub: () => {
-      pubsub ??= duplicateSubscriber(client)
-      return pubsub
-    },
-    close: async () => {
+    () => duplicateSubscriber(client),
+    async () => {
       if (owned && client.isOpen) {
         await whenDialed(() => {
           if (client.isOpen) client.destroy()
         })
       }
     },
-  }
+  )
 }
 
 /**
@@ -278,7 +255,7 @@ function clientDriver(client: NodeRedisClientLike, events: DriverEvents, owned: 
 function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
   const subscriber = client.duplicate()
   subscriber.on('error', () => {})
-  const onStatus = statusFeed(subscriber)
+  const onStatus = statusFeed(subscriber, 'end')
   const whenDialed = dialing(subscriber)
   subscriber.connect().catch(() => {})
   return {
@@ -303,29 +280,41 @@ function duplicateSubscriber(client: NodeRedisClientLike): PubSubConnection {
 function sentinelDriver(sentinel: NodeRedisSentinelLike, events: DriverEvents, owned: boolean): RedisDriver {
   watch(sentinel, events, owned)
   const send: NodeSender = (args) => sentinel.sendCommand(false, args, COMMAND_OPTIONS)
-  let pubsub: PubSubConnection | undefined
+  return oneMaster(
+    'sentinel',
+    sentinel,
+    send,
+    () => ownPubSub(sentinel),
+    async () => {
+      if (owned && sentinel.isOpen) await sentinel.destroy()
+    },
+  )
+}
+
+/** A driver with one master (standalone, or Sentinel's current master): every command goes to it. */
+function oneMaster(
+  topology: 'standalone' | 'sentinel',
+  client: { readonly isReady: boolean },
+  send: NodeSender,
+  pubsub: () => PubSubConnection,
+  close: () => Promise<void>,
+): RedisDriver {
   return {
-    topology: 'sentinel',
+    topology,
     get ready() {
-      return sentinel.isReady
+      return client.isReady
     },
     send,
     masters: async () => [send],
     isServerError: isErrorReply,
-    pubsub: () => {
-      pubsub ??= ownPubSub(sentinel)
-      return pubsub
-    },
-    close: async () => {
-      if (owned && sentinel.isOpen) await sentinel.destroy()
-    },
+    pubsub: lazyPubSub(pubsub),
+    close,
   }
 }
 
 function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owned: boolean): RedisDriver {
   watch(cluster, events, owned)
   let lastRediscover = 0
-  let pubsub: PubSubConnection | undefined
   return {
     topology: 'cluster',
     get ready() {
@@ -350,10 +339,7 @@ function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owne
       )
     },
     isServerError: isErrorReply,
-    pubsub: () => {
-      pubsub ??= ownPubSub(cluster)
-      return pubsub
-    },
+    pubsub: lazyPubSub(() => ownPubSub(cluster)),
     close: async () => {
       if (owned && cluster.isOpen) cluster.destroy()
     },
@@ -366,7 +352,7 @@ function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owne
  * drops this store's channels (the client itself is destroyed by the driver when the store owns it).
  */
 function ownPubSub(client: PubSubLike & Emitter & { isReady: boolean }): PubSubConnection {
-  const onStatus = statusFeed(client)
+  const onStatus = statusFeed(client, 'end')
   const mine = new Map<BufferListener, string>()
   return {
     get ready() {
