@@ -124,6 +124,48 @@ export function ttlToMs(ttl: unknown, key?: string): number | null {
   )
 }
 
+/**
+ * A duration option as whole milliseconds within `[min, max]` (default 0 to {@link MAX_TIMEOUT_MS}),
+ * or {@link InvalidOptionError} naming the option, so a bad value fails at creation rather than on
+ * first use. A fractional number is refused (not rounded); a string rounds to the millisecond.
+ */
+export function wholeMs(
+  value: Duration | undefined,
+  fallback: Duration,
+  option: string,
+  range: { readonly min?: number; readonly max?: number } = {},
+): number {
+  const input = value ?? fallback
+  const min = range.min ?? 0
+  const max = range.max ?? MAX_TIMEOUT_MS
+  const ms = typeof input === 'number' && !Number.isInteger(input) ? undefined : durationToMs(input)
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < min || ms > max) {
+    throw new InvalidOptionError(
+      `${option} must be a whole number of milliseconds from ${min} to ${max} or a duration string such as '500ms', '30s', '15m'; got ${describe(input)}`,
+    )
+  }
+  return ms
+}
+
+/**
+ * {@link wholeMs} for an option renamed from `<name>Ms` (milliseconds) to `<name>` (a
+ * {@link Duration}): takes either, and refuses both at once.
+ */
+export function renamedMs(
+  value: Duration | undefined,
+  oldValue: number | undefined,
+  fallback: Duration,
+  option: string,
+  range: { readonly min?: number; readonly max?: number } = {},
+): number {
+  if (value !== undefined && oldValue !== undefined) {
+    throw new InvalidOptionError(`${option} and its old name ${option}Ms are both given: keep ${option} only`)
+  }
+  return oldValue === undefined
+    ? wholeMs(value, fallback, option, range)
+    : wholeMs(oldValue, fallback, `${option}Ms`, range)
+}
+
 /** Like {@link durationToMs} but throws {@link InvalidTtlError} for a required option. */
 export function requireDuration(value: unknown, option: string): number {
   const ms = durationToMs(value)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { Cache } from '../cache/cache.js'
 import { createCache } from '../cache/create.js'
+import { type Duration, wholeMs } from '../internal/duration.js'
 import type { Store } from '../stores/types.js'
 import { ROUND_TRIP_VALUES } from './values.js'
 
@@ -18,8 +19,8 @@ export interface ConformanceOptions {
   readonly name: string
   /** A new store for each test; the suite closes it (through the caches built on it). */
   createStore(): Store | Promise<Store>
-  /** A TTL short enough to wait out in a test. Default 60 ms. */
-  readonly shortTtlMs?: number
+  /** A TTL short enough to wait out in a test. Default `'60ms'`. */
+  readonly shortTtl?: Duration
   /**
    * Run the suite on a tiered cache instead: each cache gets this store as L1 (a new one per
    * cache, e.g. `() => memoryStore()`) over the store under test as L2.
@@ -42,7 +43,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  */
 export function runStoreConformance(api: TestApi, options: ConformanceOptions): void {
   const { describe, it, beforeEach, afterEach } = api
-  const shortTtl = options.shortTtlMs ?? 60
+  const shortTtl = wholeMs(options.shortTtl, 60, 'runStoreConformance shortTtl', { min: 1 })
   let store: Store
   let cache: Cache
   let other: Cache
