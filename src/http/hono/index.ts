@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
 
-export interface HonoRateLimitOptions extends RateLimitMiddlewareOptions<Context> {
+export interface HonoRateLimitOptions<S extends string = string>
+  extends RateLimitMiddlewareOptions<Context, S> {
   /**
    * The socket peer's address. Default: `@hono/node-server`'s `c.env.incoming.socket`; pass one for
    * other runtimes (e.g. Bun's `server.requestIP`).
@@ -13,8 +14,8 @@ interface NodeBindings {
   readonly incoming?: { readonly socket?: { readonly remoteAddress?: string } }
 }
 
-export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
-  const decide = createRateLimitDecider<Context>(options, {
+export function rateLimit<S extends string>(options: HonoRateLimitOptions<S>): MiddlewareHandler {
+  const decide = createRateLimitDecider(options, {
     peer: options.peer ?? ((c) => (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress),
     header: (c, name) => c.req.header(name),
   })
