@@ -36,15 +36,17 @@ type ShortUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w'
 /**
  * A duration string: a number and a unit (`'250ms'`, `'30s'`, `'5 minutes'`, `'1.5h'`), or a sum
  * (`'1h30m'`, `'1h 30m'`). The type is a close approximation of what {@link durationToMs} parses:
- * - sums of two parts take any unit spelling (`'1hour 30mins'`); sums of three take the short units
- *   (`'1h30m15s'`). Longer sums parse at run time but do not type-check: pass milliseconds instead;
+ * - a sum type-checks with two or three parts in the short units (`'1h30m'`, `'1h30m15s'`). Longer
+ *   sums, and sums of long spellings (`'1hour 30mins'`), parse at run time but do not type-check
+ *   (each allowed combination is one member of a union: every one more costs every program that
+ *   uses the type); write them in short units or in milliseconds;
  * - the number is TypeScript's `${number}`, which also admits a sign, an exponent, hex and blanks
  *   (`'-5s'`, `'1e3ms'`, `'0x10s'`): those compile and are refused at run time. The parser takes
  *   plain decimals (`5`, `1.5`), blanks between a number and its unit and between parts.
  */
 export type DurationString =
   | `${number}${DurationUnit}`
-  | `${number}${DurationUnit}${number}${DurationUnit}`
+  | `${number}${ShortUnit}${number}${ShortUnit}`
   | `${number}${ShortUnit}${number}${ShortUnit}${number}${ShortUnit}`
 
 /** A duration: a number of milliseconds or a {@link DurationString} (`'250ms'`, `'5m'`, `'1h30m'`, `'1w'`). */
