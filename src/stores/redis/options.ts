@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls'
 import { InvalidOptionError } from '../../errors.js'
-import { type Duration, describe, durationToMs } from '../../internal/duration.js'
+import { type Duration, describe, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
 import { DEFAULT_MAX_VALUE_BYTES } from '../../internal/limits.js'
 import type { BreakerOptions, ResolvedBreakerOptions } from './breaker.js'
 import { parseRedisUrl, type RedisConnection, type RedisEndpoint } from './url.js'
@@ -124,18 +124,10 @@ export interface ResolvedOptions {
   readonly secrets: readonly string[]
 }
 
-/**
- * The longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days): a larger one fires after
- * 1 ms, so a timeout, cool-down or backoff at or past 2^31 ms would silently mean "at once".
- */
-export const MAX_TIMER_MS = 2_147_483_647
-
-function positive(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
-    throw new InvalidOptionError(
-      `redisStore ${name} must be a whole number > 0${max === MAX_TIMER_MS ? ` and at most ${MAX_TIMER_MS} ms` : ''}, got ${String(value)}`,
-    )
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(`redisStore ${name} must be a whole number > 0, got ${String(value)}`)
   }
   return value
 }
@@ -144,9 +136,9 @@ function positive(name: string, value: unknown, fallback: number, max = Number.M
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   const ms = typeof value === 'number' && !Number.isInteger(value) ? undefined : durationToMs(value)
-  if (ms === undefined || ms <= 0 || ms > MAX_TIMER_MS) {
+  if (ms === undefined || ms <= 0 || ms > MAX_TIMEOUT_MS) {
     throw new InvalidOptionError(
-      `redisStore ${name} must be a duration > 0 and at most ${MAX_TIMER_MS} ms ('100ms', '2s', or whole milliseconds), got ${describe(value)}`,
+      `redisStore ${name} must be a duration > 0 and at most ${MAX_TIMEOUT_MS} ms ('100ms', '2s', or whole milliseconds), got ${describe(value)}`,
     )
   }
   return ms
