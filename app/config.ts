@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { RuleString } from 'cachekit/ratelimit'
 import { type DataSize, FULL_DATA, SMALL_DATA } from './db/seed.js'
 
 /** Everything the app reads from its environment, in one place (see app/README.md). */
@@ -17,7 +18,7 @@ export interface AppConfig {
   readonly sessionSecret: string
   readonly otpSecret: string
   /** Throttling rules per scope (DRF syntax), from the seed unless `THROTTLE_<SCOPE>` says otherwise. */
-  readonly throttle: Readonly<Record<ThrottleScope, string>>
+  readonly throttle: Readonly<Record<ThrottleScope, RuleString>>
   /** Print one-time PINs to the log (development: there is no SMS gateway). */
   readonly printPins: boolean
   /** Key prefix for locks, channels and the geo index on a shared Redis (`CACHE_PREFIX`). */
@@ -35,7 +36,7 @@ export type ThrottleScope =
   | 'report_user'
   | 'report_ip'
 
-const THROTTLE: Record<ThrottleScope, string> = {
+const THROTTLE: Record<ThrottleScope, RuleString> = {
   anon: '100/hour',
   user: '1000/hour',
   staff: '5000/hour',
@@ -77,7 +78,7 @@ export function loadConfig(
   const throttle = { ...THROTTLE }
   for (const scope of Object.keys(THROTTLE) as ThrottleScope[]) {
     const value = source[`THROTTLE_${scope.toUpperCase()}`]
-    if (value) throttle[scope] = value
+    if (value) throttle[scope] = value as RuleString // createRateLimiter checks it
   }
   const size = source['APP_DATA_SIZE']
   return {

@@ -10,7 +10,13 @@ export { jsonSerializer, msgpackSerializer, type Serializer } from './codec/seri
 export type { DecodeLimits } from './codec/value.js'
 export * from './errors.js'
 export type { Clock } from './internal/clock.js'
-export { type Duration, durationToMs, type Ttl } from './internal/duration.js'
+export {
+  type Duration,
+  type DurationString,
+  type DurationUnit,
+  durationToMs,
+  type Ttl,
+} from './internal/duration.js'
 export { escapeGlob, globMatcher, matchGlob } from './internal/glob.js'
 export type { MaybePromise } from './internal/maybe-promise.js'
 export {

@@ -73,6 +73,7 @@ describe('keys', () => {
 
   it('errors name the key and have a stable code', async () => {
     const cache = make()
+    // @ts-expect-error not a duration
     const error = await cache.set('user:1', 1, { ttl: 'soon' }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(CacheError)
     expect(error).toMatchObject({ code: 'E_INVALID_TTL', key: 'user:1' })
@@ -121,6 +122,7 @@ describe('ttl', () => {
     expect(() => createCache({ store: memoryStore(), ttl: '-5m' })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_TTL' }),
     )
+    // @ts-expect-error not a duration
     await expect(make().touch('k', 'later')).rejects.toMatchObject({ code: 'E_INVALID_TTL' })
   })
 })

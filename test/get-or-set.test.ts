@@ -102,6 +102,7 @@ describe.each([
   it('rejects a missing factory and bad options with typed errors', async () => {
     const { cache } = setup()
     await expect(cache.getOrSet('k', undefined as never)).rejects.toMatchObject({ code: 'E_INVALID_OPTION' })
+    // @ts-expect-error not a duration
     await expect(cache.getOrSet('k', () => 1, { grace: 'a while' })).rejects.toMatchObject({
       code: 'E_INVALID_TTL',
     })
@@ -146,7 +147,7 @@ describe('grace and timeouts', () => {
       calls++
       throw new Error('upstream down')
     }
-    const options = { ttl: 1000, grace: '1h', timeout: 50, graceBackoff: '10s' }
+    const options = { ttl: 1000, grace: '1h', timeout: 50, graceBackoff: '10s' } as const
     expect(await cache.getOrSet('k', failing, options)).toBe('good')
     expect(await cache.getOrSet('k', failing, options)).toBe('good')
     expect(calls).toBe(1)
@@ -246,7 +247,7 @@ describe('hard timeout, leases and close', () => {
       { grace: 2 ** 31 },
       { graceBackoff: '30d' },
       { lease: { ttl: 2 ** 31 } },
-    ]) {
+    ] as const) {
       await expect(cache.getOrSet('k', () => 1, options)).rejects.toMatchObject({ code: 'E_INVALID_OPTION' })
     }
     expect(() => createCache({ store: memoryStore(), getOrSet: { hardTimeout: 2 ** 31 } })).toThrow(

@@ -15,12 +15,13 @@ import type { RateLimitResult } from '../ratelimit/result.js'
 
 /**
  * Rate limit middleware options, the same for every framework; `Req` is the framework's request
- * (Express `Request`, Fastify `FastifyRequest`, Hono `Context`).
+ * (Express `Request`, Fastify `FastifyRequest`, Hono `Context`). `S` is the limiter's rule names,
+ * taken from `limiter`, so a misspelt `scope` does not compile.
  */
-export interface RateLimitMiddlewareOptions<Req> {
-  readonly limiter: RateLimiter<string>
+export interface RateLimitMiddlewareOptions<Req, S extends string = string> {
+  readonly limiter: RateLimiter<S>
   /** The rule scope for a request, e.g. by role: `(req) => req.user ? 'user' : 'anon'`. Undefined skips. */
-  readonly scope: string | ((req: Req) => MaybePromise<string | undefined>)
+  readonly scope: NoInfer<S> | ((req: Req) => MaybePromise<NoInfer<S> | undefined>)
   /**
    * Whom a request counts against: `'ip'` (default; the client address from {@link clientIp},
    * IPv6 grouped by /64), `'user'` (normalised as `normalizeUser` says; falls back to the IP when
@@ -74,8 +75,8 @@ export type Verdict =
 export const PROBLEM_TYPE = 'application/problem+json'
 
 /** The framework-neutral part of the rate limit middleware: request in, verdict out. */
-export function createRateLimitDecider<Req>(
-  options: RateLimitMiddlewareOptions<Req>,
+export function createRateLimitDecider<Req, S extends string>(
+  options: RateLimitMiddlewareOptions<Req, S>,
   access: RequestAccess<Req>,
 ): (req: Req) => Promise<Verdict> {
   if (options === null || typeof options !== 'object' || typeof options.limiter?.consume !== 'function') {

@@ -1,36 +1,72 @@
 import { InvalidOptionError, InvalidTtlError } from '../errors.js'
 
 /**
- * A duration: a number of milliseconds, or a string such as `'250ms'`, `'30s'`, `'5m'`, `'1h'`,
- * `'1d'`, `'1w'`, or a sum of those (`'1h30m'`).
+ * The unit spellings of a duration, the same everywhere (TTLs, timeouts, rate-limit windows).
+ * Lower case only: `'M'` reads as months to some and minutes to others.
  */
-export type Duration = number | `${number}${DurationUnit}` | (string & {})
+export const DURATION_UNITS = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+  w: 604_800_000,
+  week: 604_800_000,
+  weeks: 604_800_000,
+} as const satisfies Readonly<Record<string, number>>
 
-type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w'
+/** A unit of a {@link Duration}: `ms`, `s`/`sec`/`second(s)`, `m`/`min`/`minute(s)`, `h`/`hr`/`hour(s)`, `d`/`day(s)`, `w`/`week(s)`. */
+export type DurationUnit = keyof typeof DURATION_UNITS
+
+type ShortUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w'
+
+/**
+ * A duration string: a number and a unit (`'250ms'`, `'30s'`, `'5 minutes'`, `'1.5h'`), or a sum
+ * (`'1h30m'`, `'1h 30m'`). The type is a close approximation of what {@link durationToMs} parses:
+ * - a sum type-checks with two or three parts in the short units (`'1h30m'`, `'1h30m15s'`). Longer
+ *   sums, and sums of long spellings (`'1hour 30mins'`), parse at run time but do not type-check
+ *   (each allowed combination is one member of a union: every one more costs every program that
+ *   uses the type); write them in short units or in milliseconds;
+ * - the number is TypeScript's `${number}`, which also admits a sign, an exponent, hex and blanks
+ *   (`'-5s'`, `'1e3ms'`, `'0x10s'`): those compile and are refused at run time. The parser takes
+ *   plain decimals (`5`, `1.5`), blanks between a number and its unit and between parts.
+ */
+export type DurationString =
+  | `${number}${DurationUnit}`
+  | `${number}${ShortUnit}${number}${ShortUnit}`
+  | `${number}${ShortUnit}${number}${ShortUnit}${number}${ShortUnit}`
+
+/** A duration: a number of milliseconds or a {@link DurationString} (`'250ms'`, `'5m'`, `'1h30m'`, `'1w'`). */
+export type Duration = number | DurationString
 
 /** A time to live: a {@link Duration}, `null` for never expires; `0` means "do not store". */
 export type Ttl = Duration | null
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  ms: 1,
-  s: 1000,
-  sec: 1000,
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-  w: 604_800_000,
-  week: 604_800_000,
-}
-
-const PART = /(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|hour|h|day|d|week|w)/gy
+const UNIT_MS: Readonly<Record<string, number>> = DURATION_UNITS
+// Longest spellings first, so `min` is not read as `m` followed by `in`.
+const UNITS = Object.keys(DURATION_UNITS)
+  .sort((a, b) => b.length - a.length)
+  .join('|')
+const PART = new RegExp(`(\\d+(?:\\.\\d+)?)\\s*(${UNITS})(?![a-z])`, 'y')
 const parsed = new Map<string, number>()
 
 /**
- * Parses a {@link Duration} into milliseconds. Returns `undefined` for anything that is not one
- * (negative, NaN, infinite, unknown unit), so callers raise the error that fits their context.
+ * Parses a {@link Duration} into milliseconds: the one duration grammar of cachekit (TTLs,
+ * timeouts and rate-limit windows). Returns `undefined` for anything that is not one (negative,
+ * NaN, infinite, unknown unit), so callers raise the error that fits their context.
  */
 export function durationToMs(input: unknown): number | undefined {
   if (typeof input === 'number') {
@@ -88,6 +124,48 @@ export function ttlToMs(ttl: unknown, key?: string): number | null {
     `Invalid TTL ${describe(ttl)}: use a number of milliseconds >= 0, a duration string such as '250ms', '5m', '1h', '1d', or null for no expiry`,
     { key },
   )
+}
+
+/**
+ * A duration option as whole milliseconds within `[min, max]` (default 0 to {@link MAX_TIMEOUT_MS}),
+ * or {@link InvalidOptionError} naming the option, so a bad value fails at creation rather than on
+ * first use. A fractional number is refused (not rounded); a string rounds to the millisecond.
+ */
+export function wholeMs(
+  value: Duration | undefined,
+  fallback: Duration,
+  option: string,
+  range: { readonly min?: number; readonly max?: number } = {},
+): number {
+  const input = value ?? fallback
+  const min = range.min ?? 0
+  const max = range.max ?? MAX_TIMEOUT_MS
+  const ms = typeof input === 'number' && !Number.isInteger(input) ? undefined : durationToMs(input)
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < min || ms > max) {
+    throw new InvalidOptionError(
+      `${option} must be a whole number of milliseconds from ${min} to ${max} or a duration string such as '500ms', '30s', '15m'; got ${describe(input)}`,
+    )
+  }
+  return ms
+}
+
+/**
+ * {@link wholeMs} for an option renamed from `<name>Ms` (milliseconds) to `<name>` (a
+ * {@link Duration}): takes either, and refuses both at once.
+ */
+export function renamedMs(
+  value: Duration | undefined,
+  oldValue: number | undefined,
+  fallback: Duration,
+  option: string,
+  range: { readonly min?: number; readonly max?: number } = {},
+): number {
+  if (value !== undefined && oldValue !== undefined) {
+    throw new InvalidOptionError(`${option} and its old name ${option}Ms are both given: keep ${option} only`)
+  }
+  return oldValue === undefined
+    ? wholeMs(value, fallback, option, range)
+    : wholeMs(oldValue, fallback, `${option}Ms`, range)
 }
 
 /** Like {@link durationToMs} but throws {@link InvalidTtlError} for a required option. */

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
-import { type Duration, requireTimeout } from '../internal/duration.js'
+import { type Duration, requireTimeout, wholeMs } from '../internal/duration.js'
 import type { Channel } from './channel.js'
 import { parseEventId } from './ids.js'
 
@@ -11,8 +11,8 @@ export interface EventStreamOptions<T> {
   readonly event?: string
   /** Turns a message into the `data:` text. Default: JSON, with BigInt as a string, Map as an object, Set as an array. */
   readonly format?: (message: T) => string
-  /** The reconnection delay the browser is told (`retry:`), in ms. Default 1000. */
-  readonly retry?: number
+  /** The reconnection delay the browser is told (`retry:`). Default `'1s'`. */
+  readonly retry?: Duration
   /**
    * A client that has this many bytes unsent is cut off (it reconnects and, on a durable channel,
    * resumes with `Last-Event-ID`), so a stalled reader cannot grow the server's memory. Default 1 MiB.
@@ -49,15 +49,12 @@ export function resolveEventStreamOptions<T>(
 ): Required<EventStreamOptions<T>> {
   const event = options.event ?? ''
   if (/[\r\n]/.test(event)) throw new InvalidOptionError('event stream "event" must be one line')
-  const retry = options.retry ?? 1000
+  const retry = wholeMs(options.retry, '1s', 'event stream retry', { min: 1 })
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024
-  for (const [name, value] of [
-    ['retry', retry],
-    ['maxBufferedBytes', maxBufferedBytes],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new InvalidOptionError(`event stream ${name} must be a whole number >= 1, got ${String(value)}`)
-    }
+  if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 1) {
+    throw new InvalidOptionError(
+      `event stream maxBufferedBytes must be a whole number >= 1, got ${String(maxBufferedBytes)}`,
+    )
   }
   return {
     heartbeat: requireTimeout(options.heartbeat ?? '15s', 'heartbeat'),

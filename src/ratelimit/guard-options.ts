@@ -1,10 +1,9 @@
 import { InvalidOptionError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
-import { type Duration, describe } from '../internal/duration.js'
+import { type Duration, describe, wholeMs } from '../internal/duration.js'
 import type { GuardConfig } from './guard-backend.js'
 import type { UserNormalization } from './identity.js'
 import type { ProtectionStore } from './limiter.js'
-import { wholeMs } from './options.js'
 import { MAX_RULE_MS } from './rules.js'
 
 /** What the guard knows about a login attempt. */

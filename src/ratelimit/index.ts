@@ -52,5 +52,5 @@ export {
   type OneTimeCodes,
   type OneTimeCodesOptions,
 } from './one-time-codes.js'
-export type { Algorithm, Policy, Rule, RuleObject, RuleSet } from './rules.js'
+export type { Algorithm, Policy, Rule, RuleObject, RuleSet, RuleString } from './rules.js'
 export { parseRule, parseRuleSet } from './rules.js'

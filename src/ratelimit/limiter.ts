@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
-import { describe } from '../internal/duration.js'
+import { describe, wholeMs } from '../internal/duration.js'
 import {
   BurstLog,
   type BurstLogEvent,
@@ -20,7 +20,6 @@ import {
 import { withDeadline } from './deadline.js'
 import { type DenialMessage, DenyCache, parseDenial } from './deny-cache.js'
 import { MemoryRateBackend } from './memory-backend.js'
-import { wholeMs } from './options.js'
 import { RedisRateBackend } from './redis-backend.js'
 import { type FailurePolicy, type RateLimitResult, summarize } from './result.js'
 import { capacity, type Policy, parseRules } from './rules.js'

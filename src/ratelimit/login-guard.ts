@@ -1,6 +1,6 @@
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
-import { describe } from '../internal/duration.js'
+import { describe, wholeMs } from '../internal/duration.js'
 import { publishDegraded, publishLoginGuard } from '../observe/channels.js'
 import { resolveBacking } from './backend.js'
 import { withDeadline } from './deadline.js'
@@ -25,7 +25,6 @@ import {
   type UserNormalization,
 } from './identity.js'
 import { type AddressList, addressList } from './ip.js'
-import { wholeMs } from './options.js'
 
 export type { LockoutLogEntry } from './guard-log.js'
 export type {

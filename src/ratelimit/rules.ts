@@ -1,5 +1,12 @@
 import { InvalidOptionError } from '../errors.js'
-import { type Duration, describe, durationToMs } from '../internal/duration.js'
+import {
+  DURATION_UNITS,
+  type Duration,
+  type DurationString,
+  type DurationUnit,
+  describe,
+  durationToMs,
+} from '../internal/duration.js'
 
 /** How a policy spends its allowance. GCRA is the default: smooth, no bursts at window edges. */
 export type Algorithm = 'gcra' | 'sliding-window' | 'fixed-window' | 'token-bucket'
@@ -20,8 +27,14 @@ export interface RuleObject {
   readonly name?: string
 }
 
-/** `'100/hour'`, `'5/min'`, `'10/15m'` (DRF and django-ratelimit syntax), or a {@link RuleObject}. */
-export type Rule = string | RuleObject
+/**
+ * `'<limit>/<unit>'` or `'<limit>/<duration>'`: `'100/hour'`, `'5/min'`, `'10/15m'`, `'3/1h30m'`
+ * (DRF and django-ratelimit syntax, with the units and sums of every cachekit duration).
+ */
+export type RuleString = `${number}/${DurationUnit}` | `${number}/${DurationString}`
+
+/** A {@link RuleString} or a {@link RuleObject}. */
+export type Rule = RuleString | RuleObject
 
 /** One rule, or several policies that must all pass (e.g. `['10/s', '1000/day']`). */
 export type RuleSet = Rule | readonly Rule[]
@@ -38,19 +51,12 @@ export interface Policy {
 }
 
 const SYNTAX =
-  "use 'N/unit' or 'N/<count><unit>' where unit is s, sec, second, m, min, minute, h, hour, d, day " +
-  "(e.g. '100/hour', '5/min', '10/15m'), or { limit, window, burst?, algorithm?, blockFor? } " +
+  "use 'N/unit' or 'N/<duration>' where unit is ms, s, sec, second(s), m, min, minute(s), h, hr, hour(s), " +
+  'd, day(s), w, week(s) in lower case, and a duration is a count and a unit or a sum of those ' +
+  "(e.g. '100/hour', '5/min', '10/15m', '3/1h30m'), or { limit, window, burst?, algorithm?, blockFor? } " +
   `with algorithm one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}`
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-}
-
-const STRING_RULE =
-  /^\s*(\d+)\s*\/\s*(\d*)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hour|hours|d|day|days)\s*$/i
+const STRING_RULE = /^\s*(\d+)\s*\/\s*(\S(?:.*\S)?)\s*$/
 
 function fail(scope: string, input: unknown, why: string): never {
   throw new InvalidOptionError(`Invalid rate limit rule ${describe(input)} for "${scope}": ${why}; ${SYNTAX}`)
@@ -80,12 +86,17 @@ export function parseRule(scope: string, input: unknown, name = scope): Policy {
     const match = STRING_RULE.exec(input)
     if (!match) fail(scope, input, 'not a rule string')
     const limit = Number(match[1])
-    const count = match[2] === '' ? 1 : Number(match[2])
-    const unit = UNIT_MS[(match[3] as string)[0]?.toLowerCase() as string] as number
+    const window = match[2] as string
+    const windowMs = Object.hasOwn(DURATION_UNITS, window)
+      ? DURATION_UNITS[window as DurationUnit]
+      : durationToMs(window)
     if (!positiveInt(limit)) fail(scope, input, 'the limit must be a whole number > 0')
-    if (!positiveInt(count)) fail(scope, input, 'the window count must be a whole number > 0')
-    if (count * unit > MAX_RULE_MS) fail(scope, input, 'the window must be at most 366 days')
-    return { name, algorithm: 'gcra', limit, windowMs: count * unit, burst: limit, blockMs: 0 }
+    if (windowMs === undefined) fail(scope, input, `${describe(window)} is not a unit or a duration`)
+    if (!Number.isInteger(windowMs) || windowMs < 1) {
+      fail(scope, input, 'the window must be a whole number of milliseconds > 0')
+    }
+    if (windowMs > MAX_RULE_MS) fail(scope, input, 'the window must be at most 366 days')
+    return { name, algorithm: 'gcra', limit, windowMs, burst: limit, blockMs: 0 }
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) fail(scope, input, 'not a rule')
   const rule = input as Partial<Record<keyof RuleObject, unknown>>

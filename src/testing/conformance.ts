@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { Cache } from '../cache/cache.js'
 import { createCache } from '../cache/create.js'
+import { type Duration, wholeMs } from '../internal/duration.js'
 import type { Store } from '../stores/types.js'
 import { entryTests } from './conformance-entries.js'
 import { groupTests } from './conformance-groups.js'
@@ -13,8 +14,8 @@ export interface ConformanceOptions {
   readonly name: string
   /** A new store for each test; the suite closes it (through the caches built on it). */
   createStore(): Store | Promise<Store>
-  /** A TTL short enough to wait out in a test. Default 60 ms. */
-  readonly shortTtlMs?: number
+  /** A TTL short enough to wait out in a test. Default `'60ms'`. */
+  readonly shortTtl?: Duration
   /**
    * Run the suite on a tiered cache instead: each cache gets this store as L1 (a new one per
    * cache, e.g. `() => memoryStore()`) over the store under test as L2.
@@ -35,7 +36,7 @@ export interface ConformanceOptions {
  */
 export function runStoreConformance(api: TestApi, options: ConformanceOptions): void {
   const { describe, it, beforeEach, afterEach } = api
-  const shortTtl = options.shortTtlMs ?? 60
+  const shortTtl = wholeMs(options.shortTtl, 60, 'runStoreConformance shortTtl', { min: 1 })
   let store: Store
   let cache: Cache
   let other: Cache
@@ -93,7 +94,7 @@ export function runStoreConformance(api: TestApi, options: ConformanceOptions): 
         await assert.rejects(cache.set('', 1), { code: 'E_INVALID_KEY' })
         await assert.rejects(cache.set('x'.repeat(5000), 1), { code: 'E_INVALID_KEY' })
         await assert.rejects(cache.get(42 as unknown as string), { code: 'E_INVALID_KEY' })
-        await assert.rejects(cache.set('k', 1, { ttl: 'soon' }), { code: 'E_INVALID_TTL' })
+        await assert.rejects(cache.set('k', 1, { ttl: 'soon' as never }), { code: 'E_INVALID_TTL' })
         await assert.rejects(cache.set('k', 1, { ttl: -5 }), { code: 'E_INVALID_TTL' })
         await assert.rejects(cache.set('k', 1, { ttl: Number.NaN }), { code: 'E_INVALID_TTL' })
         assert.deepStrictEqual(await collect(cache.keys()), [])

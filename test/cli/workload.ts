@@ -136,7 +136,7 @@ export async function cachekitWorkload(url: string): Promise<void> {
     await locks.close()
 
     // Pub/sub: plain and durable
-    for (const durable of [undefined, { maxLen: 100, retention: '1h' }]) {
+    for (const durable of [undefined, { maxLen: 100, retention: '1h' as const }]) {
       const ch = channel<{ n: number }>(`${tag}ch${durable ? 'd' : 'p'}`, {
         store,
         ...(durable ? { durable } : {}),

@@ -79,7 +79,7 @@ function adminScenarios(store: () => ProtectionStore) {
     const tiers = [
       { failures: 2, coolOff: '1m' },
       { failures: 3, coolOff: '1h' },
-    ]
+    ] as const
     const guard = make({ tiers, lockBy: ['ip'] })
     const a = { ip: '203.0.113.50' }
     await lockOut(guard, a, 2)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { InvalidOptionError } from '../../src/errors.js'
 import { compileClientIp } from '../../src/ratelimit/client-ip.js'
 import { rateLimitHeaders } from '../../src/ratelimit/headers.js'
-import { createRateLimiter, parseRule } from '../../src/ratelimit/index.js'
+import { createRateLimiter, parseRule, type Rule } from '../../src/ratelimit/index.js'
 import { addressList, ipKey } from '../../src/ratelimit/ip.js'
 
 describe('rules', () => {
@@ -35,8 +35,10 @@ describe('rules', () => {
   it.each(['100', '0/hour', '5/fortnight', '-1/min', '5/0m', 'abc'])(
     'rejects %s saying the syntax',
     (rule) => {
-      expect(() => createRateLimiter({ rules: { x: rule } })).toThrow(InvalidOptionError)
-      expect(() => createRateLimiter({ rules: { x: rule } })).toThrow(/'100\/hour', '5\/min', '10\/15m'/)
+      expect(() => createRateLimiter({ rules: { x: rule as Rule } })).toThrow(InvalidOptionError)
+      expect(() => createRateLimiter({ rules: { x: rule as Rule } })).toThrow(
+        /'100\/hour', '5\/min', '10\/15m'/,
+      )
     },
   )
 

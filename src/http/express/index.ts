@@ -2,14 +2,14 @@ import type { NextFunction, Request, Response } from 'express'
 import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
 
 /** Options of the Express `rateLimit` middleware. */
-export type ExpressRateLimitOptions = RateLimitMiddlewareOptions<Request>
+export type ExpressRateLimitOptions<S extends string = string> = RateLimitMiddlewareOptions<Request, S>
 
 /**
  * Express rate limit middleware. `req.ip` is not used: trust in proxies is this middleware's own
  * `trustProxy` option, so Express's `trust proxy` setting cannot widen it by accident.
  */
-export function rateLimit(options: ExpressRateLimitOptions) {
-  const decide = createRateLimitDecider<Request>(options, {
+export function rateLimit<S extends string>(options: ExpressRateLimitOptions<S>) {
+  const decide = createRateLimitDecider(options, {
     peer: (req) => req.socket.remoteAddress,
     header: (req, name) => req.get(name),
   })

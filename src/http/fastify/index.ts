@@ -3,11 +3,11 @@ import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate
 import { openPlugin } from './plugin.js'
 
 /** Options of the Fastify `rateLimit` hook. */
-export type FastifyRateLimitOptions = RateLimitMiddlewareOptions<FastifyRequest>
+export type FastifyRateLimitOptions<S extends string = string> = RateLimitMiddlewareOptions<FastifyRequest, S>
 
 /** An `onRequest` hook, for one route (`{ onRequest: rateLimitHook(...) }`) or a scope. */
-export function rateLimitHook(options: FastifyRateLimitOptions) {
-  const decide = createRateLimitDecider<FastifyRequest>(options, {
+export function rateLimitHook<S extends string>(options: FastifyRateLimitOptions<S>) {
+  const decide = createRateLimitDecider(options, {
     peer: (req) => req.raw.socket.remoteAddress,
     header: (req, name) => {
       const value = req.headers[name]
@@ -26,7 +26,7 @@ export function rateLimitHook(options: FastifyRateLimitOptions) {
  * A Fastify plugin: `app.register(rateLimit({ limiter, scope: 'api' }))`. Like fastify-plugin, it
  * skips encapsulation, so the hook applies to the routes of the instance that registers it.
  */
-export function rateLimit(options: FastifyRateLimitOptions) {
+export function rateLimit<S extends string>(options: FastifyRateLimitOptions<S>) {
   const hook = rateLimitHook(options)
   return openPlugin('cachekit-rate-limit', function cachekitRateLimitPlugin(fastify, _opts, done) {
     fastify.addHook('onRequest', hook)

@@ -2,7 +2,8 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
 
 /** Options of the Hono `rateLimit` middleware. */
-export interface HonoRateLimitOptions extends RateLimitMiddlewareOptions<Context> {
+export interface HonoRateLimitOptions<S extends string = string>
+  extends RateLimitMiddlewareOptions<Context, S> {
   /**
    * The socket peer's address. Default: `@hono/node-server`'s `c.env.incoming.socket`; pass one for
    * other runtimes (e.g. Bun's `server.requestIP`).
@@ -15,8 +16,8 @@ interface NodeBindings {
 }
 
 /** Rate-limits Hono requests with a limiter's rule; answers 429 with `Retry-After` and the rate-limit headers. */
-export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
-  const decide = createRateLimitDecider<Context>(options, {
+export function rateLimit<S extends string>(options: HonoRateLimitOptions<S>): MiddlewareHandler {
+  const decide = createRateLimitDecider(options, {
     peer: options.peer ?? ((c) => (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress),
     header: (c, name) => c.req.header(name),
   })

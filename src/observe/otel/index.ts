@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/api'
 import type { Cache } from '../../cache/cache.js'
 import { InvalidOptionError } from '../../errors.js'
+import { type Duration, renamedMs } from '../../internal/duration.js'
 import { TIMING_SAMPLE_EVERY, type TimingEvent } from '../channels.js'
 import { cacheLabel, LabelGuard } from '../labels.js'
 import {
@@ -62,7 +63,9 @@ export interface OtelMetricsOptions extends LabelLimits {
    * every sample.
    */
   readonly timingSample?: number
-  /** How long a collection waits for Redis `INFO`. Default 1000 ms. */
+  /** How long a collection waits for Redis `INFO`. Default `'1s'`. */
+  readonly redisTimeout?: Duration
+  /** @deprecated The old name of `redisTimeout`, in milliseconds. */
   readonly redisTimeoutMs?: number
 }
 
@@ -104,7 +107,15 @@ export function registerOtelMetrics(options: OtelMetricsOptions = {}): OtelMetri
   const caches = [...(options.caches ?? [])]
   const redis = findRedis(caches, options.redis)
   const maxLabelValues = options.maxLabelValues ?? 100
-  const redisTimeoutMs = options.redisTimeoutMs ?? 1000
+  const redisTimeoutMs = renamedMs(
+    options.redisTimeout,
+    options.redisTimeoutMs,
+    '1s',
+    'registerOtelMetrics redisTimeout',
+    {
+      min: 1,
+    },
+  )
   const tracer =
     options.spans === true
       ? trace.getTracer('cachekit')

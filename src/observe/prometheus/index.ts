@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import promClient, { type Registry } from 'prom-client'
 import type { Cache } from '../../cache/cache.js'
 import { InvalidOptionError } from '../../errors.js'
+import { type Duration, renamedMs } from '../../internal/duration.js'
 import { cacheLabel, LabelGuard } from '../labels.js'
 import { countingSink } from '../metrics.js'
 import {
@@ -32,7 +33,9 @@ export interface PrometheusMetricsOptions extends LabelLimits {
   readonly redis?: Inspectable | readonly Inspectable[]
   /** Metric name prefix. Default `'cachekit_'`. */
   readonly prefix?: string
-  /** How long a scrape waits for Redis `INFO`. Default 1000 ms; a Redis that does not answer reports `up 0`. */
+  /** How long a scrape waits for Redis `INFO`. Default `'1s'`; a Redis that does not answer reports `up 0`. */
+  readonly redisTimeout?: Duration
+  /** @deprecated The old name of `redisTimeout`, in milliseconds. */
   readonly redisTimeoutMs?: number
 }
 
@@ -69,7 +72,15 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     )
   }
   const caches = [...(options.caches ?? [])]
-  const redisTimeoutMs = options.redisTimeoutMs ?? 1000
+  const redisTimeoutMs = renamedMs(
+    options.redisTimeout,
+    options.redisTimeoutMs,
+    '1s',
+    'registerMetrics redisTimeout',
+    {
+      min: 1,
+    },
+  )
   const maxLabelValues = options.maxLabelValues ?? 100
   if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) {
     throw new InvalidOptionError('registerMetrics maxLabelValues must be a whole number >= 1')

@@ -1,6 +1,8 @@
+import type { Duration } from '../../internal/duration.js'
+
 /**
  * A circuit breaker: after `threshold` consecutive failures it opens and refuses calls at once;
- * after `coolDownMs` it lets one probe through (half-open); the probe's success closes it, its
+ * after `coolDown` it lets one probe through (half-open); the probe's success closes it, its
  * failure opens it for another cool-down. A dead Redis then costs a branch per call, not a deadline.
  */
 export type BreakerState = 'closed' | 'open' | 'half-open'
@@ -9,8 +11,16 @@ export type BreakerState = 'closed' | 'open' | 'half-open'
 export interface BreakerOptions {
   /** Consecutive failures that open the circuit. Default 5. */
   readonly threshold?: number
-  /** How long the circuit stays open before a probe, in ms. Default 1000. */
+  /** How long the circuit stays open before a probe. Default `'1s'`. */
+  readonly coolDown?: Duration
+  /** @deprecated The old name of {@link BreakerOptions.coolDown}, in milliseconds. */
   readonly coolDownMs?: number
+}
+
+/** Breaker settings after validation (by `redisStore`'s option checks). */
+export interface ResolvedBreakerOptions {
+  readonly threshold: number
+  readonly coolDownMs: number
 }
 
 export class CircuitBreaker {
@@ -23,9 +33,9 @@ export class CircuitBreaker {
   /** Called when the state changes, for logs. */
   onChange: ((state: BreakerState) => void) | undefined
 
-  constructor(options: BreakerOptions = {}) {
-    this.threshold = options.threshold ?? 5
-    this.coolDownMs = options.coolDownMs ?? 1000
+  constructor(options: ResolvedBreakerOptions = { threshold: 5, coolDownMs: 1000 }) {
+    this.threshold = options.threshold
+    this.coolDownMs = options.coolDownMs
   }
 
   get state(): BreakerState {

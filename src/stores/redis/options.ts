@@ -1,7 +1,8 @@
 import type { ConnectionOptions } from 'node:tls'
 import { InvalidOptionError } from '../../errors.js'
+import { type Duration, describe, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
 import { maxValueBytesOption } from '../../internal/limits.js'
-import type { BreakerOptions } from './breaker.js'
+import type { BreakerOptions, ResolvedBreakerOptions } from './breaker.js'
 import { parseRedisUrl, type RedisConnection, type RedisEndpoint } from './url.js'
 
 /** One line for the application's log. Messages never contain a password. */
@@ -13,10 +14,11 @@ export interface RedisLogEvent {
 
 interface Common {
   /**
-   * The longest a call may wait for Redis, in ms, before it fails with `E_STORE_UNAVAILABLE`.
-   * Multi-step calls (`keys`, `deletePattern`) get it per round trip. Default 100.
+   * The longest a call may wait for Redis (`'100ms'`, or milliseconds) before it fails with
+   * `E_STORE_UNAVAILABLE`. Multi-step calls (`keys`, `deletePattern`) get it per round trip.
+   * Default `'100ms'`.
    */
-  readonly timeout?: number
+  readonly timeout?: Duration
   /** `'throw'` (default): failures reject. `'ignore'`: reads become misses and writes no-ops. */
   readonly onError?: 'throw' | 'ignore'
   /** Circuit breaker settings, or `false` to send every call to the server. */
@@ -33,13 +35,13 @@ interface Connect {
   /** TLS settings for `rediss://` (a CA for a self-signed certificate, client certificates...). */
   readonly tls?: ConnectionOptions
   /**
-   * How long one connection attempt (TCP, TLS, AUTH/HELLO) may take, in ms. Calls made while the
+   * How long one connection attempt (TCP, TLS, AUTH/HELLO) may take. Calls made while the
    * store's first connection is being made wait for it up to this long, once; `ready()` waits at
-   * most this long. Default 2000.
+   * most this long. Default `'2s'`.
    */
-  readonly connectTimeout?: number
-  /** The longest wait between reconnection attempts, in ms. Default 1000. */
-  readonly maxReconnectDelay?: number
+  readonly connectTimeout?: Duration
+  /** The longest wait between reconnection attempts. Default `'1s'`. */
+  readonly maxReconnectDelay?: Duration
   readonly username?: string
   readonly password?: string
 }
@@ -109,7 +111,7 @@ interface AnyOptions extends Common, Connect {
 export interface ResolvedOptions {
   readonly timeout: number
   readonly onError: 'throw' | 'ignore'
-  readonly breaker: BreakerOptions | false
+  readonly breaker: ResolvedBreakerOptions | false
   readonly onLog: (event: RedisLogEvent) => void
   readonly maxValueBytes: number
   readonly scanCount: number
@@ -123,25 +125,24 @@ export interface ResolvedOptions {
   readonly secrets: readonly string[]
 }
 
-/**
- * The longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days): a larger one fires after
- * 1 ms, so a timeout, cool-down or backoff at or past 2^31 ms would silently mean "at once".
- */
-export const MAX_TIMER_MS = 2_147_483_647
-
-function positive(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
-    throw new InvalidOptionError(
-      `redisStore ${name} must be a whole number > 0${max === MAX_TIMER_MS ? ` and at most ${MAX_TIMER_MS} ms` : ''}, got ${String(value)}`,
-    )
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(`redisStore ${name} must be a whole number > 0, got ${String(value)}`)
   }
   return value
 }
 
-/** A duration that feeds a timer: finite, whole, > 0 and below 2^31 ms. */
+/** A duration that feeds a timer: whole milliseconds (a string rounds), > 0 and below 2^31 ms. */
 function duration(name: string, value: unknown, fallback: number): number {
-  return positive(name, value, fallback, MAX_TIMER_MS)
+  if (value === undefined) return fallback
+  const ms = typeof value === 'number' && !Number.isInteger(value) ? undefined : durationToMs(value)
+  if (ms === undefined || ms <= 0 || ms > MAX_TIMEOUT_MS) {
+    throw new InvalidOptionError(
+      `redisStore ${name} must be a duration > 0 and at most ${MAX_TIMEOUT_MS} ms ('100ms', '2s', or whole milliseconds), got ${describe(value)}`,
+    )
+  }
+  return ms
 }
 
 const defaultLog = (event: RedisLogEvent): void => {
@@ -159,11 +160,20 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   if (o.onLog !== undefined && typeof o.onLog !== 'function') {
     throw new InvalidOptionError('redisStore onLog must be a function (event) => void')
   }
-  const breaker = o.breaker ?? {}
-  if (breaker !== false) {
-    positive('breaker.threshold', breaker.threshold, 5)
-    duration('breaker.coolDownMs', breaker.coolDownMs, 1000)
+  const given = o.breaker ?? {}
+  if (given !== false && given.coolDown !== undefined && given.coolDownMs !== undefined) {
+    throw new InvalidOptionError('redisStore breaker takes coolDown or its old name coolDownMs, not both')
   }
+  const breaker: ResolvedBreakerOptions | false =
+    given === false
+      ? false
+      : {
+          threshold: positive('breaker.threshold', given.threshold, 5),
+          coolDownMs:
+            given.coolDownMs === undefined
+              ? duration('breaker.coolDown', given.coolDown, 1000)
+              : duration('breaker.coolDownMs', given.coolDownMs, 1000),
+        }
   let connection: RedisConnection | undefined
   const sources = ['url', 'host', 'sentinel', 'cluster', 'client'].filter(
     (name) => (o as Record<string, unknown>)[name] !== undefined,

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../../errors.js'
 import { type Clock, systemClock } from '../../internal/clock.js'
-import { type Duration, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
+import { type Duration, describe, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
 import { maxValueBytesOption } from '../../internal/limits.js'
 import type { SqlDialectName } from './dialect.js'
 import type { SqliteDatabaseLike } from './drivers/better-sqlite3.js'
@@ -28,10 +28,11 @@ export interface SqlCommonOptions {
    */
   readonly autoMigrate?: boolean
   /**
-   * The longest a call may wait for a PostgreSQL or MySQL server, in ms, before it fails with
-   * `E_STORE_UNAVAILABLE` (the statement may still complete on the server). Default 1000.
+   * The longest a call may wait for a PostgreSQL or MySQL server (`'1s'`, or milliseconds) before
+   * it fails with `E_STORE_UNAVAILABLE` (the statement may still complete on the server).
+   * Default `'1s'`.
    */
-  readonly timeout?: number
+  readonly timeout?: Duration
   /** `'throw'` (default): failures reject. `'ignore'`: an unreachable database reads as misses and writes as no-ops. */
   readonly onError?: 'throw' | 'ignore'
   /** Keys per statement for batches, key listing and pattern deletes. Default 500 (at most 1000). */
@@ -51,8 +52,8 @@ type Source<Client, Connection> =
 interface NetworkOptions {
   /** Connections in the pool the store opens (not used with `client`). Default 10. */
   readonly poolSize?: number
-  /** How long opening one connection may take, in ms (not used with `client`). Default 2000. */
-  readonly connectTimeout?: number
+  /** How long opening one connection may take (not used with `client`). Default `'2s'`. */
+  readonly connectTimeout?: Duration
 }
 
 /**
@@ -80,11 +81,11 @@ export type MysqlStoreOptions = SqlCommonOptions &
 export type SqliteStoreOptions = SqlCommonOptions & {
   readonly dialect: 'sqlite'
   /**
-   * How long to wait for another process's write lock, in ms. Default 5000, and never longer than
+   * How long to wait for another process's write lock. Default `'5s'`, and never longer than
    * `timeout`: the wait runs on timers (SQLite's own busy wait, which would block the event loop,
    * is turned off), and a call that still finds the lock taken fails with `E_STORE_UNAVAILABLE`.
    */
-  readonly busyTimeout?: number
+  readonly busyTimeout?: Duration
 } & (
     | { readonly client: SqliteDatabaseLike; readonly filename?: never; readonly url?: never }
     | { readonly filename: string; readonly client?: never; readonly url?: never }
@@ -132,7 +133,7 @@ interface AnyOptions extends SqlCommonOptions, NetworkOptions {
   readonly connection?: unknown
   readonly filename?: unknown
   readonly unlogged?: boolean
-  readonly busyTimeout?: number
+  readonly busyTimeout?: Duration
 }
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
@@ -146,11 +147,14 @@ function whole(name: string, value: unknown, fallback: number, min = 1): number 
   return value
 }
 
-/** A whole number of ms that becomes a timer: below 2^31, which Node would turn into 1 ms. */
+/** A duration that becomes a timer: whole ms (a string rounds), below 2^31, which Node would turn into 1 ms. */
 function timer(name: string, value: unknown, fallback: number, min = 1): number {
-  const ms = whole(name, value, fallback, min)
-  if (ms > MAX_TIMEOUT_MS) {
-    throw new InvalidOptionError(`sqlStore ${name} must be below 2^31 ms (${MAX_TIMEOUT_MS}), got ${ms}`)
+  if (value === undefined) return fallback
+  const ms = typeof value === 'number' && !Number.isInteger(value) ? undefined : durationToMs(value)
+  if (ms === undefined || ms < min || ms > MAX_TIMEOUT_MS) {
+    throw new InvalidOptionError(
+      `sqlStore ${name} must be a duration from ${min} ms to ${MAX_TIMEOUT_MS} ms (below 2^31: '1s', '500ms', or whole milliseconds), got ${describe(value)}`,
+    )
   }
   return ms
 }
