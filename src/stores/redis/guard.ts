@@ -3,7 +3,7 @@ import { absorbs, type CallGuard, type Fallback } from '../../internal/call-guar
 import { scrubber } from '../../internal/redact.js'
 import { BurstLog, publishDegraded } from '../../observe/channels.js'
 import { CircuitBreaker } from './breaker.js'
-import { Deadlines, DeadlineTimeoutError } from './deadline.js'
+import { Deadlines, DeadlineTimeoutError } from '../../internal/deadline.js'
 import type { RedisDriver } from './driver.js'
 import type { RedisLogEvent, ResolvedOptions } from './options.js'
 
