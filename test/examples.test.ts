@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, redisAvailable, startRedis } from './harness/redis.js'
+import { type RedisServer, redisAvailable, startRedis } from './support/redis.js'
 
 const run = promisify(execFile)
 const root = new URL('..', import.meta.url).pathname

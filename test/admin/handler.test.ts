@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { AdminAuthorizationRequiredError, type AdminHandler, adminHandler } from '../../src/admin/index.js'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
 import { createLoginGuard, createRateLimiter } from '../../src/ratelimit/index.js'
-import { Client } from './support.js'
+import { Client } from '../support/admin-client.js'
 
 const open: { close(): Promise<void> }[] = []
 afterEach(async () => {

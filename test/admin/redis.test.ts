@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminHandler } from '../../src/admin/index.js'
 import { createCache, memoryStore } from '../../src/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { Client } from './support.js'
+import { Client } from '../support/admin-client.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 describe.skipIf(!redisAvailable())('admin page over a private Redis', () => {
   let server: RedisServer

@@ -5,8 +5,8 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { runCli } from './support.js'
+import { runCli } from '../support/cli.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })
 

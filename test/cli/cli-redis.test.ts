@@ -6,8 +6,8 @@ import { createCache } from 'cachekit'
 import { createLoginGuard } from 'cachekit/ratelimit'
 import { type RedisStore, redisStore } from 'cachekit/redis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { freePort, type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { runCli } from './support.js'
+import { runCli } from '../support/cli.js'
+import { freePort, type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 // Each test runs the CLI several times as a subprocess: seconds each on a busy machine.
 vi.setConfig({ testTimeout: 120_000 })

@@ -9,8 +9,15 @@ import { type SqlStore, sqlStore } from 'cachekit/sql'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { dropMysql, dropPostgres, mysqlUrl, postgresUrl, tempDir, uniqueTable } from '../sql/servers.js'
-import { runCli } from './support.js'
+import { runCli } from '../support/cli.js'
+import {
+  dropMysql,
+  dropPostgres,
+  mysqlUrl,
+  postgresUrl,
+  tempDir,
+  uniqueTable,
+} from '../support/sql-servers.js'
 
 // Each test runs the CLI several times as a subprocess: seconds each on a busy machine.
 vi.setConfig({ testTimeout: 120_000 })

@@ -9,7 +9,7 @@ import {
 } from '../../src/geo/index.js'
 import { InvalidKeyError, InvalidOptionError, memoryStore } from '../../src/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 const PLACES: [string, { lon: number; lat: number }][] = [
   ['brandenburger-tor', { lon: 13.377704, lat: 52.516275 }],

@@ -8,7 +8,7 @@ import {
   LockTimeoutError,
 } from '../../src/lock/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -3,11 +3,11 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLocks } from '../../src/lock/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { findPostgresUrl, uniqueTable } from '../sql/servers.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
+import { findPostgresUrl, uniqueTable } from '../support/sql-servers.js'
 import { startWorker, type Worker } from '../support/worker-process.js'
 
-const WORKER = fileURLToPath(new URL('./fixtures/lock-worker.ts', import.meta.url))
+const WORKER = fileURLToPath(new URL('../support/fixtures/lock-worker.ts', import.meta.url))
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

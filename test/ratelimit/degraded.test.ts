@@ -4,8 +4,8 @@ import { CacheClosedError } from '../../src/errors.js'
 import { DEGRADED_CHANNEL, type DegradedEvent } from '../../src/observe/channels.js'
 import { type BurstLogEvent, createOneTimeCodes, createRateLimiter } from '../../src/ratelimit/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, startRedis } from '../harness/redis.js'
-import { hasRedis } from './support.js'
+import { hasRedis } from '../support/ratelimit.js'
+import { type RedisServer, startRedis } from '../support/redis.js'
 
 describe.skipIf(!hasRedis)('every local decision is counted, published and logged once per burst', () => {
   let server: RedisServer

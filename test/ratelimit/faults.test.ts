@@ -2,8 +2,8 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '../../src/errors.js'
 import { createLoginGuard, createRateLimiter, scriptRunnerFromClient } from '../../src/ratelimit/index.js'
-import { type RedisServer, startRedis } from '../harness/redis.js'
-import { hasRedis } from './support.js'
+import { hasRedis } from '../support/ratelimit.js'
+import { type RedisServer, startRedis } from '../support/redis.js'
 
 describe.skipIf(!hasRedis)('failure policies when Redis dies', () => {
   let server: RedisServer

@@ -10,8 +10,8 @@ import {
   type ProtectionStore,
 } from '../../src/ratelimit/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, startRedis } from '../harness/redis.js'
-import { hasRedis } from './support.js'
+import { hasRedis } from '../support/ratelimit.js'
+import { type RedisServer, startRedis } from '../support/redis.js'
 
 let n = 0
 const uniq = () => `${process.pid}-${Date.now()}-${n++}`

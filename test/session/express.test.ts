@@ -4,7 +4,7 @@ import express from 'express'
 import session from 'express-session'
 import { afterAll, describe, expect, it } from 'vitest'
 import { expressSessionStore, type Sessions } from '../../src/session/index.js'
-import { backings, idFromSignedCookie, Jar, listen, SECRET, sessionsOn } from './support.js'
+import { backings, idFromSignedCookie, Jar, listen, SECRET, sessionsOn } from '../support/session.js'
 
 declare module 'express-session' {
   interface SessionData {

@@ -4,7 +4,7 @@ import fastifySession from '@fastify/session'
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fastifySessionStore, type Sessions, SNAPSHOT_FIELD } from '../../src/session/index.js'
-import { backings, idFromSignedCookie, Jar, SECRET, sessionsOn } from './support.js'
+import { backings, idFromSignedCookie, Jar, SECRET, sessionsOn } from '../support/session.js'
 
 declare module 'fastify' {
   interface Session {

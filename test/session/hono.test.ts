@@ -4,7 +4,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { afterAll, describe, expect, it } from 'vitest'
 import { honoSession, type Sessions } from '../../src/session/index.js'
-import { backings, Jar, listen, sessionsOn } from './support.js'
+import { backings, Jar, listen, sessionsOn } from '../support/session.js'
 
 function instance(sessions: Sessions) {
   const app = new Hono()
