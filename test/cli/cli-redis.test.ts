@@ -7,7 +7,8 @@ import { createLoginGuard } from 'cachekit/ratelimit'
 import { type RedisStore, redisStore } from 'cachekit/redis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { runCli } from '../support/cli.js'
-import { freePort, type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
+import { freePort } from '../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 // Each test runs the CLI several times as a subprocess: seconds each on a busy machine.
 vi.setConfig({ testTimeout: 120_000 })

@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEPLOY_PASSWORDS, DeployDir, ROOT, runCli } from '../support/cli.js'
 import { cachekitWorkload } from '../support/cli-workload.js'
-import { freePort, redisAvailable, waitFor } from '../support/redis.js'
+import { freePort, waitFor } from '../support/processes.js'
+import { redisAvailable } from '../support/redis.js'
 
 const USER = `cachekit:${DEPLOY_PASSWORDS.cachekit}`
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { channel } from '../../src/pubsub/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../support/redis.js'
+import { waitFor } from '../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -9,7 +9,8 @@ import { channelEvents as fastifyEvents } from '../../src/http/fastify/index.js'
 import { channelEvents as honoEvents } from '../../src/http/hono/index.js'
 import { type Channel, channel } from '../../src/pubsub/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../support/redis.js'
+import { waitFor } from '../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 interface Event {
   id: string | undefined

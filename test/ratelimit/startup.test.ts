@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { RateLimiterStats } from '../../src/ratelimit/index.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
+import { freePort } from '../support/processes.js'
 import { hasRedis, useRedis } from '../support/ratelimit.js'
-import { freePort } from '../support/redis.js'
 
 interface Report {
   allowed: number

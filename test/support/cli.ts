@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { waitFor } from './redis.js'
+import { waitFor } from './processes.js'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
 export const CLI = join(ROOT, 'dist/cli/main.js')

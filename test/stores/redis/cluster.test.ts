@@ -3,14 +3,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createCache } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
 import { runStoreConformance } from '../../../src/testing/index.js'
-import {
-  activeHandles,
-  type ClusterSetup,
-  leakedHandles,
-  redisAvailable,
-  startCluster,
-  waitFor,
-} from '../../support/redis.js'
+import { activeHandles, leakedHandles, waitFor } from '../../support/processes.js'
+import { redisAvailable } from '../../support/redis.js'
+import { type ClusterSetup, startCluster } from '../../support/redis-topologies.js'
 
 describe.skipIf(!redisAvailable())('redis store on Cluster (3 masters, 3 replicas)', () => {
   let setup: ClusterSetup

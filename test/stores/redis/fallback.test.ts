@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryStore } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
 import { sqlStore } from '../../../src/stores/sql/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../../support/redis.js'
+import { waitFor } from '../../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

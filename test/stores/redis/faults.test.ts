@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCache } from '../../../src/index.js'
 import { type RedisLogEvent, redisStore } from '../../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../../support/redis.js'
+import { waitFor } from '../../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
 
 const DEADLINE = 100
 /** Sweep granularity + event-loop noise on a 2-core machine shared with other suites. */

@@ -3,14 +3,8 @@ import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache } from '../../../src/index.js'
 import { type RedisStore, redisStore } from '../../../src/stores/redis/index.js'
-import {
-  activeHandles,
-  leakedHandles,
-  type RedisServer,
-  redisAvailable,
-  startRedis,
-  waitFor,
-} from '../../support/redis.js'
+import { activeHandles, leakedHandles, waitFor } from '../../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
 
 const DEADLINE = 100
 /** Event-loop noise on a 2-core machine shared with other suites (and CPU hogs in stress runs). */

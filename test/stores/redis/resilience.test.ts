@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCache, memoryStore } from '../../../src/index.js'
 import { DEGRADED_CHANNEL, type DegradedEvent } from '../../../src/observe/channels.js'
 import { type RedisLogEvent, redisStore } from '../../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../../support/redis.js'
+import { waitFor } from '../../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -3,14 +3,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createCache } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
 import { runStoreConformance } from '../../../src/testing/index.js'
-import {
-  activeHandles,
-  leakedHandles,
-  redisAvailable,
-  type SentinelSetup,
-  startSentinel,
-  waitFor,
-} from '../../support/redis.js'
+import { activeHandles, leakedHandles, waitFor } from '../../support/processes.js'
+import { redisAvailable } from '../../support/redis.js'
+import { type SentinelSetup, startSentinel } from '../../support/redis-topologies.js'
 
 describe.skipIf(!redisAvailable())('redis store on Sentinel', () => {
   let setup: SentinelSetup
