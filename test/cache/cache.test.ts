@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   CacheError,
   type CacheEvent,
@@ -11,16 +11,9 @@ import {
   UnsupportedOperationError,
 } from '../../src/index.js'
 import { bytesMapStore } from '../support/bytes-store.js'
+import { cacheMaker } from '../support/caches.js'
 
-const caches: { close(): Promise<void> }[] = []
-function make(options: Partial<Parameters<typeof createCache>[0]> = {}) {
-  const cache = createCache({ store: memoryStore(), ...options })
-  caches.push(cache)
-  return cache
-}
-afterEach(async () => {
-  for (const cache of caches.splice(0)) await cache.close()
-})
+const make = cacheMaker()
 
 describe('keys', () => {
   it('builds stable keys from a name and parameters', () => {

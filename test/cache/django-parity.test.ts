@@ -1,16 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import {
-  CacheError,
-  createCache,
-  dummyStore,
-  InvalidKeyError,
-  InvalidOptionError,
-  memoryStore,
-} from '../../src/index.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { CacheError, dummyStore, InvalidKeyError, InvalidOptionError, memoryStore } from '../../src/index.js'
 import { sqlStore } from '../../src/stores/sql/index.js'
+import { cacheMaker } from '../support/caches.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'cachekit-parity-'))
 let files = 0
@@ -19,15 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 // What users of Django's cache framework reach for: DummyCache, get(key, default),
 // decr_version, get_or_set(key, default) and touch(key) with the default timeout.
 
-const caches: { close(): Promise<void> }[] = []
-function make(options: Partial<Parameters<typeof createCache>[0]> = {}) {
-  const cache = createCache({ store: memoryStore(), ...options })
-  caches.push(cache)
-  return cache
-}
-afterEach(async () => {
-  for (const cache of caches.splice(0)) await cache.close()
-})
+const make = cacheMaker()
 
 describe('dummyStore', () => {
   it('keeps nothing: reads miss, writes are accepted, getOrSet always computes', async () => {

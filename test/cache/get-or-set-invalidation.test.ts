@@ -1,16 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryStore, type Store } from '../../src/index.js'
 import { bytesMapStoreWithTtl } from '../support/bytes-store.js'
+import { closing } from '../support/caches.js'
 
 /**
  * A factory reads the database, the app writes it and invalidates, then the factory's result
  * arrives: storing it would serve the pre-write value until its TTL. The flight must hand its
  * callers the value and leave the store as the invalidation left it.
  */
-const caches: Cache[] = []
-afterEach(async () => {
-  for (const cache of caches.splice(0)) await cache.close()
-})
+const keep = closing()
 
 function gate() {
   let open!: () => void
@@ -25,9 +23,7 @@ describe.each([
   ['bytes store', (): Store => bytesMapStoreWithTtl() as Store],
 ])('getOrSet against a change made while its factory runs (%s)', (_name, makeStore) => {
   const make = () => {
-    const cache = createCache({ store: makeStore(), prefix: 'inv', ttl: '1h' })
-    caches.push(cache)
-    return cache
+    return keep(createCache({ store: makeStore(), prefix: 'inv', ttl: '1h' }))
   }
 
   /** Starts a flight that reads `db` at once and answers when the gate opens. */

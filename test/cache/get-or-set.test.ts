@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { type Cache, createCache, FactoryTimeoutError, memoryStore } from '../../src/index.js'
+import { describe, expect, it } from 'vitest'
+import { createCache, FactoryTimeoutError, memoryStore } from '../../src/index.js'
 import { bytesMapStoreWithTtl } from '../support/bytes-store.js'
+import { closing } from '../support/caches.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -10,15 +11,10 @@ function manualClock(start = 1_700_000_000_000) {
   return { now: () => now, advance: (ms: number) => void (now += ms) }
 }
 
-const caches: Cache[] = []
+const keep = closing()
 function make(clock = manualClock(), store = memoryStore({ clock })) {
-  const cache = createCache({ store, prefix: 'gos', clock })
-  caches.push(cache)
-  return { cache, clock }
+  return { cache: keep(createCache({ store, prefix: 'gos', clock })), clock }
 }
-afterEach(async () => {
-  for (const cache of caches.splice(0)) await cache.close()
-})
 
 describe.each([
   ['memory', () => make()],
@@ -214,7 +210,7 @@ describe('grace and timeouts', () => {
   it('defaults from createCache apply to every call', async () => {
     const clock = manualClock()
     const cache = createCache({ store: memoryStore({ clock }), clock, getOrSet: { grace: '1h' } })
-    caches.push(cache)
+    keep(cache)
     await cache.getOrSet('k', () => 'old', { ttl: 1000 })
     clock.advance(5000)
     expect(await cache.getOrSet('k', async () => 'new', { ttl: 1000 })).toBe('old')
@@ -259,7 +255,7 @@ describe('hard timeout, leases and close', () => {
     const store = memoryStore()
     const a = createCache({ store, prefix: 'p' })
     const b = createCache({ store, prefix: 'p' })
-    caches.push(b)
+    keep(b)
     await a.getOrSet('k', () => 'old', { ttl: 1, grace: '1h' })
     await sleep(5)
     const refresh = async () => {

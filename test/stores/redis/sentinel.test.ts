@@ -1,11 +1,11 @@
 import { createSentinel } from 'redis'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
-import { runStoreConformance } from '../../../src/testing/index.js'
-import { activeHandles, leakedHandles, waitFor } from '../../support/processes.js'
+import { waitFor } from '../../support/processes.js'
 import { redisAvailable } from '../../support/redis.js'
 import { type SentinelSetup, startSentinel } from '../../support/redis-topologies.js'
+import { topologyChecks } from '../../support/redis-topology-suite.js'
 
 describe.skipIf(!redisAvailable())('redis store on Sentinel', () => {
   let setup: SentinelSetup
@@ -16,41 +16,16 @@ describe.skipIf(!redisAvailable())('redis store on Sentinel', () => {
     await setup?.stop()
   })
 
-  runStoreConformance(
-    { describe, it, beforeEach, afterEach },
-    { name: 'redis sentinel', createStore: () => redisStore({ url: setup.url, timeout: 500 }) },
+  topologyChecks(
+    'redis sentinel',
+    () => setup.url,
+    () =>
+      createSentinel({
+        name: setup.masterName,
+        sentinelRootNodes: setup.sentinels.map((port) => ({ host: '127.0.0.1', port })),
+      }),
+    500,
   )
-
-  it('pub/sub: status listeners once per store however many subscriptions; close is bounded, no handle left', async () => {
-    const client = createSentinel({
-      name: setup.masterName,
-      sentinelRootNodes: setup.sentinels.map((port) => ({ host: '127.0.0.1', port })),
-    })
-    client.on('error', () => {})
-    await client.connect()
-    const events = ['ready', 'error', 'end']
-    const before = events.map((e) => client.listenerCount(e))
-    const given = redisStore({ client, timeout: 1000 })
-    const heard: string[] = []
-    for (let i = 0; i < 10; i++) await given.channel(`c${i}`).subscribe((m) => heard.push(m))
-    await waitFor(() => given.stats().subscriptions.live === 10, 10_000)
-    // One set for the store's connection watch, one for its pub/sub status: not one per subscription.
-    expect(events.map((e, i) => client.listenerCount(e) - (before[i] as number))).toEqual([2, 2, 2])
-    await given.channel('c3').publish('hello')
-    await waitFor(() => heard.includes('hello'), 3000)
-    await given.close()
-    client.destroy()
-
-    const handles = activeHandles()
-    const store = redisStore({ url: setup.url, timeout: 1000 })
-    store.channel('c').subscribe(() => {})
-    await store.ready()
-    await waitFor(() => store.stats().subscriptions.live === 1, 10_000)
-    const started = performance.now()
-    await store.close()
-    expect(performance.now() - started).toBeLessThan(2000)
-    expect(leakedHandles(handles)).toEqual([])
-  }, 30_000)
 
   // Last: it kills the master.
   it('survives a failover: ignore callers see no errors, throw callers see typed errors then recovery', async () => {

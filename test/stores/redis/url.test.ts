@@ -87,16 +87,19 @@ describe('parseRedisUrl', () => {
   })
 
   it('redacts passwords', () => {
-    expect(redactUrl('redis://u:p@ss@h:1/0')).toBe('redis://u:***@h:1/0')
-    expect(redactUrl('redis://secret@h')).toBe('redis://***@h')
-    expect(redactUrl('redis://h:1')).toBe('redis://h:1')
-    expect(redactUrl('redis:/default:pw@host:6379')).toBe('redis:/default:***@host:6379')
-    expect(redactUrl('rediss:/admin:pw@host')).toBe('rediss:/admin:***@host')
-    expect(redactUrl('default:pw@host')).toBe('default:***@host')
-    expect(redactUrl('redis://:pw@host')).toBe('redis://:***@host')
-    expect(redactUrl('redis://u:p%40ss@host')).toBe('redis://u:***@host')
-    expect(redactUrl('redis://host:6379?password=pw&db=1')).toBe('redis://host:6379?password=***&db=1')
-    expect(redactUrl('redis://u:two words@host')).toBe('redis://u:***@host')
+    const redactUrlCases: [string, string][] = [
+      ['redis://u:p@ss@h:1/0', 'redis://u:***@h:1/0'],
+      ['redis://secret@h', 'redis://***@h'],
+      ['redis://h:1', 'redis://h:1'],
+      ['redis:/default:pw@host:6379', 'redis:/default:***@host:6379'],
+      ['rediss:/admin:pw@host', 'rediss:/admin:***@host'],
+      ['default:pw@host', 'default:***@host'],
+      ['redis://:pw@host', 'redis://:***@host'],
+      ['redis://u:p%40ss@host', 'redis://u:***@host'],
+      ['redis://host:6379?password=pw&db=1', 'redis://host:6379?password=***&db=1'],
+      ['redis://u:two words@host', 'redis://u:***@host'],
+    ]
+    for (const [input, expected] of redactUrlCases) expect(redactUrl(input), input).toBe(expected)
   })
 
   it('never puts a password in an error, however the URL is written (property)', () => {

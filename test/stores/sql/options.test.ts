@@ -86,15 +86,22 @@ describe('sqlStore options', () => {
 
 describe('glob prefilters', () => {
   it('keep literals exactly and widen wildcards', () => {
-    expect(globToLike('user:*')).toBe('user:%')
-    expect(globToLike('a%b_c!d')).toBe('a!%b!_c!!d')
-    expect(globToLike('a?[xy]*z')).toBe('a%z')
-    expect(globToLike('a\\*b\\[')).toBe('a*b[')
-    // As in Redis, a class never closed takes the rest of the pattern: one wildcard.
-    expect(globToLike('[unclosed')).toBe('%')
-    expect(globToSqliteGlob('user:*')).toBe('user:*')
-    expect(globToSqliteGlob('a\\*b\\?c\\[d]')).toBe('a[*]b[?]c[[]d]')
-    // `?` and classes match one byte in Redis, which may be part of a character: widened to `*`.
-    expect(globToSqliteGlob('a[^x]b')).toBe('a*b')
+    const globToLikeCases: [string, string][] = [
+      ['user:*', 'user:%'],
+      ['a%b_c!d', 'a!%b!_c!!d'],
+      ['a?[xy]*z', 'a%z'],
+      ['a\\*b\\[', 'a*b['],
+      // As in Redis, a class never closed takes the rest of the pattern: one wildcard.
+      ['[unclosed', '%'],
+    ]
+    for (const [input, expected] of globToLikeCases) expect(globToLike(input), input).toBe(expected)
+    const globToSqliteGlobCases: [string, string][] = [
+      ['user:*', 'user:*'],
+      ['a\\*b\\?c\\[d]', 'a[*]b[?]c[[]d]'],
+      // `?` and classes match one byte in Redis, which may be part of a character: widened to `*`.
+      ['a[^x]b', 'a*b'],
+    ]
+    for (const [input, expected] of globToSqliteGlobCases)
+      expect(globToSqliteGlob(input), input).toBe(expected)
   })
 })
