@@ -8,7 +8,7 @@ import {
   LockTimeoutError,
 } from '../../src/lock/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -111,16 +111,14 @@ describe('locks on a memory store', () => {
 })
 
 describe.skipIf(!redisAvailable())('locks on a Redis store', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let store: RedisStore
   beforeAll(async () => {
-    server = await startRedis()
     store = redisStore({ url: server.url, timeout: 1000 })
     await store.ready()
   })
   afterAll(async () => {
     await store?.close()
-    await server?.stop()
   })
 
   behaviour(() => createLocks({ store, prefix: `t${Math.random().toString(36).slice(2)}:` }))

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLocks } from '../../src/lock/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
 import { findPostgresUrl, uniqueTable } from '../support/sql-servers.js'
 import { startWorker, type Worker } from '../support/worker-process.js'
 
@@ -17,16 +17,14 @@ function worker(args: string[], limit = 150_000): Promise<Worker> {
 }
 
 describe.skipIf(!redisAvailable())('locks across processes', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let store: RedisStore
   beforeAll(async () => {
-    server = await startRedis()
     store = redisStore({ url: server.url, timeout: 2000 })
     await store.ready()
   })
   afterAll(async () => {
     await store?.close()
-    await server?.stop()
   })
 
   it('8 processes x 50 contenders: a non-atomic GET+SET under the lock counts exactly; tokens strictly increase', async () => {

@@ -12,7 +12,7 @@ import { type Cache, createCache, memoryStore, TIMING_SAMPLE_EVERY } from '../..
 import { registerOtelMetrics } from '../../src/observe/otel/index.js'
 import { createRateLimiter } from '../../src/ratelimit/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
 
 interface Point {
   readonly attributes: Record<string, unknown>
@@ -129,18 +129,16 @@ describe('OpenTelemetry door', () => {
 })
 
 describe.skipIf(!redisAvailable())('OpenTelemetry door over Redis', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let cache: Cache
   const sdk = setup()
   beforeAll(async () => {
-    server = await startRedis()
     cache = createCache({ store: redisStore({ url: server.url }), prefix: 'otel-redis' })
     await cache.ready()
   })
   afterAll(async () => {
     await cache?.close()
     await sdk.meterProvider.shutdown()
-    await server?.stop()
   })
 
   it('observes Redis memory and keys from INFO, and L2 hits', async () => {

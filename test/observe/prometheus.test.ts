@@ -12,7 +12,7 @@ import { registerMetrics } from '../../src/observe/prometheus/index.js'
 import { createLoginGuard, createOneTimeCodes, createRateLimiter } from '../../src/ratelimit/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
 import { scrape, series, serveMetrics, total } from '../support/prometheus.js'
-import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
 
 /** Reads and writes whose counts the scrape must match. */
 async function workload(cache: Cache): Promise<void> {
@@ -226,12 +226,11 @@ describe('label cardinality stays bounded', () => {
 })
 
 describe.skipIf(!redisAvailable())('Prometheus door over Redis', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   const registry = new Registry()
   let cache: Cache
   let tiered: Cache
   beforeAll(async () => {
-    server = await startRedis()
     cache = createCache({ store: redisStore({ url: server.url }), prefix: 'prom-redis', ttl: '1h' })
     tiered = createCache({
       tiers: [memoryStore(), redisStore({ url: server.url })],
@@ -245,7 +244,6 @@ describe.skipIf(!redisAvailable())('Prometheus door over Redis', () => {
   afterAll(async () => {
     await cache?.close()
     await tiered?.close()
-    await server?.stop()
   })
 
   it('matches stats(), reports Redis memory and keys from INFO, and L2 latency', async () => {

@@ -57,32 +57,30 @@ export async function startApp(framework: Framework, caches: Caches, site: Site)
   return startHono(caches, site)
 }
 
-async function startExpress(c: Caches, site: Site): Promise<Running> {
-  const app = express()
-  // Mounted before the cache: sets a cookie when the head goes out, after the cache has looked.
-  app.use('/late-cookie-outer', (_req, res, next) => {
+/** Express middleware that sets `cookie` when the response head is written, not before. */
+function cookieOnWriteHead(cookie: string): express.RequestHandler {
+  return (_req, res, next) => {
     const writeHead = res.writeHead
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      this.setHeader('Set-Cookie', 'outer=1; Path=/')
+      this.setHeader('Set-Cookie', cookie)
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
     } as typeof res.writeHead
     next()
-  })
+  }
+}
+
+async function startExpress(c: Caches, site: Site): Promise<Running> {
+  const app = express()
+  // Mounted before the cache: sets a cookie when the head goes out, after the cache has looked.
+  app.use('/late-cookie-outer', cookieOnWriteHead('outer=1; Path=/'))
   app.use(
     ['/page', '/cookie', '/late-cookie', '/late-cookie-outer', '/lang', '/cold', '/tagged', '/big'],
     expressCache(c.pages),
   )
   app.use('/me', expressCache(c.perUser))
   app.use('/graced', expressCache(c.graced))
-  app.use('/late-cookie', (_req, res, next) => {
-    // Mounted after the cache, adding its cookie only when the head is written.
-    const writeHead = res.writeHead
-    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      this.setHeader('Set-Cookie', 'late=1; Path=/')
-      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
-    } as typeof res.writeHead
-    next()
-  })
+  // Mounted after the cache, adding its cookie only when the head is written.
+  app.use('/late-cookie', cookieOnWriteHead('late=1; Path=/'))
   app.get('/page', (_req, res) => {
     const n = site.count('page')
     res.setHeader('X-Custom-Header', 'One')

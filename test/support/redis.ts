@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll } from 'vitest'
 import { freePort, HOST, killOnExit, removeTempDir, tempDir } from './processes.js'
 
 const BINARY = process.env['REDIS_SERVER_BIN'] ?? 'redis-server'
@@ -249,5 +250,47 @@ async function startOnce(options: StandaloneOptions): Promise<RedisServer> {
       await proc.kill()
       removeTempDir(dir)
     },
+  }
+}
+
+/**
+ * One standalone server for the enclosing describe (or file): started in `beforeAll`, stopped in
+ * `afterAll` (after the `afterAll` hooks registered later, which close what used it). The object
+ * answers for the running server, so tests and hooks read `server.url` as usual.
+ */
+export function useRedisServer(options: StandaloneOptions = {}): RedisServer {
+  let started: RedisServer | undefined
+  beforeAll(async () => {
+    started = await startRedis(options)
+  })
+  afterAll(async () => {
+    await started?.stop()
+  })
+  const live = (): RedisServer => {
+    if (started === undefined) throw new Error('useRedisServer: the server starts in beforeAll')
+    return started
+  }
+  return {
+    get host() {
+      return live().host
+    },
+    get port() {
+      return live().port
+    },
+    get url() {
+      return live().url
+    },
+    get tls() {
+      return live().tls
+    },
+    get pid() {
+      return live().pid
+    },
+    kill: () => live().kill(),
+    restart: () => live().restart(),
+    pause: () => live().pause(),
+    resume: () => live().resume(),
+    cli: (...args) => live().cli(...args),
+    stop: () => live().stop(),
   }
 }

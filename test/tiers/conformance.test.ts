@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest'
+import { afterEach, beforeEach, describe, it } from 'vitest'
 import { memoryStore } from '../../src/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
 import { runStoreConformance } from '../../src/testing/index.js'
 import { bytesMapStoreWithTtl } from '../support/bytes-store.js'
-import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
 
 /** The store contract as users of a tiered cache see it: touch, incr and tags as on one store. */
 const api = { describe, it, beforeEach, afterEach }
@@ -13,13 +13,7 @@ runStoreConformance(api, { name: 'memory', createStore: () => memoryStore(), l1 
 runStoreConformance(api, { name: 'bytes map (codec path)', createStore: () => bytesMapStoreWithTtl(), l1 })
 
 describe.skipIf(!redisAvailable())('tiers over redis', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
   runStoreConformance(api, {
     name: 'redis standalone',
     createStore: () => redisStore({ url: server.url, timeout: 500, onLog: () => {} }),

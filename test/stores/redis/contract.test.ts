@@ -1,22 +1,20 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type Cache, createCache } from '../../../src/index.js'
 import { type RedisStore, redisStore } from '../../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 describe.skipIf(!redisAvailable())('redisStore: the cache contract on a real Redis', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let store: RedisStore
   let cache: Cache
   let other: Cache
   let n = 0
 
   beforeAll(async () => {
-    server = await startRedis()
     store = redisStore({ url: server.url, timeout: 1000 })
   })
   afterAll(async () => {
     await store?.close()
-    await server?.stop()
   })
   beforeEach(() => {
     n++

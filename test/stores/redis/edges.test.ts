@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache } from '../../../src/index.js'
 import { counterKey, fingerprint } from '../../../src/stores/redis/bookkeeping.js'
 import { type RedisStore, redisStore } from '../../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 const MAX_TTL = 3_155_760_000_000
 
@@ -37,17 +37,15 @@ describe('Redis store option bounds', () => {
 })
 
 describe.skipIf(!redisAvailable())('Redis tag bookkeeping and edge values', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let store: RedisStore
   let cache: Cache
   beforeAll(async () => {
-    server = await startRedis()
     store = redisStore({ url: server.url, timeout: 2000 })
     cache = createCache({ store, prefix: 'edges' })
   })
   afterAll(async () => {
     await cache?.close()
-    await server?.stop()
   })
   const setKey = (tag: string) => `__cachekit:tag:${cache.makeKey(tag)}`
 

@@ -6,7 +6,7 @@ import { type Cache, createCache, memoryStore } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
 import { sqlStore } from '../../../src/stores/sql/index.js'
 import { waitFor } from '../../support/processes.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * pre-outage data: exactly the data that must not be served once the outage superseded it.
  */
 describe.skipIf(!redisAvailable())('fallback to SQL while Redis is out', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let dir: string
   const caches: Cache[] = []
   const fallbackCache = (tiers = false, prefix = 'app', table = tiers ? 'tiers_fb' : 'fb') => {
@@ -54,13 +54,11 @@ describe.skipIf(!redisAvailable())('fallback to SQL while Redis is out', () => {
   }
 
   beforeAll(async () => {
-    server = await startRedis()
     dir = mkdtempSync(join(tmpdir(), 'ck-fallback-'))
   })
   afterAll(async () => {
     for (const cache of caches) await cache.close()
     server?.resume()
-    await server?.stop()
     rmSync(dir, { recursive: true, force: true })
   })
 

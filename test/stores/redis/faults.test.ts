@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createCache } from '../../../src/index.js'
 import { type RedisLogEvent, redisStore } from '../../../src/stores/redis/index.js'
 import { waitFor } from '../../support/processes.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
+import { timed } from '../../support/timing.js'
 
 const DEADLINE = 100
 /** Sweep granularity + event-loop noise on a 2-core machine shared with other suites. */
@@ -10,30 +11,14 @@ const SLACK = 60
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; ok: boolean; error?: unknown }> {
-  const start = performance.now()
-  try {
-    await run()
-    return { ms: performance.now() - start, ok: true }
-  } catch (error) {
-    return { ms: performance.now() - start, ok: false, error }
-  }
-}
-
 describe.skipIf(!redisAvailable())('redisStore under faults', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   const closers: (() => Promise<void>)[] = []
 
-  beforeAll(async () => {
-    server = await startRedis()
-  })
   afterEach(async () => {
     for (const close of closers.splice(0)) await close()
     server.resume()
     await waitFor(() => server.cli('PING') === 'PONG', 5000).catch(() => server.restart())
-  })
-  afterAll(async () => {
-    await server?.stop()
   })
 
   function make(options: { onError?: 'throw' | 'ignore'; logs?: RedisLogEvent[] } = {}) {
@@ -165,13 +150,7 @@ describe.skipIf(!redisAvailable())('redisStore under faults', () => {
 
 describe.skipIf(!redisAvailable())('redisStore keeps passwords secret', () => {
   const password = 'S3cr3t-p@ss/word'
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis({ password, user: { name: 'app', password } })
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer({ password, user: { name: 'app', password } })
 
   it('connects with an encoded password and ACL user', async () => {
     const encoded = encodeURIComponent(password)

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache, globMatcher, matchGlob, memoryStore } from '../../../src/index.js'
 import { lastMatchSteps } from '../../../src/internal/glob.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 /** Characters that mean something to a glob, plus ordinary, multi-byte and boundary ones. */
 const alphabet = fc.constantFrom(
@@ -90,16 +90,14 @@ describe('the glob matcher', () => {
 })
 
 describe.skipIf(!redisAvailable())('the glob matcher agrees with Redis SCAN MATCH', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let redis: Redis
 
   beforeAll(async () => {
-    server = await startRedis()
     redis = new Redis(server.url)
   })
   afterAll(async () => {
     redis?.disconnect()
-    await server?.stop()
   })
 
   it('on random patterns and keys (property, asked of a real server)', async () => {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { describe, expect, it } from 'vitest'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 import { startWorker, type Worker } from '../../support/worker-process.js'
 
 const WORKER = fileURLToPath(new URL('../../support/fixtures/lease-worker.ts', import.meta.url))
@@ -14,13 +14,7 @@ function worker(args: string[], limit = 60_000): Promise<Worker> {
 const go = (w: Worker) => w.proc.stdin.write('go\n')
 
 describe.skipIf(!redisAvailable())('getOrSet single flight across processes', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   it('a holder that closes right after serving lets the others have the value within 2x the factory time', async () => {
     const FACTORY = 500

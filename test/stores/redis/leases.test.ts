@@ -1,14 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Cache, createCache } from '../../../src/index.js'
+import { describe, expect, it } from 'vitest'
+import { createCache } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { closing } from '../../support/caches.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Caches on separate stores (separate connections) stand for separate processes. */
 describe.skipIf(!redisAvailable())('getOrSet single flight across processes (leases)', () => {
-  let server: RedisServer
-  const caches: Cache[] = []
+  const server = useRedisServer()
+  const keep = closing('all')
   const instance = (options: { lease?: false; onError?: 'ignore' } = {}) => {
     const cache = createCache({
       store: redisStore({
@@ -20,16 +21,9 @@ describe.skipIf(!redisAvailable())('getOrSet single flight across processes (lea
       prefix: 'lease',
       ...(options.lease === false ? { getOrSet: { lease: false } } : {}),
     })
-    caches.push(cache)
+    keep(cache)
     return cache
   }
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    for (const cache of caches) await cache.close()
-    await server?.stop()
-  })
 
   it('one instance computes; the others wait for its word and read its value', async () => {
     const instances = [instance(), instance(), instance()]

@@ -1,25 +1,16 @@
 import { fork } from 'node:child_process'
 import net from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache } from '../../../src/index.js'
 import { type RedisStore, redisStore } from '../../../src/stores/redis/index.js'
 import { activeHandles, leakedHandles, waitFor } from '../../support/processes.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, startRedis, useRedisServer } from '../../support/redis.js'
+import { timed } from '../../support/timing.js'
 
 const DEADLINE = 100
 /** Event-loop noise on a 2-core machine shared with other suites (and CPU hogs in stress runs). */
 const SLACK = 150
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function timed(run: () => Promise<unknown>): Promise<{ ms: number; ok: boolean; error?: unknown }> {
-  const start = performance.now()
-  try {
-    await run()
-    return { ms: performance.now() - start, ok: true }
-  } catch (error) {
-    return { ms: performance.now() - start, ok: false, error }
-  }
-}
 
 /** A server that accepts TCP connections and never says a word: a hung Redis, a black-holed path. */
 async function silentServer(): Promise<{ port: number; open: () => number; stop: () => Promise<void> }> {
@@ -43,13 +34,7 @@ async function silentServer(): Promise<{ port: number; open: () => number; stop:
 }
 
 describe.skipIf(!redisAvailable())('Redis store lifecycle', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   it('has an explicit state and a ready() that resolves on the first connection', async () => {
     const store = redisStore({ url: server.url })

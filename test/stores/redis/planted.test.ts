@@ -4,7 +4,7 @@ import { Packr } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, CacheError, createCache, memoryStore } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 /** What anyone who can write to Redis can plant under a cache's key. */
 const planted = fc.oneof(
@@ -27,12 +27,11 @@ function bomb(): Buffer {
 }
 
 describe.skipIf(!redisAvailable())('bytes planted in Redis', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let raw: Redis
   const caches: Cache[] = []
 
   beforeAll(async () => {
-    server = await startRedis()
     raw = new Redis(server.url, { lazyConnect: false })
     caches.push(
       createCache({ store: redisStore({ url: server.url, timeout: 5000 }), prefix: 'plain' }),
@@ -45,7 +44,6 @@ describe.skipIf(!redisAvailable())('bytes planted in Redis', () => {
   afterAll(async () => {
     for (const cache of caches) await cache.close()
     raw?.disconnect()
-    await server?.stop()
   })
 
   /** Plants the bytes and reads them: a value or a miss, never an untyped error; returns the ms the read took. */

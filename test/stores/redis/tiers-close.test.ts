@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createCache, memoryStore } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 /** close() of a tiered cache whose bus subscription never came up settles within 2 s. */
 describe.skipIf(!redisAvailable())('closing a tiered cache whose bus never subscribed', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   beforeAll(async () => {
-    server = await startRedis()
     // A user who may run commands but not use any pub/sub channel.
     server.cli('ACL', 'SETUSER', 'nochan', 'on', '>secret', '~*', '+@all', 'resetchannels')
-  })
-  afterAll(async () => {
-    await server?.stop()
   })
 
   const timeClose = async (url: string) => {

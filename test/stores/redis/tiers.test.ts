@@ -1,31 +1,24 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Cache, createCache, memoryStore } from '../../../src/index.js'
+import { createCache, memoryStore } from '../../../src/index.js'
 import { redisStore } from '../../../src/stores/redis/index.js'
+import { closing } from '../../support/caches.js'
 import { waitFor } from '../../support/processes.js'
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js'
+import { redisAvailable, useRedisServer } from '../../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!redisAvailable())('tiers over Redis with the pub/sub bus', () => {
-  let server: RedisServer
-  const caches: Cache[] = []
+  const server = useRedisServer()
+  const keep = closing('all')
   const tiered = (prefix = 'tier') => {
     const cache = createCache({
       tiers: [memoryStore(), redisStore({ url: server.url, timeout: 500 })],
       prefix,
     })
-    caches.push(cache)
+    keep(cache)
     return cache
   }
-
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    for (const cache of caches) await cache.close()
-    await server?.stop()
-  })
 
   it('a write on one instance reaches the L1 of the others', async () => {
     const [a, b, c] = [tiered(), tiered(), tiered()]
