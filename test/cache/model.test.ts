@@ -137,17 +137,14 @@ async function run(cache: ReturnType<typeof createCache>, o: Op): Promise<unknow
     case 'add':
       return cache.add(o.key, o.value, { ttl: o.ttl })
     case 'get':
-      return cache.get(o.key)
     case 'has':
-      return cache.has(o.key)
     case 'delete':
-      return cache.delete(o.key)
+    case 'ttl':
+      return cache[o.op](o.key)
     case 'incr':
       return cache.incr(o.key, o.by, { ttl: null })
     case 'touch':
       return cache.touch(o.key, o.ttl)
-    case 'ttl':
-      return cache.ttl(o.key)
     case 'advance':
       return undefined
   }

@@ -3,7 +3,7 @@
  * framework's response-cache door, for the HTTP bars. Every app listens on a free loopback port.
  */
 
-import type { ServerResponse } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import express from 'express'
@@ -69,6 +69,20 @@ function cookieOnWriteHead(cookie: string): express.RequestHandler {
   }
 }
 
+/** A listening node server as a running app; close drops keep-alive connections first. */
+function running(server: Server): Running {
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
 async function startExpress(c: Caches, site: Site): Promise<Running> {
   const app = express()
   // Mounted before the cache: sets a cookie when the head goes out, after the cache has looked.
@@ -118,16 +132,7 @@ async function startExpress(c: Caches, site: Site): Promise<Running> {
   app.get('/big', (_req, res) => res.send('x'.repeat(4096)))
   const server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return running(server)
 }
 
 async function startFastify(c: Caches, site: Site): Promise<Running> {
@@ -236,14 +241,5 @@ async function startHono(c: Caches, site: Site): Promise<Running> {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise((resolve) => {
-        ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
-        server.close(() => resolve())
-      }),
-  }
+  return running(server as Server)
 }

@@ -48,13 +48,10 @@ async function apply(store: MemoryStore, op: Op): Promise<unknown> {
     case 'set':
       return store.set(op.key, op.value, { ttl: null, tags: ['t'] })
     case 'get':
-      return store.get(op.key)
     case 'delete':
-      return store.delete(op.key)
     case 'has':
-      return store.has(op.key)
     case 'ttl':
-      return store.ttl(op.key)
+      return store[op.op](op.key)
     case 'incr':
       try {
         return store.incr(op.key, 1, { ttl: null })
