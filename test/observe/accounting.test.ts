@@ -1,5 +1,6 @@
+import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import { createAdaptorServer } from '@hono/node-server'
 import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
@@ -8,6 +9,7 @@ import { cacheAccounting as expressAccounting } from '../../src/http/express/ind
 import { cacheAccountingHooks as fastifyAccountingHooks } from '../../src/http/fastify/index.js'
 import { cacheAccounting as honoAccounting } from '../../src/http/hono/index.js'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
+import { listen } from '../support/listen.js'
 
 /** Requests served at once in the overlap test; each waits until all have arrived. */
 const CONCURRENT = 24
@@ -56,12 +58,7 @@ const frameworks: Record<string, (work: Work) => Promise<Server>> = {
     app.get('/plain', async (req, res) => {
       res.json(await work(...args(req.query)))
     })
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((r) => server.once('listening', r))
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise((r) => server.close(() => r())),
-    }
+    return listen(createServer(app))
   },
   async fastify(work) {
     const app = Fastify()
@@ -76,12 +73,7 @@ const frameworks: Record<string, (work: Work) => Promise<Server>> = {
     const app = new Hono()
     app.get('/page', honoAccounting(), async (c) => c.json(await work(...args(c.req.query()))))
     app.get('/plain', async (c) => c.json(await work(...args(c.req.query()))))
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-    await new Promise((r) => server.once('listening', r))
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise((r) => server.close(() => r())),
-    }
+    return listen(createAdaptorServer({ fetch: app.fetch }) as HttpServer)
   },
 }
 

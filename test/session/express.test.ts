@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import express from 'express'
 import session from 'express-session'
 import { expressSessionStore, type Sessions } from '../../src/session/index.js'
-import { idFromSignedCookie, listen, SECRET } from '../support/session.js'
+import { listen } from '../support/listen.js'
+import { idFromSignedCookie, SECRET } from '../support/session.js'
 import { describeSessionDoor } from '../support/session-doors.js'
 
 declare module 'express-session' {

@@ -4,7 +4,8 @@ import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { expect, it } from 'vitest'
 import { honoSession, type Sessions } from '../../src/session/index.js'
-import { Jar, listen } from '../support/session.js'
+import { listen } from '../support/listen.js'
+import { Jar } from '../support/session.js'
 import { describeSessionDoor } from '../support/session-doors.js'
 
 function instance(sessions: Sessions) {

@@ -3,9 +3,9 @@
  * framework's response-cache door, for the HTTP bars. Every app listens on a free loopback port.
  */
 
-import type { Server, ServerResponse } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import { createAdaptorServer } from '@hono/node-server'
 import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
@@ -13,6 +13,7 @@ import type { ResponseCache } from '../../src/http/cache/index.js'
 import { cacheResponses as expressCache } from '../../src/http/express/index.js'
 import { cacheResponses as fastifyCache } from '../../src/http/fastify/index.js'
 import { cacheResponses as honoCache } from '../../src/http/hono/index.js'
+import { type Listening, listen } from './listen.js'
 
 export type Framework = 'express' | 'fastify' | 'hono'
 export const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
@@ -38,11 +39,7 @@ export class Site {
   }
 }
 
-export interface Running {
-  readonly url: string
-  readonly port: number
-  close(): Promise<void>
-}
+export type Running = Listening
 
 const PAGE = (n: number, v: number) => `<!doctype html><p>page ${v} run ${n}</p>`
 
@@ -66,20 +63,6 @@ function cookieOnWriteHead(cookie: string): express.RequestHandler {
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
     } as typeof res.writeHead
     next()
-  }
-}
-
-/** A listening node server as a running app; close drops keep-alive connections first. */
-function running(server: Server): Running {
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
   }
 }
 
@@ -130,9 +113,7 @@ async function startExpress(c: Caches, site: Site): Promise<Running> {
   })
   app.get('/tagged', (_req, res) => res.send(`tagged ${site.count('tagged')} v${site.version}`))
   app.get('/big', (_req, res) => res.send('x'.repeat(4096)))
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  return running(server)
+  return listen(createServer(app))
 }
 
 async function startFastify(c: Caches, site: Site): Promise<Running> {
@@ -238,8 +219,5 @@ async function startHono(c: Caches, site: Site): Promise<Running> {
   })
   app.get('/tagged', (ctx) => ctx.text(`tagged ${site.count('tagged')} v${site.version}`))
   app.get('/big', (ctx) => ctx.text('x'.repeat(4096)))
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
-  })
-  return running(server as Server)
+  return listen(createAdaptorServer({ fetch: app.fetch }) as Server)
 }

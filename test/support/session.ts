@@ -1,5 +1,3 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll } from 'vitest'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
 import { createSessions, type Sessions, type SessionsOptions } from '../../src/session/index.js'
@@ -52,20 +50,6 @@ export function backings(): Backing[] {
 
 export function sessionsOn(cache: Cache, options: Partial<SessionsOptions> = {}): Sessions {
   return createSessions({ cache, secret: SECRET, ttl: '1h', ...options })
-}
-
-/** Listens on a loopback port; resolves to its base URL and a closer. */
-export async function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
 }
 
 /** A browser's cookie jar for one site, carried between requests (and between app instances). */
