@@ -6,7 +6,13 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
-import { type SqlCommonOptions, type SqlStore, sqlStore } from '../../src/stores/sql/index.js'
+import {
+  type MysqlPoolLike,
+  type PgPoolLike,
+  type SqlCommonOptions,
+  type SqlStore,
+  sqlStore,
+} from '../../src/stores/sql/index.js'
 import { dropMysql, dropPostgres, mysqlUrl, postgresUrl, tempDir } from './sql-servers.js'
 
 export interface Target {
@@ -59,14 +65,22 @@ function sqliteTarget(): Target {
   }
 }
 
+/** Stores on the target's shared pool, or with `separateClient` on connections of their own. */
+function storeOn(
+  url: string,
+  shared: { dialect: 'postgres'; client: PgPoolLike } | { dialect: 'mysql'; client: MysqlPoolLike },
+): Target['store'] {
+  return ({ separateClient, ...options } = {}) =>
+    separateClient
+      ? sqlStore({ dialect: shared.dialect, url, poolSize: 4, ...options })
+      : sqlStore({ ...shared, ...options })
+}
+
 function postgresTarget(url: string): Target {
   const pool = new pg.Pool({ connectionString: url, max: 6 })
   return {
     name: 'postgres',
-    store: ({ separateClient, ...options } = {}) =>
-      separateClient
-        ? sqlStore({ dialect: 'postgres', url, poolSize: 4, ...options })
-        : sqlStore({ dialect: 'postgres', client: pool, ...options }),
+    store: storeOn(url, { dialect: 'postgres', client: pool }),
     raw: async (sql, params = []) => {
       let n = 0
       const text = sql.replace(/\?/g, () => `$${++n}`)
@@ -82,10 +96,7 @@ function mysqlTarget(url: string): Target {
   const pool = mysql.createPool({ uri: url, connectionLimit: 6 })
   return {
     name: 'mysql',
-    store: ({ separateClient, ...options } = {}) =>
-      separateClient
-        ? sqlStore({ dialect: 'mysql', url, poolSize: 4, ...options })
-        : sqlStore({ dialect: 'mysql', client: pool, ...options }),
+    store: storeOn(url, { dialect: 'mysql', client: pool }),
     raw: async (sql, params = []) => {
       const [rows] = await pool.query(sql.replace(/"/g, '`'), params)
       return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []

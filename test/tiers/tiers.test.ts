@@ -31,10 +31,13 @@ function instances(count: number, l2: Store = memoryStore(), options: { l1Ttl?: 
   return { caches: list, l1s, bus, l2 }
 }
 
-describe.each([
+/** The L2 stores every tier test runs over: one keeping values, one keeping only bytes. */
+const L2S: [string, () => Store][] = [
   ['memory L2', () => memoryStore() as Store],
   ['bytes L2 (codec)', () => bytesMapStoreWithTtl() as Store],
-])('tiers over %s', (_name, makeL2) => {
+]
+
+describe.each(L2S)('tiers over %s', (_name, makeL2) => {
   it('stats split reads by the tier that answered them', async () => {
     const {
       caches: [a, b],
@@ -195,10 +198,7 @@ describe('tags across tiers', () => {
   })
 })
 
-describe.each([
-  ['memory L2', () => memoryStore() as Store],
-  ['bytes L2 (codec)', () => bytesMapStoreWithTtl() as Store],
-])('counters across tiers over %s', (_name, makeL2) => {
+describe.each(L2S)('counters across tiers over %s', (_name, makeL2) => {
   it('incr works on a tagged integer, and deleteByTag still removes it on every instance', async () => {
     const {
       caches: [a, b],

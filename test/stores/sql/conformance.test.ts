@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest'
 import { memoryStore } from '../../../src/index.js'
-import { sqlStore } from '../../../src/stores/sql/index.js'
+import { type SqlStore, sqlStore } from '../../../src/stores/sql/index.js'
 import { runStoreConformance } from '../../../src/testing/index.js'
 import {
   dropMysql,
@@ -18,23 +18,22 @@ const api = { describe, it, beforeEach, afterEach }
 const pgUrl = await postgresUrl()
 const myUrl = await mysqlUrl()
 
-describe('sql store conformance: sqlite file', () => {
+/** Stores on one SQLite file in a temp directory removed after the enclosing describe. */
+function sqliteFile(file: string): () => SqlStore {
   const temp = tempDir()
   const table = uniqueTable()
   afterAll(() => temp.remove())
-  runStoreConformance(api, {
-    name: 'sqlite (file)',
-    createStore: () => sqlStore({ dialect: 'sqlite', filename: join(temp.dir, 'cache.db'), table }),
-  })
+  return () => sqlStore({ dialect: 'sqlite', filename: join(temp.dir, file), table })
+}
+
+describe('sql store conformance: sqlite file', () => {
+  runStoreConformance(api, { name: 'sqlite (file)', createStore: sqliteFile('cache.db') })
 })
 
 describe('sql store conformance: sqlite file as L2 of tiers', () => {
-  const temp = tempDir()
-  const table = uniqueTable()
-  afterAll(() => temp.remove())
   runStoreConformance(api, {
     name: 'sqlite (file)',
-    createStore: () => sqlStore({ dialect: 'sqlite', filename: join(temp.dir, 'tiers.db'), table }),
+    createStore: sqliteFile('tiers.db'),
     l1: () => memoryStore(),
   })
 })
@@ -46,34 +45,39 @@ describe('sql store conformance: sqlite :memory:', () => {
   })
 })
 
-describe.skipIf(pgUrl === undefined)('sql store conformance: postgres', () => {
+/** The conformance suite on a client pool, its table dropped and the pool ended after the describe. */
+function onPool<P extends { end(): Promise<void> }>(
+  name: string,
+  open: () => P,
+  drop: (pool: P, table: string) => Promise<void>,
+  store: (pool: P, table: string) => SqlStore,
+): void {
   const table = uniqueTable()
-  let pool: pg.Pool
+  let pool: P
   beforeAll(() => {
-    pool = new pg.Pool({ connectionString: pgUrl, max: 4 })
+    pool = open()
   })
   afterAll(async () => {
-    await dropPostgres(pool, table)
+    await drop(pool, table)
     await pool.end()
   })
-  runStoreConformance(api, {
-    name: 'postgres (client pool)',
-    createStore: () => sqlStore({ dialect: 'postgres', client: pool, table }),
-  })
+  runStoreConformance(api, { name, createStore: () => store(pool, table) })
+}
+
+describe.skipIf(pgUrl === undefined)('sql store conformance: postgres', () => {
+  onPool(
+    'postgres (client pool)',
+    () => new pg.Pool({ connectionString: pgUrl, max: 4 }),
+    dropPostgres,
+    (client, table) => sqlStore({ dialect: 'postgres', client, table }),
+  )
 })
 
 describe.skipIf(myUrl === undefined)('sql store conformance: mysql', () => {
-  const table = uniqueTable()
-  let pool: mysql.Pool
-  beforeAll(() => {
-    pool = mysql.createPool({ uri: myUrl, connectionLimit: 4 })
-  })
-  afterAll(async () => {
-    await dropMysql(pool, table)
-    await pool.end()
-  })
-  runStoreConformance(api, {
-    name: 'mysql (client pool)',
-    createStore: () => sqlStore({ dialect: 'mysql', client: pool, table }),
-  })
+  onPool(
+    'mysql (client pool)',
+    () => mysql.createPool({ uri: myUrl, connectionLimit: 4 }),
+    dropMysql,
+    (client, table) => sqlStore({ dialect: 'mysql', client, table }),
+  )
 })
