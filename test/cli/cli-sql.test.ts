@@ -1,6 +1,6 @@
 /**
  * `cachekit` as a subprocess against SQL stores: SQLite, PostgreSQL and MariaDB/MySQL (the machine's
- * servers, see test/sql/servers.ts). `check` before `migrate` finds the missing table (exit 3),
+ * servers, see test/support/sql-servers.ts). `check` before `migrate` finds the missing table (exit 3),
  * `migrate` creates it (twice: idempotent), then every data command, `--json` parsed.
  */
 import { join } from 'node:path'
