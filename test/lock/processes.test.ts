@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLocks } from '../../src/lock/index.js'
-import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { redisAvailable, useRedisServer } from '../support/redis.js'
+import { redisAvailable, useRedisServer, useRedisStore } from '../support/redis.js'
 import { findPostgresUrl, uniqueTable } from '../support/sql-servers.js'
 import { startWorker, type Worker } from '../support/worker-process.js'
 
@@ -18,14 +17,7 @@ function worker(args: string[], limit = 150_000): Promise<Worker> {
 
 describe.skipIf(!redisAvailable())('locks across processes', () => {
   const server = useRedisServer()
-  let store: RedisStore
-  beforeAll(async () => {
-    store = redisStore({ url: server.url, timeout: 2000 })
-    await store.ready()
-  })
-  afterAll(async () => {
-    await store?.close()
-  })
+  const store = useRedisStore(server, { timeout: 2000 })
 
   it('8 processes x 50 contenders: a non-atomic GET+SET under the lock counts exactly; tokens strictly increase', async () => {
     const prefix = 'count:'
@@ -50,7 +42,7 @@ describe.skipIf(!redisAvailable())('locks across processes', () => {
   it('a holder killed with SIGKILL frees the lock within its TTL', async () => {
     const ttl = 1500
     const holder = await worker(['hold', server.url, 'killed:', String(ttl)])
-    const locks = createLocks({ store, prefix: 'killed:' })
+    const locks = createLocks({ store: store(), prefix: 'killed:' })
     expect(await locks.tryLock('fenced')).toBeUndefined()
     holder.proc.kill('SIGKILL')
     const killedAt = performance.now()
@@ -75,7 +67,7 @@ describe.skipIf(!redisAvailable())('locks across processes', () => {
       const staleToken = (await stale.next('ready'))['token'] as number
       stale.proc.kill('SIGSTOP')
       try {
-        const locks = createLocks({ store, prefix: 'frozen:' })
+        const locks = createLocks({ store: store(), prefix: 'frozen:' })
         const fresh = await locks.lock('fenced', { ttl: 10_000, wait: 10_000 })
         expect(fresh.token).toBeGreaterThan(staleToken)
         const write = await pool.query(

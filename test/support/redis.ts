@@ -15,6 +15,7 @@ import net from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll } from 'vitest'
+import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
 import { freePort, HOST, killOnExit, removeTempDir, tempDir } from './processes.js'
 
 const BINARY = process.env['REDIS_SERVER_BIN'] ?? 'redis-server'
@@ -292,5 +293,24 @@ export function useRedisServer(options: StandaloneOptions = {}): RedisServer {
     resume: () => live().resume(),
     cli: (...args) => live().cli(...args),
     stop: () => live().stop(),
+  }
+}
+
+/**
+ * A Redis store on `server` for the enclosing describe: connected before its tests, closed after
+ * them (before the server stops). Read it with `store()` inside tests and hooks.
+ */
+export function useRedisStore(server: RedisServer, options: { timeout?: number } = {}): () => RedisStore {
+  let store: RedisStore | undefined
+  beforeAll(async () => {
+    store = redisStore({ url: server.url, ...options })
+    await store.ready()
+  })
+  afterAll(async () => {
+    await store?.close()
+  })
+  return () => {
+    if (store === undefined) throw new Error('useRedisStore: the store opens in beforeAll')
+    return store
   }
 }
