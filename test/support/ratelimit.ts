@@ -1,6 +1,6 @@
 import { createClient } from 'redis'
-import { afterAll, beforeAll } from 'vitest'
-import { type RedisServer, redisAvailable, startRedis } from './redis.js'
+import { afterAll } from 'vitest'
+import { type RedisServer, redisAvailable, useRedisServer } from './redis.js'
 
 /** Under CI=true redisAvailable() throws, so the suite fails instead of skipping. */
 export const hasRedis = redisAvailable()
@@ -13,14 +13,10 @@ export interface Client {
 
 /** One redis-server for the file, and node-redis clients that are closed afterwards. */
 export function useRedis(): { server: () => RedisServer; client: () => Promise<Client> } {
-  let server: RedisServer | undefined
+  const server = hasRedis ? useRedisServer() : undefined
   const clients: Client[] = []
-  beforeAll(async () => {
-    if (hasRedis) server = await startRedis()
-  })
-  afterAll(async () => {
+  afterAll(() => {
     for (const c of clients) c.destroy()
-    await server?.stop()
   })
   return {
     server: () => server as RedisServer,
