@@ -3,23 +3,23 @@
 // tests. A guarantee that holds only on a quiet machine is not a guarantee; this is how CI checks.
 //
 //   npm run test:stress                 the default suites
-//   npm run test:stress -- test/redis   any vitest filters instead
+//   npm run test:stress -- test/stores/redis   any vitest filters instead
 //
 // Under CI=true the run writes its own JSON report and fails if any test was skipped.
 import { spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 
 const SUITES = [
-  'test/redis',
-  'test/sql',
+  'test/stores/redis',
+  'test/stores/sql',
   'test/ratelimit',
   'test/lock',
   'test/session',
   'test/pubsub',
   'test/cli',
-  'test/tiers.test.ts',
-  'test/get-or-set.test.ts',
-  'test/get-or-set-invalidation.test.ts',
+  'test/tiers/tiers.test.ts',
+  'test/cache/get-or-set.test.ts',
+  'test/cache/get-or-set-invalidation.test.ts',
 ]
 const filters = process.argv.slice(2)
 const ci = process.env.CI === 'true'

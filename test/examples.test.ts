@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, redisAvailable, startRedis } from './harness/redis.js'
+import { describe, expect, it } from 'vitest'
+import { redisAvailable, useRedisServer } from './support/redis.js'
 
 const run = promisify(execFile)
 const root = new URL('..', import.meta.url).pathname
@@ -10,13 +10,7 @@ const examples = readdirSync(`${root}examples`).filter((name) => name.endsWith('
 
 /** Every example is documentation that runs: it must exit cleanly and print what it shows. */
 describe.skipIf(!redisAvailable())('examples', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   for (const name of examples) {
     it(`${name} runs`, async () => {

@@ -5,7 +5,7 @@
 
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { browserAvailable, launchBrowser, screenshotDir } from '../../test/harness/browser.js'
+import { browserAvailable, launchBrowser, screenshotDir } from '../../test/support/browser.js'
 import { money } from '../http/views.js'
 import { startTestApp, type TestApp } from './support.js'
 

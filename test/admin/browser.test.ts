@@ -9,9 +9,9 @@ import {
   type RateLimiter,
 } from '../../src/ratelimit/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
-import { browserAvailable, launchBrowser, screenshotDir } from '../harness/browser.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { startApp, type TestApp } from './app.js'
+import { startApp, type TestApp } from '../support/admin-app.js'
+import { browserAvailable, launchBrowser, screenshotDir } from '../support/browser.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 const shots = screenshotDir('admin')
 const HOSTILE = [

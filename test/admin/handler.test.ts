@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { AdminAuthorizationRequiredError, type AdminHandler, adminHandler } from '../../src/admin/index.js'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
 import { createLoginGuard, createRateLimiter } from '../../src/ratelimit/index.js'
-import { Client } from './support.js'
+import { Client } from '../support/admin-client.js'
 
 const open: { close(): Promise<void> }[] = []
 afterEach(async () => {
@@ -235,15 +235,11 @@ describe('adminHandler', () => {
     const confirm = await client.get('/admin/clear?cache=main&pattern=user%3A*')
     expect(confirm.html).toContain('data-count="25"')
     const token = Client.token(confirm.html)
-    const unconfirmed = await client.post('/admin/clear', { cache: 'main', pattern: 'user:*', _csrf: token })
+    const form = { cache: 'main', pattern: 'user:*', _csrf: token }
+    const unconfirmed = await client.post('/admin/clear', form)
     expect(unconfirmed.res.status).toBe(400)
     expect(await cache.has('user:1')).toBe(true)
-    const cleared = await client.post('/admin/clear', {
-      cache: 'main',
-      pattern: 'user:*',
-      confirm: 'yes',
-      _csrf: token,
-    })
+    const cleared = await client.post('/admin/clear', { ...form, confirm: 'yes' })
     expect(cleared.html).toContain('data-deleted="25"')
     expect(await cache.has('other')).toBe(true)
     expect((await client.get('/admin/clear?cache=main&pattern=user%3A*')).html).toContain(
@@ -302,24 +298,13 @@ describe('adminHandler', () => {
     expect(page.html).toContain('blocked for')
     expect(page.html).toContain('lockout')
     const token = Client.token(page.html)
-    expect(
-      (await client.post('/admin/unblock', { limiter: 'web', scope: 'login', key: '203.0.113.7' })).res
-        .status,
-    ).toBe(403)
-    const unblocked = await client.post('/admin/unblock', {
-      limiter: 'web',
-      scope: 'login',
-      key: '203.0.113.7',
-      _csrf: token,
-    })
+    const target = { limiter: 'web', scope: 'login', key: '203.0.113.7' }
+    expect((await client.post('/admin/unblock', target)).res.status).toBe(403)
+    const unblocked = await client.post('/admin/unblock', { ...target, _csrf: token })
     expect(unblocked.html).toContain('Unblocked 203.0.113.7')
     expect((await limiter.peek('login', '203.0.113.7')).allowed).toBe(true)
-    const unlocked = await client.post('/admin/unlock', {
-      guard: 'logins',
-      username: 'ann',
-      mode: 'unlock',
-      _csrf: token,
-    })
+    const unlock = { guard: 'logins', username: 'ann', mode: 'unlock', _csrf: token }
+    const unlocked = await client.post('/admin/unlock', unlock)
     expect(unlocked.html).toContain('Unlocked user ann: 1 lock record(s) changed')
     expect((await guard.check({ username: 'ann' })).locked).toBe(false)
   })

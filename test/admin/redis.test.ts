@@ -2,23 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminHandler } from '../../src/admin/index.js'
 import { createCache, memoryStore } from '../../src/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { Client } from './support.js'
+import { Client } from '../support/admin-client.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
 
 describe.skipIf(!redisAvailable())('admin page over a private Redis', () => {
-  let server: RedisServer
+  const server = useRedisServer({ args: ['--maxmemory', '32mb', '--maxmemory-policy', 'noeviction'] })
   let store: RedisStore
   const closers: { close(): Promise<void> }[] = []
 
   beforeAll(async () => {
-    server = await startRedis({ args: ['--maxmemory', '32mb', '--maxmemory-policy', 'noeviction'] })
     store = redisStore({ url: server.url })
     await store.ready()
   })
   afterAll(async () => {
     for (const c of closers.reverse()) await c.close()
     await store?.close()
-    await server?.stop()
   })
 
   it('shows INFO figures, warns about noeviction, and samples keys per prefix on a big keyspace', async () => {

@@ -4,9 +4,9 @@
  * the deletes exits 130 and reports exactly what was done.
  */
 import type { ChildProcess } from 'node:child_process'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { runCli } from './support.js'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { runCli } from '../support/cli.js'
+import { type RedisServer, redisAvailable, useRedisServer } from '../support/redis.js'
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })
 
@@ -50,16 +50,12 @@ function interruptWhen(ready: RegExp) {
 }
 
 describe.skipIf(!redisAvailable())('clear --pattern over 1,000,000 keys', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let url: string
   beforeAll(async () => {
-    server = await startRedis()
     url = server.url
     load(server)
     expect(dbsize(server)).toBe(TOTAL + DECOYS.length)
-  })
-  afterAll(async () => {
-    await server?.stop()
   })
 
   it('shows progress and deletes exactly the matching keys, no others', async () => {

@@ -6,8 +6,9 @@ import { createCache } from 'cachekit'
 import { createLoginGuard } from 'cachekit/ratelimit'
 import { type RedisStore, redisStore } from 'cachekit/redis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { freePort, type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { runCli } from './support.js'
+import { runCli } from '../support/cli.js'
+import { freePort } from '../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 // Each test runs the CLI several times as a subprocess: seconds each on a busy machine.
 vi.setConfig({ testTimeout: 120_000 })
@@ -21,6 +22,12 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
   let url: string
   const cli = (args: string[], env: Record<string, string> = {}, input?: string) =>
     runCli(['--url', url, '--prefix', PREFIX, ...args], { env, ...(input === undefined ? {} : { input }) })
+  /** Runs `--json <args>`, expects exit code 0 and answers the parsed output. */
+  const cliJson = async <T = unknown>(args: string[]): Promise<T> => {
+    const result = await cli(['--json', ...args])
+    expect(result.code, result.stderr).toBe(0)
+    return result.json<T>()
+  }
 
   beforeAll(async () => {
     server = await startRedis({ password: PASSWORD })
@@ -53,14 +60,12 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
   })
 
   it('stats: server figures', async () => {
-    const result = await cli(['--json', 'stats'])
-    expect(result.code).toBe(0)
-    const json = result.json<{
+    const json = await cliJson<{
       store: string
       dbSize: number
       maxmemoryPolicy: string
       redisVersion: string
-    }>()
+    }>(['stats'])
     expect(json.store).toBe('redis')
     expect(json.dbSize).toBeGreaterThanOrEqual(6)
     expect(json.maxmemoryPolicy).toBeTruthy()
@@ -70,9 +75,7 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
   })
 
   it('keys: under the prefix only, by pattern, --json and lines', async () => {
-    const result = await cli(['--json', 'keys', 'user:*'])
-    expect(result.code).toBe(0)
-    const json = result.json<{ keys: string[]; count: number; truncated: boolean }>()
+    const json = await cliJson<{ keys: string[]; count: number; truncated: boolean }>(['keys', 'user:*'])
     expect(json.keys.sort()).toEqual(['user:1', 'user:2'])
     expect(json.count).toBe(2)
     const all = (await cli(['--json', 'keys'])).json<{ keys: string[] }>()
@@ -89,14 +92,12 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
   })
 
   it('get: decoded through the codec; exit 1 when missing', async () => {
-    const result = await cli(['--json', 'get', 'user:1'])
-    expect(result.code).toBe(0)
-    const json = result.json<{
+    const json = await cliJson<{
       found: boolean
       type: string
       value: { name: string; joined: string; ids: number[] }
       ttlMs: number
-    }>()
+    }>(['get', 'user:1'])
     expect(json).toMatchObject({
       found: true,
       type: 'object',
@@ -113,9 +114,11 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
 
   it('get: a value cachekit did not write is shown as text, raw', async () => {
     server.cli('SET', `${PREFIX}:foreign`, 'written by redis-cli')
-    const result = await cli(['--json', 'get', 'foreign'])
-    expect(result.code).toBe(0)
-    expect(result.json()).toMatchObject({ found: true, raw: true, value: 'written by redis-cli' })
+    expect(await cliJson(['get', 'foreign'])).toMatchObject({
+      found: true,
+      raw: true,
+      value: 'written by redis-cli',
+    })
     server.cli('DEL', `${PREFIX}:foreign`)
   })
 
@@ -130,9 +133,7 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
 
   it('del: how many were deleted', async () => {
     await store.set(`${PREFIX}:gone:1`, Buffer.from('x'), { ttl: null })
-    const result = await cli(['--json', 'del', 'gone:1', 'gone:2'])
-    expect(result.code).toBe(0)
-    expect(result.json()).toEqual({ keys: ['gone:1', 'gone:2'], deleted: 1 })
+    expect(await cliJson(['del', 'gone:1', 'gone:2'])).toEqual({ keys: ['gone:1', 'gone:2'], deleted: 1 })
   })
 
   it('clear: dry run counts, a "no" deletes nothing, a "yes" deletes exactly the matches', async () => {
@@ -201,13 +202,11 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
   })
 
   it('check: passes with warnings on a default server, fails (3) with --strict or when unreachable', async () => {
-    const result = await cli(['--json', 'check'])
-    expect(result.code).toBe(0)
-    const json = result.json<{
+    const json = await cliJson<{
       ok: boolean
       warnings: number
       findings: { name: string; status: string }[]
-    }>()
+    }>(['check'])
     expect(json.ok).toBe(true)
     const status = Object.fromEntries(json.findings.map((f) => [f.name, f.status]))
     expect(status).toMatchObject({ connect: 'ok', version: 'ok', 'read/write': 'ok', auth: 'ok', tls: 'ok' })
@@ -233,9 +232,9 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
       await guard.fail(attempt)
     }
     expect((await guard.check(attempt)).locked).toBe(true)
-    const result = await cli(['--json', 'unlock', '--ip', '192.0.2.7', '--guard-prefix', `${PREFIX}:guard`])
-    expect(result.code).toBe(0)
-    expect(result.json()).toMatchObject({ ok: true, ip: '192.0.2.7', lifted: 1 })
+    expect(await cliJson(['unlock', '--ip', '192.0.2.7', '--guard-prefix', `${PREFIX}:guard`])).toMatchObject(
+      { ok: true, ip: '192.0.2.7', lifted: 1 },
+    )
     expect((await guard.check(attempt)).locked).toBe(false)
     expect((await guard.lockoutLog(5)).some((line) => JSON.stringify(line).includes('cli'))).toBe(true)
     expect((await cli(['unlock'])).code).toBe(2)
@@ -243,14 +242,12 @@ describe.skipIf(!redisAvailable())('cachekit CLI on Redis', () => {
   })
 
   it('bench: throughput and latency percentiles, bounded in time, keys removed after', async () => {
-    const result = await cli(['--json', 'bench', '--duration', '1', '--concurrency', '4', '--size', '64'])
-    expect(result.code).toBe(0)
-    const json = result.json<{
+    const json = await cliJson<{
       ops: number
       opsPerSecond: number
       get: { p50: number; p99: number }
       set: { ops: number }
-    }>()
+    }>(['bench', '--duration', '1', '--concurrency', '4', '--size', '64'])
     expect(json.ops).toBeGreaterThan(0)
     expect(json.get.p99).toBeGreaterThanOrEqual(json.get.p50)
     expect(server.cli('--scan', '--pattern', `${PREFIX}:cachekit-bench:*`)).toBe('')

@@ -1,6 +1,6 @@
 /**
  * `cachekit` as a subprocess against SQL stores: SQLite, PostgreSQL and MariaDB/MySQL (the machine's
- * servers, see test/sql/servers.ts). `check` before `migrate` finds the missing table (exit 3),
+ * servers, see test/support/sql-servers.ts). `check` before `migrate` finds the missing table (exit 3),
  * `migrate` creates it (twice: idempotent), then every data command, `--json` parsed.
  */
 import { join } from 'node:path'
@@ -9,8 +9,15 @@ import { type SqlStore, sqlStore } from 'cachekit/sql'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { dropMysql, dropPostgres, mysqlUrl, postgresUrl, tempDir, uniqueTable } from '../sql/servers.js'
-import { runCli } from './support.js'
+import { runCli } from '../support/cli.js'
+import {
+  dropMysql,
+  dropPostgres,
+  mysqlUrl,
+  postgresUrl,
+  tempDir,
+  uniqueTable,
+} from '../support/sql-servers.js'
 
 // Each test runs the CLI several times as a subprocess: seconds each on a busy machine.
 vi.setConfig({ testTimeout: 120_000 })

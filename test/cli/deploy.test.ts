@@ -8,9 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { freePort, redisAvailable, waitFor } from '../harness/redis.js'
-import { DEPLOY_PASSWORDS, DeployDir, ROOT, runCli } from './support.js'
-import { cachekitWorkload } from './workload.js'
+import { DEPLOY_PASSWORDS, DeployDir, ROOT, runCli } from '../support/cli.js'
+import { cachekitWorkload } from '../support/cli-workload.js'
+import { freePort, waitFor } from '../support/processes.js'
+import { redisAvailable } from '../support/redis.js'
 
 const USER = `cachekit:${DEPLOY_PASSWORDS.cachekit}`
 

@@ -9,7 +9,7 @@ import {
 } from '../../src/geo/index.js'
 import { InvalidKeyError, InvalidOptionError, memoryStore } from '../../src/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
 
 const PLACES: [string, { lon: number; lat: number }][] = [
   ['brandenburger-tor', { lon: 13.377704, lat: 52.516275 }],
@@ -102,15 +102,13 @@ function agree(memory: GeoHit[], redis: GeoHit[], cutoff: number, tolerance: num
 }
 
 describe.skipIf(!redisAvailable())('geo index over Redis', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let store: RedisStore
   beforeAll(async () => {
-    server = await startRedis()
     store = redisStore({ url: server.url, timeout: 2000 })
   })
   afterAll(async () => {
     await store?.close()
-    await server?.stop()
   })
 
   it('gives the same answers as memory on a fixed data set', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache, memoryStore } from '../../src/index.js'
 import {
   createLocks,
@@ -7,8 +7,8 @@ import {
   type Locks,
   LockTimeoutError,
 } from '../../src/lock/index.js'
-import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+import { redisStore } from '../../src/stores/redis/index.js'
+import { redisAvailable, useRedisServer, useRedisStore } from '../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -113,22 +113,13 @@ describe('locks on a memory store', () => {
 })
 
 describe.skipIf(!redisAvailable())('locks on a Redis store', () => {
-  let server: RedisServer
-  let store: RedisStore
-  beforeAll(async () => {
-    server = await startRedis()
-    store = redisStore({ url: server.url, timeout: 1000 })
-    await store.ready()
-  })
-  afterAll(async () => {
-    await store?.close()
-    await server?.stop()
-  })
+  const server = useRedisServer()
+  const store = useRedisStore(server, { timeout: 1000 })
 
-  behaviour(() => createLocks({ store, prefix: `t${Math.random().toString(36).slice(2)}:` }))
+  behaviour(() => createLocks({ store: store(), prefix: `t${Math.random().toString(36).slice(2)}:` }))
 
   it('a release publishes a wake-up only when someone waits', async () => {
-    const locks = createLocks({ store, prefix: 'pub:' })
+    const locks = createLocks({ store: store(), prefix: 'pub:' })
     const second = redisStore({ url: server.url, timeout: 1000 })
     const other = createLocks({ store: second, prefix: 'pub:' })
     const publishes = () =>
@@ -148,7 +139,7 @@ describe.skipIf(!redisAvailable())('locks on a Redis store', () => {
   })
 
   it('tokens keep increasing across restarts of the app (a new store and new locks)', async () => {
-    const first = createLocks({ store, prefix: 'restart:' })
+    const first = createLocks({ store: store(), prefix: 'restart:' })
     const before = await first.lock('job')
     await before.release()
     await first.close()
@@ -162,8 +153,8 @@ describe.skipIf(!redisAvailable())('locks on a Redis store', () => {
   })
 
   it('lock keys are invisible to the cache: keys() does not list them, clear() does not remove them', async () => {
-    const cache = createCache({ store })
-    const locks = createLocks({ store, prefix: 'hidden:' })
+    const cache = createCache({ store: store() })
+    const locks = createLocks({ store: store(), prefix: 'hidden:' })
     const held = await locks.lock('job')
     await cache.set('visible', 1)
     const keys: string[] = []
@@ -176,7 +167,7 @@ describe.skipIf(!redisAvailable())('locks on a Redis store', () => {
   })
 
   it('keeps lock and fence in one hash slot, out of the cache keyspace', async () => {
-    const locks = createLocks({ store, prefix: 'slot:' })
+    const locks = createLocks({ store: store(), prefix: 'slot:' })
     const held = await locks.lock('orders')
     expect(server.cli('EXISTS', '__cachekit:lock:{slot:orders}')).toBe('1')
     expect(server.cli('GET', '__cachekit:lock:{slot:orders}:fence')).toBe(String(held.token))

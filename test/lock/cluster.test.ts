@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLocks } from '../../src/lock/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type ClusterSetup, redisAvailable, startCluster } from '../harness/redis.js'
+import { redisAvailable } from '../support/redis.js'
+import { type ClusterSetup, startCluster } from '../support/redis-topologies.js'
 
 /** Names chosen to land on different masters: each lock and its fence counter share a slot anyway. */
 const NAMES = ['orders', 'shift:1', 'shift:2', 'report', 'a', 'b', 'c', 'payroll']

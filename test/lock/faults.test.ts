@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '../../src/errors.js'
 import { createLocks, type LockHandle, LockLostError } from '../../src/lock/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /**

@@ -1,13 +1,12 @@
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLocks } from '../../src/lock/index.js'
-import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis } from '../harness/redis.js'
-import { findPostgresUrl, uniqueTable } from '../sql/servers.js'
+import { redisAvailable, useRedisServer, useRedisStore } from '../support/redis.js'
+import { findPostgresUrl, uniqueTable } from '../support/sql-servers.js'
 import { startWorker, type Worker } from '../support/worker-process.js'
 
-const WORKER = fileURLToPath(new URL('./fixtures/lock-worker.ts', import.meta.url))
+const WORKER = fileURLToPath(new URL('../support/fixtures/lock-worker.ts', import.meta.url))
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -17,17 +16,8 @@ function worker(args: string[], limit = 150_000): Promise<Worker> {
 }
 
 describe.skipIf(!redisAvailable())('locks across processes', () => {
-  let server: RedisServer
-  let store: RedisStore
-  beforeAll(async () => {
-    server = await startRedis()
-    store = redisStore({ url: server.url, timeout: 2000 })
-    await store.ready()
-  })
-  afterAll(async () => {
-    await store?.close()
-    await server?.stop()
-  })
+  const server = useRedisServer()
+  const store = useRedisStore(server, { timeout: 2000 })
 
   it('8 processes x 50 contenders: a non-atomic GET+SET under the lock counts exactly; tokens strictly increase', async () => {
     const prefix = 'count:'
@@ -52,7 +42,7 @@ describe.skipIf(!redisAvailable())('locks across processes', () => {
   it('a holder killed with SIGKILL frees the lock within its TTL', async () => {
     const ttl = 1500
     const holder = await worker(['hold', server.url, 'killed:', String(ttl)])
-    const locks = createLocks({ store, prefix: 'killed:' })
+    const locks = createLocks({ store: store(), prefix: 'killed:' })
     expect(await locks.tryLock('fenced')).toBeUndefined()
     holder.proc.kill('SIGKILL')
     const killedAt = performance.now()
@@ -77,7 +67,7 @@ describe.skipIf(!redisAvailable())('locks across processes', () => {
       const staleToken = (await stale.next('ready'))['token'] as number
       stale.proc.kill('SIGSTOP')
       try {
-        const locks = createLocks({ store, prefix: 'frozen:' })
+        const locks = createLocks({ store: store(), prefix: 'frozen:' })
         const fresh = await locks.lock('fenced', { ttl: 10_000, wait: 10_000 })
         expect(fresh.token).toBeGreaterThan(staleToken)
         const write = await pool.query(

@@ -3,7 +3,9 @@ import { geoIndex } from '../../src/geo/index.js'
 import { memoryStore } from '../../src/index.js'
 import { channel } from '../../src/pubsub/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type ClusterSetup, redisAvailable, startCluster, waitFor } from '../harness/redis.js'
+import { waitFor } from '../support/processes.js'
+import { redisAvailable } from '../support/redis.js'
+import { type ClusterSetup, startCluster } from '../support/redis-topologies.js'
 
 describe.skipIf(!redisAvailable())('channels and geo on Redis Cluster', () => {
   let setup: ClusterSetup

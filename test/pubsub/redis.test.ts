@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { channel } from '../../src/pubsub/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../harness/redis.js'
-import { startProxy, type TcpProxy } from './proxy.js'
+import { waitFor } from '../support/processes.js'
+import { redisAvailable, useRedisServer } from '../support/redis.js'
+import { startProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!redisAvailable())('channels over Redis', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   const stores: RedisStore[] = []
   const store = (port?: number) => {
     const s = redisStore({ url: port ? `redis://127.0.0.1:${port}` : server.url, timeout: 1000 })
@@ -16,12 +17,8 @@ describe.skipIf(!redisAvailable())('channels over Redis', () => {
   }
   const live = (s: RedisStore, n = 1) => waitFor(() => s.stats().subscriptions.live >= n, 5000)
 
-  beforeAll(async () => {
-    server = await startRedis()
-  })
   afterAll(async () => {
     for (const s of stores) await s.close()
-    await server?.stop()
   })
 
   it('messages of each publisher arrive in publish order, values through the codec', async () => {

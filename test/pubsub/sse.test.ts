@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import { createServer, type Server } from 'node:http'
+import { createAdaptorServer } from '@hono/node-server'
 import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
@@ -9,7 +9,9 @@ import { channelEvents as fastifyEvents } from '../../src/http/fastify/index.js'
 import { channelEvents as honoEvents } from '../../src/http/hono/index.js'
 import { type Channel, channel } from '../../src/pubsub/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, redisAvailable, startRedis, waitFor } from '../harness/redis.js'
+import { listen } from '../support/listen.js'
+import { waitFor } from '../support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis.js'
 
 interface Event {
   id: string | undefined
@@ -64,16 +66,8 @@ const frameworks: [string, Serve][] = [
     async (ch) => {
       const app = express()
       app.get('/events', expressEvents(ch, { heartbeat: 50 }))
-      const server = app.listen(0, '127.0.0.1')
-      await new Promise((resolve) => server.once('listening', resolve))
-      return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
-        close: () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections()
-            server.close(() => resolve())
-          }),
-      }
+      const running = await listen(createServer(app))
+      return { ...running, url: `${running.url}/events` }
     },
   ],
   [
@@ -96,16 +90,8 @@ const frameworks: [string, Serve][] = [
     async (ch) => {
       const app = new Hono()
       app.get('/events', honoEvents(ch, { heartbeat: 50 }))
-      const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-      await new Promise((resolve) => server.once('listening', resolve))
-      return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
-        close: () =>
-          new Promise<void>((resolve) => {
-            ;(server as unknown as { closeAllConnections(): void }).closeAllConnections()
-            server.close(() => resolve())
-          }),
-      }
+      const running = await listen(createAdaptorServer({ fetch: app.fetch }) as Server)
+      return { ...running, url: `${running.url}/events` }
     },
   ],
 ]

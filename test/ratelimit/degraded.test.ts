@@ -4,19 +4,17 @@ import { CacheClosedError } from '../../src/errors.js'
 import { DEGRADED_CHANNEL, type DegradedEvent } from '../../src/observe/channels.js'
 import { type BurstLogEvent, createOneTimeCodes, createRateLimiter } from '../../src/ratelimit/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, startRedis } from '../harness/redis.js'
-import { hasRedis } from './support.js'
+import { hasRedis } from '../support/ratelimit.js'
+import { useRedisServer } from '../support/redis.js'
 
 describe.skipIf(!hasRedis)('every local decision is counted, published and logged once per burst', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let store: RedisStore
   beforeAll(async () => {
-    server = await startRedis()
     store = redisStore({ url: server.url, onLog: () => {} })
   })
   afterAll(async () => {
     await store.close()
-    await server.stop()
   })
 
   it('Redis killed: 30 local decisions, stats say so, 30 events, one warning; one info on recovery', async () => {

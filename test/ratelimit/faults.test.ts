@@ -2,21 +2,19 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '../../src/errors.js'
 import { createLoginGuard, createRateLimiter, scriptRunnerFromClient } from '../../src/ratelimit/index.js'
-import { type RedisServer, startRedis } from '../harness/redis.js'
-import { hasRedis } from './support.js'
+import { hasRedis } from '../support/ratelimit.js'
+import { useRedisServer } from '../support/redis.js'
 
 describe.skipIf(!hasRedis)('failure policies when Redis dies', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   let client: ReturnType<typeof createClient>
   beforeAll(async () => {
-    server = await startRedis()
     client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: 50 } })
     client.on('error', () => {})
     await client.connect()
   })
   afterAll(async () => {
     client.destroy()
-    await server.stop()
   })
 
   const make = (onFailure: 'open' | 'closed' | 'local') =>

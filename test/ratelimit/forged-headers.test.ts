@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 /**
  * An attacker's view of the HTTP doors: real Express, Fastify and Hono servers on loopback, real
  * HTTP requests with forged X-Forwarded-For / Forwarded headers, counters in memory and in a real
@@ -25,8 +26,9 @@ import {
   type ProtectionStore,
 } from '../../src/ratelimit/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, startRedis } from '../harness/redis.js'
-import { hasRedis } from './support.js'
+import { listen } from '../support/listen.js'
+import { hasRedis } from '../support/ratelimit.js'
+import { type RedisServer, startRedis } from '../support/redis.js'
 
 interface Door {
   url: string
@@ -80,12 +82,7 @@ const doors: Record<string, Boot> = {
     app.post('/login', async (req, res) => {
       res.sendStatus(await login(guard, req.body.username, clientIp(req, trust), req.body.password))
     })
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((r) => server.once('listening', r))
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise((r) => server.close(() => r())),
-    }
+    return listen(createServer(app))
   },
   async fastify(store, limits, guard, trust) {
     const app = Fastify()

@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { CacheClosedError, InvalidOptionError } from '../../src/errors.js'
 import { MemoryStore } from '../../src/index.js'
 import { DEGRADED_CHANNEL, type DegradedEvent } from '../../src/observe/channels.js'
@@ -10,8 +10,8 @@ import {
   type ProtectionStore,
 } from '../../src/ratelimit/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type RedisServer, startRedis } from '../harness/redis.js'
-import { hasRedis } from './support.js'
+import { hasRedis } from '../support/ratelimit.js'
+import { useRedisServer } from '../support/redis.js'
 
 let n = 0
 const uniq = () => `${process.pid}-${Date.now()}-${n++}`
@@ -155,14 +155,10 @@ describe('login guard admin, memory store', () => {
 })
 
 describe.skipIf(!hasRedis)('login guard admin, Redis store', () => {
-  let server: RedisServer
+  const server = useRedisServer()
   const stores: RedisStore[] = []
-  beforeAll(async () => {
-    server = await startRedis()
-  })
   afterAll(async () => {
     for (const s of stores) await s.close()
-    await server?.stop()
   })
   adminScenarios(() => {
     const store = redisStore({ url: server.url })

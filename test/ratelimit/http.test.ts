@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import express from 'express'
@@ -9,6 +10,7 @@ import { rateLimit as fastifyRateLimit } from '../../src/http/fastify/index.js'
 import { rateLimit as honoRateLimit } from '../../src/http/hono/index.js'
 import { MemoryStore } from '../../src/index.js'
 import { createRateLimiter } from '../../src/ratelimit/index.js'
+import { listen } from '../support/listen.js'
 
 type Start = (limiter: ReturnType<typeof makeLimiter>) => Promise<{ url: string; close: () => Promise<void> }>
 
@@ -39,12 +41,7 @@ const frameworks: Record<string, Start> = {
     app.get('/{*any}', (_req, res) => {
       res.json({ ok: true })
     })
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((r) => server.once('listening', r))
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise((r) => server.close(() => r())),
-    }
+    return listen(createServer(app))
   },
   async fastify(limiter) {
     const app = Fastify()

@@ -168,15 +168,8 @@ describe('the guard counts one identity', () => {
         fc.array(fc.tuple(groups, spelling), { minLength: 6, maxLength: 6 }),
         async (net, tries) => {
           fc.pre(!net.slice(0, 4).every((n) => n === 0))
-          const guard = createLoginGuard({ store: new MemoryStore(), failureLimit: 5, lockBy: ['ip'] })
-          const results = []
-          for (const [host, choice] of tries) {
-            const ip = spell([...net.slice(0, 4), ...host.slice(4)], choice)
-            const check = await guard.check({ ip })
-            results.push(check.locked)
-            if (!check.locked) await guard.fail({ ip })
-          }
-          expect(results).toEqual([false, false, false, false, false, true])
+          const ips = tries.map(([host, choice]) => spell([...net.slice(0, 4), ...host.slice(4)], choice))
+          expect(await lockTrail('ip', 5, ips)).toEqual([false, false, false, false, false, true])
         },
       ),
       { numRuns: 100 },
@@ -199,15 +192,8 @@ describe('the guard counts one identity', () => {
             `0:0:0:0:0:ffff:${hi.padStart(4, '0')}:${lo.padStart(4, '0')}`,
             `0000::FfFf:${v4}`,
           ]
-          const guard = createLoginGuard({ store: new MemoryStore(), failureLimit: 5, lockBy: ['ip'] })
-          const locked = []
-          for (const pick of picks) {
-            const ip = spellings[pick]!
-            const check = await guard.check({ ip })
-            locked.push(check.locked)
-            if (!check.locked) await guard.fail({ ip })
-          }
-          expect(locked).toEqual([false, false, false, false, false, true])
+          const ips = picks.map((pick) => spellings[pick]!)
+          expect(await lockTrail('ip', 5, ips)).toEqual([false, false, false, false, false, true])
         },
       ),
       { numRuns: 100 },
@@ -218,22 +204,35 @@ describe('the guard counts one identity', () => {
     const login = fc.stringMatching(/^[a-z][a-z0-9.]{2,12}@example\.com$/)
     await fc.assert(
       fc.asyncProperty(login, fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), async (name, flips) => {
-        const guard = createLoginGuard({ store: new MemoryStore(), failureLimit: 3, lockBy: ['username'] })
         const spellings = [
           name.toUpperCase(),
           ` ${name} `,
           fullWidth(name),
           flips[0] ? name : fullWidth(name.toUpperCase()),
         ]
-        const locked = []
-        for (const username of spellings) {
-          const check = await guard.check({ username })
-          locked.push(check.locked)
-          if (!check.locked) await guard.fail({ username })
-        }
-        expect(locked).toEqual([false, false, false, true])
+        expect(await lockTrail('username', 3, spellings)).toEqual([false, false, false, true])
       }),
       { numRuns: 100 },
     )
   })
 })
+
+/**
+ * A login guard on a memory store, locking by `lockBy` after `failureLimit` failures: each value is
+ * checked, then failed unless locked. Resolves to the locked flag of every check, in order.
+ */
+async function lockTrail(
+  lockBy: 'ip' | 'username',
+  failureLimit: number,
+  values: string[],
+): Promise<boolean[]> {
+  const guard = createLoginGuard({ store: new MemoryStore(), failureLimit, lockBy: [lockBy] })
+  const locked: boolean[] = []
+  for (const value of values) {
+    const attempt = lockBy === 'ip' ? { ip: value } : { username: value }
+    const check = await guard.check(attempt)
+    locked.push(check.locked)
+    if (!check.locked) await guard.fail(attempt)
+  }
+  return locked
+}

@@ -7,7 +7,7 @@ import {
   type ProtectionStore,
   scriptRunnerFromClient,
 } from '../../src/ratelimit/index.js'
-import { hasRedis, useRedis } from './support.js'
+import { hasRedis, useRedis } from '../support/ratelimit.js'
 
 let n = 0
 const user = () => `user-${process.pid}-${Date.now()}-${n++}`

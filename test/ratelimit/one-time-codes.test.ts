@@ -6,7 +6,7 @@ import {
   type ProtectionStore,
   scriptRunnerFromClient,
 } from '../../src/ratelimit/index.js'
-import { type Client, hasRedis, useRedis } from './support.js'
+import { type Client, hasRedis, useRedis } from '../support/ratelimit.js'
 
 const SECRET = 'test-secret-of-at-least-16-bytes'
 let n = 0

@@ -7,7 +7,7 @@ import {
   SecretRequiredError,
 } from '../../src/ratelimit/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { type Client, hasRedis, useRedis } from './support.js'
+import { type Client, hasRedis, useRedis } from '../support/ratelimit.js'
 
 const SECRET = 'a-server-side-secret-from-the-env'
 

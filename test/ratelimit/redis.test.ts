@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createRateLimiter, type ScriptRunner, scriptRunnerFromClient } from '../../src/ratelimit/index.js'
-import { rateScenarios } from './scenarios.js'
-import { hasRedis, useRedis } from './support.js'
+import { hasRedis, useRedis } from '../support/ratelimit.js'
+import { rateScenarios } from '../support/ratelimit-scenarios.js'
 
 describe.skipIf(!hasRedis)('rate limiter on Redis', () => {
   const redis = useRedis()
@@ -74,7 +74,7 @@ describe.skipIf(!hasRedis)('rate limiter on Redis', () => {
   })
 
   it('exact across processes: 8 processes x 100 concurrent consumers -> allowed == limit', async () => {
-    const child = fileURLToPath(new URL('./fixtures/consumer.ts', import.meta.url))
+    const child = fileURLToPath(new URL('../support/fixtures/ratelimit-consumer.ts', import.meta.url))
     const key = `xproc-${Date.now()}`
     const run = () =>
       new Promise<number>((resolve, reject) => {

@@ -7,7 +7,7 @@ import {
   type RuleObject,
 } from '../../src/ratelimit/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
-import { hasRedis, useRedis } from './support.js'
+import { hasRedis, useRedis } from '../support/ratelimit.js'
 
 const BAD_MS = [1.5, 0.25, Number.NaN, Number.POSITIVE_INFINITY, -1, 2 ** 31 * 1000, 1e20]
 

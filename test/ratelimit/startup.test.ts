@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { RateLimiterStats } from '../../src/ratelimit/index.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
-import { freePort } from '../harness/redis.js'
-import { hasRedis, useRedis } from './support.js'
+import { freePort } from '../support/processes.js'
+import { hasRedis, useRedis } from '../support/ratelimit.js'
 
 interface Report {
   allowed: number
@@ -22,7 +22,7 @@ interface Report {
 /** The Redis store with its own lifecycle (`ready()`, half-made connections destroyed on close). */
 const storeHasLifecycle = typeof (RedisStore.prototype as { ready?: unknown }).ready === 'function'
 
-const child = fileURLToPath(new URL('./fixtures/startup-child.ts', import.meta.url))
+const child = fileURLToPath(new URL('../support/fixtures/ratelimit-startup-child.ts', import.meta.url))
 
 /** Runs the child; fails if it does not exit by itself within 10 s of its report. */
 function run(url: string, key: string, count: number, limit: number, timeout?: number): Promise<Report> {
@@ -88,7 +88,7 @@ describe.skipIf(!hasRedis)('a rate limiter never decides locally while its store
 
 describe.skipIf(!hasRedis)('close() settles within 2 s in every state and leaves nothing open', () => {
   const redis = useRedis()
-  const closeChild = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url))
+  const closeChild = fileURLToPath(new URL('../support/fixtures/ratelimit-close-child.ts', import.meta.url))
   const runClose = (url: string, delay: number, waitFirst = false, denyCache = true) =>
     new Promise<{ closeMs: number; storeCloseMs: number; outcomes: string[]; exitMs: number }>(
       (resolve, reject) => {

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryStore } from '../../src/index.js'
 import { createLoginGuard, createOneTimeCodes, createRateLimiter } from '../../src/ratelimit/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
-import { waitFor } from '../harness/redis.js'
-import { hasRedis, useRedis } from './support.js'
+import { waitFor } from '../support/processes.js'
+import { hasRedis, useRedis } from '../support/ratelimit.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

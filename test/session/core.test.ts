@@ -4,9 +4,9 @@ import { StoreUnavailableError } from '../../src/errors.js'
 import { createCache, memoryStore } from '../../src/index.js'
 import { createSessions, SessionSecretError, SessionStoreUnsupportedError } from '../../src/session/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
-import { startRedis } from '../harness/redis.js'
 import { bytesMapStore } from '../support/bytes-store.js'
-import { backings, hasRedis, SECRET, sessionsOn } from './support.js'
+import { startRedis } from '../support/redis.js'
+import { backings, hasRedis, SECRET, sessionsOn } from '../support/session.js'
 
 describe('sessions: options', () => {
   it('refuses a missing or short secret with a typed error', () => {

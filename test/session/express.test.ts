@@ -2,9 +2,10 @@ import { createServer } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import express from 'express'
 import session from 'express-session'
-import { afterAll, describe, expect, it } from 'vitest'
 import { expressSessionStore, type Sessions } from '../../src/session/index.js'
-import { backings, idFromSignedCookie, Jar, listen, SECRET, sessionsOn } from './support.js'
+import { listen } from '../support/listen.js'
+import { idFromSignedCookie, SECRET } from '../support/session.js'
+import { describeSessionDoor } from '../support/session-doors.js'
 
 declare module 'express-session' {
   interface SessionData {
@@ -50,94 +51,9 @@ async function instance(sessions: Sessions) {
   return listen(createServer(app))
 }
 
-for (const backing of backings()) {
-  describe(`express-session over cachekit sessions (${backing.name})`, () => {
-    const closers: (() => Promise<void>)[] = []
-    afterAll(async () => {
-      for (const close of closers) await close()
-    })
-    const start = async () => {
-      const sessions = sessionsOn(backing.cache())
-      const server = await instance(sessions)
-      closers.push(server.close)
-      return { sessions, url: server.url }
-    }
-
-    it('keeps all 100 fields set by 100 concurrent requests on one session', async () => {
-      const a = await start()
-      const jar = new Jar()
-      await jar.fetch(`${a.url}/login?user=alice`, { method: 'POST' })
-      const responses = await Promise.all(
-        Array.from({ length: 100 }, (_, i) =>
-          jar.copy().fetch(`${a.url}/set?field=f${i}&value=v${i}`, { method: 'POST' }),
-        ),
-      )
-      expect(responses.every((r) => r.status === 200)).toBe(true)
-      const data = (await (await jar.fetch(`${a.url}/get`)).json()) as Record<string, string>
-      for (let i = 0; i < 100; i++) expect(data[`f${i}`]).toBe(`v${i}`)
-      expect(data['userId']).toBe('alice')
-    })
-
-    it('regenerates the id on login: the old id is dead', async () => {
-      const a = await start()
-      const jar = new Jar()
-      await jar.fetch(`${a.url}/set?field=before&value=1`, { method: 'POST' })
-      const before = idFromSignedCookie(jar.get('connect.sid'))
-      await jar.fetch(`${a.url}/login?user=bob`, { method: 'POST' })
-      const after = idFromSignedCookie(jar.get('connect.sid'))
-      expect(after).not.toBe(before)
-      expect(await a.sessions.load(before)).toBeUndefined()
-      expect((await a.sessions.load(after))?.data['userId']).toBe('bob')
-    })
-
-    it('an unchanged session costs no write per request (throttled touch)', async () => {
-      const a = await start()
-      const jar = new Jar()
-      await jar.fetch(`${a.url}/login?user=erin`, { method: 'POST' })
-      const id = idFromSignedCookie(jar.get('connect.sid'))
-      const first = (await a.sessions.load(id))?.snapshot.touchedAt
-      for (let i = 0; i < 5; i++) expect((await jar.fetch(`${a.url}/get`)).status).toBe(200)
-      expect((await a.sessions.load(id))?.snapshot.touchedAt).toBe(first)
-    })
-
-    it('a logout racing 50 in-flight writes on two instances never comes back', async () => {
-      const a = await start()
-      const b = await start()
-      const jar = new Jar()
-      await jar.fetch(`${a.url}/login?user=carol`, { method: 'POST' })
-      const id = idFromSignedCookie(jar.get('connect.sid'))
-      const writes = Array.from({ length: 50 }, (_, i) =>
-        jar
-          .copy()
-          .fetch(`${(i % 2 ? a : b).url}/set?field=w${i}&value=x&delay=${(i * 7) % 150}`, { method: 'POST' }),
-      )
-      await sleep(40)
-      const logout = await jar.copy().fetch(`${b.url}/logout`, { method: 'POST' })
-      expect(logout.status).toBe(200)
-      await Promise.all(writes)
-      await sleep(50)
-      expect(await a.sessions.load(id)).toBeUndefined()
-      expect(await b.sessions.load(id)).toBeUndefined()
-      // The browser still sending the old cookie gets an empty session on either instance.
-      for (const url of [a.url, b.url]) {
-        const data = (await (await jar.copy().fetch(`${url}/get`)).json()) as Record<string, unknown>
-        expect(data['userId']).toBeUndefined()
-      }
-    })
-
-    it('"log out everywhere" reaches sessions created on another instance', async () => {
-      const a = await start()
-      const b = await start()
-      const phone = new Jar()
-      const laptop = new Jar()
-      await phone.fetch(`${a.url}/login?user=dave`, { method: 'POST' })
-      await laptop.fetch(`${b.url}/login?user=dave`, { method: 'POST' })
-      expect(await a.sessions.sessionsOf('dave')).toHaveLength(2)
-      const reply = await phone.fetch(`${a.url}/logout-everywhere`, { method: 'POST' })
-      expect(await reply.json()).toEqual({ destroyed: 2 })
-      const data = (await (await laptop.fetch(`${b.url}/get`)).json()) as Record<string, unknown>
-      expect(data['userId']).toBeUndefined()
-      expect(await b.sessions.sessionsOf('dave')).toHaveLength(0)
-    })
-  })
-}
+describeSessionDoor({
+  title: 'express-session over cachekit sessions',
+  instance,
+  cookie: 'connect.sid',
+  id: idFromSignedCookie,
+})

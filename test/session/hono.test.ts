@@ -2,9 +2,11 @@ import type { Server } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
-import { afterAll, describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { honoSession, type Sessions } from '../../src/session/index.js'
-import { backings, Jar, listen, sessionsOn } from './support.js'
+import { listen } from '../support/listen.js'
+import { Jar } from '../support/session.js'
+import { describeSessionDoor } from '../support/session-doors.js'
 
 function instance(sessions: Sessions) {
   const app = new Hono()
@@ -25,32 +27,30 @@ function instance(sessions: Sessions) {
     await c.get('session').destroy()
     return c.json({ ok: true })
   })
+  app.post('/logout-everywhere', async (c) =>
+    c.json({ destroyed: await sessions.destroyUser(String(c.get('session').get('userId'))) }),
+  )
   return listen(createAdaptorServer({ fetch: app.fetch }) as Server)
 }
 
-for (const backing of backings()) {
-  describe(`Hono session middleware (${backing.name})`, () => {
-    const closers: (() => Promise<void>)[] = []
-    afterAll(async () => {
-      for (const close of closers) await close()
-    })
-    const start = async () => {
-      const sessions = sessionsOn(backing.cache())
-      const server = await instance(sessions)
-      closers.push(server.close)
-      return { sessions, url: server.url }
-    }
-
-    it('keeps every field of concurrent requests, regenerates on login, refuses writes after logout', async () => {
+describeSessionDoor(
+  {
+    title: 'Hono session middleware',
+    instance,
+    cookie: 'sid',
+    id(value) {
+      if (value === undefined) throw new Error('no session cookie')
+      return value
+    },
+  },
+  (start) => {
+    it('keeps every field of concurrent requests on two instances, refuses writes after logout', async () => {
       const a = await start()
       const b = await start()
       const jar = new Jar()
       await jar.fetch(`${a.url}/set?field=before&value=1`, { method: 'POST' })
-      const before = jar.get('sid') as string
       await jar.fetch(`${a.url}/login?user=hana`, { method: 'POST' })
       const id = jar.get('sid') as string
-      expect(id).not.toBe(before)
-      expect(await a.sessions.load(before)).toBeUndefined()
       await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
           jar.copy().fetch(`${(i % 2 ? a : b).url}/set?field=f${i}&value=${i}`, { method: 'POST' }),
@@ -76,5 +76,5 @@ for (const backing of backings()) {
       expect(await reply.json()).toEqual({})
       expect(reply.headers.getSetCookie()).toEqual([])
     })
-  })
-}
+  },
+)

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { SessionData, SessionSnapshot } from '../../src/session/index.js'
-import { backings, sessionsOn } from './support.js'
+import { backings, sessionsOn } from '../support/session.js'
 
 /**
  * Model test of the merge: several requests load the same session, change fields, and save in any
