@@ -9,16 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../test/support/processes.js'
+import { type RedisServer, redisAvailable, startRedis } from '../../test/support/redis.js'
 import {
   type ClusterSetup,
-  freePort,
-  type RedisServer,
-  redisAvailable,
   type SentinelSetup,
   startCluster,
-  startRedis,
   startSentinel,
-} from '../../test/harness/redis.js'
+} from '../../test/support/redis-topologies.js'
 import { deploy } from '../deploy.js'
 import type { Account, UserStats } from '../services/finance.js'
 import { type AppProcess, spawnApp } from '../spawn.js'
