@@ -1,9 +1,9 @@
 import { CacheClosedError, CacheError, StoreUnavailableError } from '../../errors.js'
 import { absorbs, type CallGuard, type Fallback } from '../../internal/call-guard.js'
+import { Deadlines, DeadlineTimeoutError } from '../../internal/deadline.js'
 import { scrubber } from '../../internal/redact.js'
 import { BurstLog, publishDegraded } from '../../observe/channels.js'
 import { CircuitBreaker } from './breaker.js'
-import { Deadlines, DeadlineTimeoutError } from '../../internal/deadline.js'
 import type { RedisDriver } from './driver.js'
 import type { RedisLogEvent, ResolvedOptions } from './options.js'
 

@@ -1,4 +1,5 @@
 import { RETHROW } from '../../internal/call-guard.js'
+import { within } from '../../internal/deadline.js'
 import type { InvalidationBus } from '../../tiers/bus.js'
 import { BACKING, type Backing } from '../backing.js'
 import type {
@@ -15,7 +16,6 @@ import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
 import { type PubSubChannel, pubSubChannel } from './channel.js'
 import { integerError, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
 import { connect } from './connect.js'
-import { within } from '../../internal/deadline.js'
 import type { RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
 import { Guard, type RedisStoreState } from './guard.js'
 import { inspectNodes, type RedisInspection } from './inspect.js'
