@@ -1,19 +1,11 @@
 /** The one call-guard shape: Redis and SQL stores answer an unreachable server the same way. */
 import diagnostics from 'node:diagnostics_channel'
-import net from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { absorbs, RETHROW } from '../../src/internal/call-guard.js'
 import { DEGRADED_CHANNEL, type DegradedEvent } from '../../src/observe/channels.js'
 import { redisStore } from '../../src/stores/redis/index.js'
 import { sqlStore } from '../../src/stores/sql/index.js'
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { closedPort } from '../support/processes.js'
 
 describe('call guard', () => {
   const events: DegradedEvent[] = []

@@ -124,3 +124,12 @@ export function leakedHandles(before: Map<string, number>): string[] {
   }
   return out
 }
+
+/** A loopback port with nothing listening on it (bound, then released): connections are refused. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}

@@ -6,18 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createCache, StoreUnavailableError } from '../../../src/index.js'
 import { sqlStore } from '../../../src/stores/sql/index.js'
 import { loadPackage } from '../../../src/stores/sql/load.js'
+import { closedPort } from '../../support/processes.js'
 import { tempDir, uniqueTable } from '../../support/sql-servers.js'
 
 const PASSWORD = 'hunter2-very-secret'
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** A server that accepts connections and never answers: a hung database. */
 async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
