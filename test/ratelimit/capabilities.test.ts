@@ -61,8 +61,8 @@ describe('stores recognised by declared capabilities', () => {
   })
 
   it('recognises a memory store from a second copy of the module', async () => {
-    const copy = '../../src/stores/memory/index.js?copy=2'
-    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../../src/stores/memory/index.js')
+    const copy = '../../src/stores/memory/store.js?copy=2'
+    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../../src/stores/memory/store.js')
     const store = other.memoryStore()
     expect(store).not.toBeInstanceOf(memoryStore().constructor)
     const limiter = limiterOn(store)
@@ -75,7 +75,7 @@ describe('stores recognised by declared capabilities', () => {
 
   it('locks, channels and geo indexes recognise it too, and a cache over it', async () => {
     const copy = '../../src/stores/memory/index.js?copy=3'
-    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../../src/stores/memory/index.js')
+    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../../src/stores/memory/store.js')
     const store = other.memoryStore()
     for (const given of [store, createCache({ store })]) {
       expect(createLocks({ store: given }).shared).toBe(false)
