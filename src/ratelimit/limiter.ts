@@ -25,6 +25,7 @@ import { RedisRateBackend } from './redis-backend.js'
 import { type FailurePolicy, type RateLimitResult, summarize } from './result.js'
 import { capacity, type Policy, parseRules } from './rules.js'
 import { bounded, StartupWait } from './startup.js'
+import { checkPoints, type RateWriter } from './writer.js'
 
 export type {
   ConsumeOptions,
@@ -36,6 +37,8 @@ export type {
 export type { FailurePolicy, PolicyResult, RateLimitResult } from './result.js'
 
 import type { ConsumeOptions, RateLimiter, RateLimiterOptions, RateLimiterStats } from './limiter-types.js'
+
+type Backend = RateBackend & RateWriter
 
 /** The deny-cache subscription: pending until the store connects, then its `off`. */
 interface Subscription {
@@ -62,7 +65,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly scopes: readonly S[]
   readonly #rules: ReadonlyMap<string, readonly Policy[]>
   readonly #prefix: string
-  readonly #backend: RateBackend
+  readonly #backend: Backend
   readonly #shared: boolean
   readonly #local: MemoryRateBackend
   readonly #onFailure: FailurePolicy
@@ -220,7 +223,30 @@ class Limiter<S extends string> implements RateLimiter<S> {
     } satisfies RateLimitEvent)
   }
 
-  async reset(scope: S, key: string): Promise<void> {
+  reset(scope: S, key: string): Promise<void> {
+    return this.#write(scope, key, 'reset', (backend, base, policies) => backend.reset(base, policies))
+  }
+
+  async reward(scope: S, key: string, points = 1): Promise<void> {
+    const n = -checkPoints(points, 'reward')
+    return this.#write(scope, key, 'reward', (backend, base, policies) => backend.adjust(base, policies, n))
+  }
+
+  async penalty(scope: S, key: string, points = 1): Promise<void> {
+    const n = checkPoints(points, 'penalty')
+    return this.#write(scope, key, 'penalty', (backend, base, policies) => backend.adjust(base, policies, n))
+  }
+
+  /**
+   * A write on `key`'s state: the cached refusal is forgotten here and on every instance (the next
+   * request asks the store), then the in-process state and the shared store are written.
+   */
+  async #write(
+    scope: S,
+    key: string,
+    what: string,
+    run: (backend: Backend, base: string, policies: readonly Policy[]) => Promise<void>,
+  ): Promise<void> {
     this.#open()
     const policies = this.#policies(scope)
     const base = this.#base(scope, key)
@@ -228,11 +254,11 @@ class Limiter<S extends string> implements RateLimiter<S> {
       this.#deny.delete(base)
       this.#announce({ base, reset: true, cost: 0 })
     }
-    await this.#local.reset(base, policies)
+    await run(this.#local, base, policies)
     if (this.#shared) {
       await this.#startup?.pending
       this.#open()
-      await withDeadline(this.#backend.reset(base, policies), this.#timeoutMs, 'rate limit reset')
+      await withDeadline(run(this.#backend, base, policies), this.#timeoutMs, `rate limit ${what}`)
     }
   }
 

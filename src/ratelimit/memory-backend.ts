@@ -10,12 +10,13 @@ import {
   stateKey,
 } from './backend.js'
 import type { Policy } from './rules.js'
+import type { RateWriter } from './writer.js'
 
 /**
  * Exact, in-process decisions. Each call runs synchronously from read to write, so within one
  * process it is as atomic as the Redis script: nothing interleaves.
  */
-export class MemoryRateBackend implements RateBackend {
+export class MemoryRateBackend implements RateBackend, RateWriter {
   constructor(
     readonly map: StateMap,
     readonly clock: Clock,
@@ -84,6 +85,22 @@ export class MemoryRateBackend implements RateBackend {
       }
     }
     return out
+  }
+
+  async adjust(base: string, policies: readonly Policy[], points: number): Promise<void> {
+    this.adjustNow(base, policies, points)
+  }
+
+  /** A reward (`points` < 0) or a penalty (> 0) on every policy; blocks are left as they are. */
+  adjustNow(base: string, policies: readonly Policy[], points: number): void {
+    const now = Math.floor(this.clock.now())
+    for (const [i, policy] of policies.entries()) {
+      const impl = IMPLEMENTATIONS[policy.algorithm]
+      const key = stateKey(base, i, policy, impl.code)
+      const { next, ttlMs } = impl.adjust(asState(this.map.get(key)), now, points, policy)
+      if (ttlMs > 0) this.map.set(key, next, Math.ceil(ttlMs))
+      else this.map.delete(key)
+    }
   }
 
   async reset(base: string, policies: readonly Policy[]): Promise<void> {

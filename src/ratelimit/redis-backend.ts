@@ -9,8 +9,10 @@ import {
   script,
   stateKey,
 } from './backend.js'
+import { adjustScript } from './lua/adjust.js'
 import { rateScript } from './lua/rate.js'
 import type { Policy } from './rules.js'
+import type { RateWriter } from './writer.js'
 
 /** The most decisions sent in one script call: the server runs a script without interruption. */
 const MAX_BATCH = 64
@@ -35,7 +37,7 @@ interface Batch {
  * trip. On a Cluster (or before the topology is known) a call carries one decision, whose keys
  * share a slot.
  */
-export class RedisRateBackend implements RateBackend {
+export class RedisRateBackend implements RateBackend, RateWriter {
   /** Script calls made, for benchmarks and tests (round trips per decision). */
   calls = 0
   /** Decisions made, for the same accounting. */
@@ -100,6 +102,18 @@ export class RedisRateBackend implements RateBackend {
         for (const w of waiting) w.reject(error)
       },
     )
+  }
+
+  async adjust(base: string, policies: readonly Policy[], points: number): Promise<void> {
+    const keys: string[] = []
+    const args: (string | number)[] = [policies.length, points]
+    for (const [i, policy] of policies.entries()) {
+      const code = IMPLEMENTATIONS[policy.algorithm].code
+      keys.push(stateKey(base, i, policy, code))
+      args.push(code, policy.limit, policy.windowMs, policy.burst)
+    }
+    this.calls++
+    await this.runner.run(adjustScript(policies.map((p) => p.algorithm)), keys, args)
   }
 
   async reset(base: string, policies: readonly Policy[]): Promise<void> {

@@ -3,19 +3,8 @@ import { LUA_HELPERS } from '../algorithms/types.js'
 import { type Script, script } from '../backend.js'
 import type { Algorithm } from '../rules.js'
 
-/**
- * Several requests of one scope, each with every policy, decided one after the other in one
- * round trip from the server's clock: the script is atomic, so each decision is too, and a later
- * decision of the batch sees the state an earlier one wrote. Mirrors `MemoryRateBackend.decideNow`
- * step by step for each decision.
- *
- * KEYS: per decision, per policy: its state key then its block key.
- * ARGV: policy count n, decision count d, per policy: algorithm code, limit, window ms, burst,
- * block ms; then per decision: mode ('c' consume | 'p' peek), cost.
- * Returns per decision, per policy: allowed, remaining, resetMs, retryAfterMs, blocked.
- */
-const BODY = `
-local function parse(s)
+/** A state as Redis keeps it (`'n n n'`, one number alone), and the server's clock in ms. */
+export const STATE_LUA = `local function parse(s)
   if not s then return {} end
   local one = tonumber(s)
   if one then return {one} end
@@ -30,7 +19,20 @@ local function fmt(st)
   return table.concat(p, ' ')
 end
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+
+/**
+ * Several requests of one scope, each with every policy, decided one after the other in one
+ * round trip from the server's clock: the script is atomic, so each decision is too, and a later
+ * decision of the batch sees the state an earlier one wrote. Mirrors `MemoryRateBackend.decideNow`
+ * step by step for each decision.
+ *
+ * KEYS: per decision, per policy: its state key then its block key.
+ * ARGV: policy count n, decision count d, per policy: algorithm code, limit, window ms, burst,
+ * block ms; then per decision: mode ('c' consume | 'p' peek), cost.
+ * Returns per decision, per policy: allowed, remaining, resetMs, retryAfterMs, blocked.
+ */
+const BODY = `
 local n = tonumber(ARGV[1])
 local d = tonumber(ARGV[2])
 local P = {}
@@ -99,7 +101,7 @@ export function rateScript(algorithms: Iterable<Algorithm>): Script {
   let made = scripts.get(name)
   if (!made) {
     const lua = used.map((algorithm) => IMPLEMENTATIONS[algorithm].lua)
-    made = script(name, [LUA_HELPERS, ...lua, BODY].join('\n'))
+    made = script(name, [LUA_HELPERS, ...lua, STATE_LUA, BODY].join('\n'))
     scripts.set(name, made)
   }
   return made
