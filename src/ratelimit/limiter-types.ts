@@ -103,4 +103,9 @@ export interface RateLimiter<S extends string = string> {
    * for the window algorithms, which forget older windows).
    */
   penalty(scope: S, key: string, points?: number): Promise<void>
+  /**
+   * Refuses every request of `key` in `scope` for `duration` (`'15m'` or milliseconds), whatever
+   * the policies say; on Redis every process sees it. `reset` lifts it early.
+   */
+  block(scope: S, key: string, duration: Duration): Promise<void>
 }

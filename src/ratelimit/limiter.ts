@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
-import { describe } from '../internal/duration.js'
+import { type Duration, describe } from '../internal/duration.js'
 import {
   BurstLog,
   type BurstLogEvent,
@@ -22,10 +22,10 @@ import { type DenialMessage, DenyCache, parseDenial } from './deny-cache.js'
 import { MemoryRateBackend } from './memory-backend.js'
 import { wholeMs } from './options.js'
 import { RedisRateBackend } from './redis-backend.js'
-import { type FailurePolicy, type RateLimitResult, summarize } from './result.js'
+import { type FailurePolicy, type RateLimitResult, summarize, uniform } from './result.js'
 import { capacity, type Policy, parseRules } from './rules.js'
 import { bounded, StartupWait } from './startup.js'
-import { checkPoints, type RateWriter } from './writer.js'
+import { blockMs, checkPoints, type RateWriter } from './writer.js'
 
 export type {
   ConsumeOptions,
@@ -77,7 +77,14 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly #origin = randomUUID()
   readonly #burst: BurstLog
   readonly #startup: StartupWait | undefined
-  readonly #counts = { decisions: 0, degraded: 0, localDecisions: 0, errors: 0, startupWaits: 0, denyHits: 0 }
+  readonly #counts = {
+    decisions: 0,
+    degraded: 0,
+    localDecisions: 0,
+    errors: 0,
+    startupWaits: 0,
+    denyCacheHits: 0,
+  }
   #channel: PubSubChannel | undefined
   #pendingChannel: PubSubChannel | undefined
   #subscription: Subscription | undefined
@@ -182,16 +189,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
   }
 
   stats(): RateLimiterStats {
-    const c = this.#counts
-    return {
-      decisions: c.decisions,
-      degraded: c.degraded,
-      localDecisions: c.localDecisions,
-      errors: c.errors,
-      startupWaits: c.startupWaits,
-      denyCacheHits: c.denyHits,
-      roundTrips: this.roundTrips,
-    }
+    return { ...this.#counts, roundTrips: this.roundTrips }
   }
 
   policies(scope: S): readonly Policy[] {
@@ -237,22 +235,33 @@ class Limiter<S extends string> implements RateLimiter<S> {
     return this.#write(scope, key, 'penalty', (backend, base, policies) => backend.adjust(base, policies, n))
   }
 
+  async block(scope: S, key: string, duration: Duration): Promise<void> {
+    const ms = blockMs(duration)
+    const outcome = { allowed: false, remaining: 0, resetMs: ms, retryAfterMs: ms, blocked: true }
+    const write = (backend: Backend, base: string) => backend.block(base, ms)
+    await this.#write(scope, key, 'block', write, (policies) => uniform(policies, outcome))
+  }
+
   /**
    * A write on `key`'s state: the cached refusal is forgotten here and on every instance (the next
-   * request asks the store), then the in-process state and the shared store are written.
+   * request asks the store), or replaced by `denial`; then the in-process state and the shared
+   * store are written.
    */
   async #write(
     scope: S,
     key: string,
     what: string,
     run: (backend: Backend, base: string, policies: readonly Policy[]) => Promise<void>,
+    denial?: (policies: readonly Policy[]) => RateLimitResult,
   ): Promise<void> {
     this.#open()
     const policies = this.#policies(scope)
     const base = this.#base(scope, key)
     if (this.#deny) {
-      this.#deny.delete(base)
-      this.#announce({ base, reset: true, cost: 0 })
+      const result = denial?.(policies)
+      if (result) this.#deny.set(base, 0, this.#clock.now(), result)
+      else this.#deny.delete(base)
+      this.#announce(result ? { base, cost: 0, result } : { base, reset: true, cost: 0 })
     }
     await run(this.#local, base, policies)
     if (this.#shared) {
@@ -327,7 +336,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
     if (mode === 'consume') {
       const cached = this.#deny?.get(base, cost, now)
       if (cached) {
-        this.#counts.denyHits++
+        this.#counts.denyCacheHits++
         if (rateLimitChannel.hasSubscribers) this.#fromDenyCache.add(cached)
         return cached
       }
@@ -384,12 +393,6 @@ class Limiter<S extends string> implements RateLimiter<S> {
       retryAfterMs: allowed ? 0 : 1000,
       blocked: false,
     }
-    return {
-      ...summarize(
-        policies,
-        policies.map(() => outcome),
-      ),
-      degraded: this.#onFailure,
-    }
+    return { ...uniform(policies, outcome), degraded: this.#onFailure }
   }
 }

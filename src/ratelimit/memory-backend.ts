@@ -10,7 +10,7 @@ import {
   stateKey,
 } from './backend.js'
 import type { Policy } from './rules.js'
-import type { RateWriter } from './writer.js'
+import { manualBlockKey, type RateWriter } from './writer.js'
 
 /**
  * Exact, in-process decisions. Each call runs synchronously from read to write, so within one
@@ -33,6 +33,17 @@ export class MemoryRateBackend implements RateBackend, RateWriter {
 
   decideNow(base: string, policies: readonly Policy[], cost: number, mode: Mode): PolicyOutcome[] {
     const now = Math.floor(this.clock.now())
+    const held = this.map.get(manualBlockKey(base)) as number | undefined
+    if (held !== undefined && held > now) {
+      const wait = held - now
+      return policies.map(() => ({
+        allowed: false,
+        remaining: 0,
+        resetMs: wait,
+        retryAfterMs: wait,
+        blocked: true,
+      }))
+    }
     const steps: (Step | undefined)[] = []
     const blocks: number[] = []
     let all = true
@@ -103,7 +114,12 @@ export class MemoryRateBackend implements RateBackend, RateWriter {
     }
   }
 
+  async block(base: string, ms: number): Promise<void> {
+    this.map.set(manualBlockKey(base), Math.floor(this.clock.now()) + ms, ms)
+  }
+
   async reset(base: string, policies: readonly Policy[]): Promise<void> {
+    this.map.delete(manualBlockKey(base))
     for (const [i, policy] of policies.entries()) {
       this.map.delete(stateKey(base, i, policy, IMPLEMENTATIONS[policy.algorithm].code))
       this.map.delete(blockKey(base, i))

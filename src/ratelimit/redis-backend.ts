@@ -12,7 +12,7 @@ import {
 import { adjustScript } from './lua/adjust.js'
 import { rateScript } from './lua/rate.js'
 import type { Policy } from './rules.js'
-import type { RateWriter } from './writer.js'
+import { manualBlockKey, type RateWriter } from './writer.js'
 
 /** The most decisions sent in one script call: the server runs a script without interruption. */
 const MAX_BATCH = 64
@@ -84,6 +84,7 @@ export class RedisRateBackend implements RateBackend, RateWriter {
       for (const [i, policy] of policies.entries()) {
         keys.push(stateKey(w.base, i, policy, codes[i] as string), blockKey(w.base, i))
       }
+      keys.push(manualBlockKey(w.base))
     }
     this.calls++
     let script = this.#scripts.get(policies)
@@ -116,11 +117,17 @@ export class RedisRateBackend implements RateBackend, RateWriter {
     await this.runner.run(adjustScript(policies.map((p) => p.algorithm)), keys, args)
   }
 
+  async block(base: string, ms: number): Promise<void> {
+    this.calls++
+    await this.runner.run(BLOCK_SCRIPT, [manualBlockKey(base)], [ms])
+  }
+
   async reset(base: string, policies: readonly Policy[]): Promise<void> {
     const keys: string[] = []
     for (const [i, policy] of policies.entries()) {
       keys.push(stateKey(base, i, policy, IMPLEMENTATIONS[policy.algorithm].code), blockKey(base, i))
     }
+    keys.push(manualBlockKey(base))
     this.calls++
     await this.runner.run(DELETE_SCRIPT, keys, [])
   }
@@ -145,4 +152,10 @@ const DELETE_SCRIPT = script(
   'cachekit-ratelimit-reset',
   `for _, k in ipairs(KEYS) do redis.call('DEL', k) end
 return #KEYS`,
+)
+
+const BLOCK_SCRIPT = script(
+  'cachekit-ratelimit-block',
+  `redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1`,
 )

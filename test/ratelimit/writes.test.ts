@@ -7,7 +7,11 @@ import {
   scriptRunnerFromClient,
 } from '../../src/ratelimit/index.js'
 import { ALGORITHMS, type Algorithm } from '../../src/ratelimit/rules.js'
+import { redisStore } from '../../src/stores/redis/index.js'
+import { waitFor } from '../harness/redis.js'
 import { hasRedis, useRedis } from './support.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 type Op = { readonly kind: 'consume' | 'reward' | 'penalty'; readonly points: number; readonly dt: number }
 
@@ -118,6 +122,23 @@ function contract(make: (algorithm: Algorithm) => RateLimiter<'s'>) {
         await limiter.close()
       })
 
+      it('block refuses every request for its duration; reset lifts it', async () => {
+        const limiter = make(algorithm)
+        await limiter.block('s', 'b', '10m')
+        const refused = await limiter.consume('s', 'b')
+        expect(refused.allowed).toBe(false)
+        expect(refused.retryAfterMs).toBeGreaterThan(599_000)
+        expect(refused.policies[0]!.blocked).toBe(true)
+        expect((await limiter.peek('s', 'b')).allowed).toBe(false)
+        await limiter.reward('s', 'b', 5)
+        expect((await limiter.consume('s', 'b')).allowed).toBe(false)
+        expect((await limiter.consume('s', 'other')).allowed).toBe(true)
+        await limiter.reset('s', 'b')
+        expect((await limiter.consume('s', 'b')).allowed).toBe(true)
+        await expect(limiter.block('s', 'b', 0)).rejects.toThrow(/block duration/)
+        await limiter.close()
+      })
+
       it('rejects points that are not whole numbers >= 0', async () => {
         const limiter = make(algorithm)
         await expect(limiter.reward('s', 'x', -1)).rejects.toThrow(/whole number/)
@@ -127,6 +148,18 @@ function contract(make: (algorithm: Algorithm) => RateLimiter<'s'>) {
     })
   }
 }
+
+describe('block on the memory store (injected clock)', () => {
+  it('ends when its duration has passed', async () => {
+    let now = T0
+    const limiter = createRateLimiter({ rules: { s: '5/min' }, clock: { now: () => now } })
+    await limiter.block('s', 'k', '1s')
+    now += 999
+    expect((await limiter.consume('s', 'k')).retryAfterMs).toBe(1)
+    now += 1
+    expect((await limiter.consume('s', 'k')).allowed).toBe(true)
+  })
+})
 
 describe('reward and penalty on the memory store', () => {
   contract((algorithm) => createRateLimiter({ rules: { s: { limit: 5, window: '1d', algorithm } } }))
@@ -148,6 +181,28 @@ describe.skipIf(!hasRedis)('reward and penalty on Redis', () => {
       rules: { s: { limit: 5, window: '1d', algorithm } },
     }),
   )
+
+  it('a block is seen by every process, from its deny cache; a reset anywhere lifts it', async () => {
+    const stores = [redisStore({ url: redis.server().url }), redisStore({ url: redis.server().url })]
+    const [a, b] = stores.map((store) =>
+      createRateLimiter({ store, prefix: 'shared-block', rules: { s: '5/min' } }),
+    ) as [RateLimiter<'s'>, RateLimiter<'s'>]
+    try {
+      await sleep(100) // both subscribed
+      expect((await b.consume('s', 'k')).allowed).toBe(true)
+      await a.block('s', 'k', 60_000)
+      await waitFor(async () => {
+        const before = b.roundTrips
+        const refused = await b.consume('s', 'k')
+        return !refused.allowed && refused.retryAfterMs > 59_000 && b.roundTrips === before
+      }, 2000)
+      await b.reset('s', 'k')
+      await waitFor(async () => (await a.consume('s', 'k')).allowed, 2000)
+    } finally {
+      await Promise.all([a.close(), b.close()])
+      await Promise.all(stores.map((store) => store.close()))
+    }
+  })
 
   it('memory and Redis agree on any sequence of consume, reward and penalty', async () => {
     await fc.assert(
