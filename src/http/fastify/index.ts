@@ -1,10 +1,36 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createRateLimitDecider, type RateLimitMiddlewareOptions } from '../rate-limit-decider.js'
+import { InvalidOptionError } from '../../errors.js'
+import {
+  createRateLimitDecider,
+  type RateLimitMiddlewareOptions,
+  type RequestRateLimit,
+} from '../rate-limit-decider.js'
 
-export type FastifyRateLimitOptions = RateLimitMiddlewareOptions<FastifyRequest>
+export interface FastifyRateLimitOptions extends RateLimitMiddlewareOptions<FastifyRequest> {
+  /**
+   * Answers a refused request instead of the default 429 `application/problem+json` (the
+   * `RateLimit` and `Retry-After` headers are already set); it must send the reply.
+   */
+  readonly handler?: (request: FastifyRequest, reply: FastifyReply, result: RequestRateLimit) => unknown
+}
 
-/** An `onRequest` hook, for one route (`{ onRequest: rateLimitHook(...) }`) or a scope. */
-export function rateLimitHook(options: FastifyRateLimitOptions) {
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The decision of cachekit's rate limit hook for this request, when it ran. */
+    rateLimit?: RequestRateLimit
+  }
+}
+
+const SETTLE = Symbol('cachekit.rateLimit.settle')
+
+type Settling = FastifyRequest & { [SETTLE]?: (status: number) => void }
+
+/**
+ * The rate limit as hooks, for one route: `app.get('/login', { ...rateLimitHooks(...) }, handler)`.
+ * `onResponse` gives requests back under `skipFailedRequests`/`skipSuccessfulRequests`. The
+ * decision is left on `request.rateLimit`.
+ */
+export function rateLimitHooks(options: FastifyRateLimitOptions) {
   const decide = createRateLimitDecider<FastifyRequest>(options, {
     peer: (req) => req.raw.socket.remoteAddress,
     header: (req, name) => {
@@ -12,26 +38,57 @@ export function rateLimitHook(options: FastifyRateLimitOptions) {
       return Array.isArray(value) ? value.join(', ') : value
     },
   })
-  return async function cachekitRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const verdict = await decide(request)
-    if (verdict.action === 'skip') return
-    reply.headers(verdict.headers)
-    if (verdict.action === 'reject') await reply.code(verdict.status).send(verdict.body)
+  return {
+    onRequest: async function cachekitRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const verdict = await decide(request)
+      if (verdict.action === 'skip') return
+      request.rateLimit = verdict.info
+      reply.headers(verdict.headers)
+      if (verdict.action === 'pass') {
+        if (verdict.settle) (request as Settling)[SETTLE] = verdict.settle
+        return
+      }
+      if (options.handler) await options.handler(request, reply, verdict.info)
+      else await reply.code(verdict.status).send(verdict.body)
+    },
+    onResponse: async function cachekitRateLimitSettle(
+      request: FastifyRequest,
+      reply: FastifyReply,
+    ): Promise<void> {
+      const settle = (request as Settling)[SETTLE]
+      if (settle) settle(reply.raw.writableFinished ? reply.statusCode : 0)
+    },
   }
 }
 
 /**
+ * An `onRequest` hook, for one route (`{ onRequest: rateLimitHook(...) }`) or a scope. With
+ * `skipFailedRequests`/`skipSuccessfulRequests` use {@link rateLimitHooks} or the plugin, which
+ * also see the response.
+ */
+export function rateLimitHook(options: FastifyRateLimitOptions) {
+  if (options?.skipFailedRequests || options?.skipSuccessfulRequests) {
+    throw new InvalidOptionError(
+      'rateLimitHook only sees the request: with skipFailedRequests or skipSuccessfulRequests use rateLimitHooks(...) or app.register(rateLimit(...))',
+    )
+  }
+  return rateLimitHooks(options).onRequest
+}
+
+/**
  * A Fastify plugin: `app.register(rateLimit({ limiter, scope: 'api' }))`. Like fastify-plugin, it
- * skips encapsulation, so the hook applies to the routes of the instance that registers it.
+ * skips encapsulation, so the hooks apply to the routes of the instance that registers it.
  */
 export function rateLimit(options: FastifyRateLimitOptions) {
-  const hook = rateLimitHook(options)
+  const hooks = rateLimitHooks(options)
   const plugin = function cachekitRateLimitPlugin(
     fastify: FastifyInstance,
     _opts: unknown,
     done: (err?: Error) => void,
   ) {
-    fastify.addHook('onRequest', hook)
+    if (!fastify.hasRequestDecorator('rateLimit')) fastify.decorateRequest('rateLimit', undefined)
+    fastify.addHook('onRequest', hooks.onRequest)
+    fastify.addHook('onResponse', hooks.onResponse)
     done()
   }
   Object.assign(plugin, {
