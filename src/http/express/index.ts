@@ -65,5 +65,6 @@ export function rateLimit(options: ExpressRateLimitOptions) {
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
 export { cacheAccounting } from './accounting.js'
 export { adminPage, type ExpressAdminPage } from './admin.js'
+export { type ExpressLoginGuardOptions, loginGuard } from './login-guard.js'
 export { cacheResponses, type ExpressCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

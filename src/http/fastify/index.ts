@@ -100,5 +100,6 @@ export function rateLimit(options: FastifyRateLimitOptions) {
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
 export { cacheAccounting, cacheAccountingHooks } from './accounting.js'
 export { adminPage, type FastifyAdminPage } from './admin.js'
+export { type FastifyLoginGuardOptions, loginGuard } from './login-guard.js'
 export { cacheResponses, type FastifyCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'

@@ -53,5 +53,6 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
 export { cacheAccounting } from './accounting.js'
 export { adminPage, type HonoAdminPage } from './admin.js'
+export { type HonoLoginGuardOptions, loginGuard } from './login-guard.js'
 export { cacheResponses, type HonoCacheResponsesOptions } from './response-cache.js'
 export { channelEvents } from './sse.js'
