@@ -31,6 +31,7 @@ export interface LoginGuardMiddlewareOptions<Req> {
   readonly problem?: { readonly type?: string; readonly title?: string; readonly detail?: string }
 }
 
+/** What the login guard middleware does with a request: let it through (and record it), or refuse it. */
 export type GuardVerdict =
   | {
       readonly action: 'pass'

@@ -5,6 +5,7 @@ import {
   type RequestRateLimit,
 } from '../rate-limit-decider.js'
 
+/** {@link rateLimit} options for Express: the shared options and a `handler` for refusals. */
 export interface ExpressRateLimitOptions extends RateLimitMiddlewareOptions<Request> {
   /**
    * Answers a refused request instead of the default 429 `application/problem+json` (the
@@ -63,6 +64,8 @@ export function rateLimit(options: ExpressRateLimitOptions) {
 }
 
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export type { LoginOutcome } from '../login-guard-decider.js'
+export type { RequestRateLimit } from '../rate-limit-decider.js'
 export { cacheAccounting } from './accounting.js'
 export { adminPage, type ExpressAdminPage } from './admin.js'
 export { type ExpressLoginGuardOptions, loginGuard } from './login-guard.js'

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { createLoginGuardDecider, type LoginGuardMiddlewareOptions } from '../login-guard-decider.js'
 
+/** {@link loginGuard} options for Express: `username` and `outcome` take the Express request. */
 export type ExpressLoginGuardOptions = LoginGuardMiddlewareOptions<Request>
 
 /**

@@ -6,6 +6,7 @@ import {
   type RequestRateLimit,
 } from '../rate-limit-decider.js'
 
+/** Rate limit options for Fastify: the shared options and a `handler` for refusals. */
 export interface FastifyRateLimitOptions extends RateLimitMiddlewareOptions<FastifyRequest> {
   /**
    * Answers a refused request instead of the default 429 `application/problem+json` (the
@@ -98,6 +99,8 @@ export function rateLimit(options: FastifyRateLimitOptions) {
   return plugin
 }
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export type { LoginOutcome } from '../login-guard-decider.js'
+export type { RequestRateLimit } from '../rate-limit-decider.js'
 export { cacheAccounting, cacheAccountingHooks } from './accounting.js'
 export { adminPage, type FastifyAdminPage } from './admin.js'
 export { type FastifyLoginGuardOptions, loginGuard } from './login-guard.js'

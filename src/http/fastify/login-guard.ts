@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { createLoginGuardDecider, type LoginGuardMiddlewareOptions } from '../login-guard-decider.js'
 
+/** {@link loginGuard} options for Fastify: `username` takes the Fastify request. */
 export type FastifyLoginGuardOptions = LoginGuardMiddlewareOptions<FastifyRequest>
 
 const SETTLE = Symbol('cachekit.loginGuard.settle')

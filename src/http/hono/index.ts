@@ -5,6 +5,7 @@ import {
   type RequestRateLimit,
 } from '../rate-limit-decider.js'
 
+/** {@link rateLimit} options for Hono: the shared options, `peer`, and a `handler` for refusals. */
 export interface HonoRateLimitOptions extends RateLimitMiddlewareOptions<Context> {
   /**
    * The socket peer's address. Default: `@hono/node-server`'s `c.env.incoming.socket`; pass one for
@@ -51,6 +52,8 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
 }
 
 export type { CacheAccountingOptions, RequestCacheCounts } from '../accounting.js'
+export type { LoginOutcome } from '../login-guard-decider.js'
+export type { RequestRateLimit } from '../rate-limit-decider.js'
 export { cacheAccounting } from './accounting.js'
 export { adminPage, type HonoAdminPage } from './admin.js'
 export { type HonoLoginGuardOptions, loginGuard } from './login-guard.js'

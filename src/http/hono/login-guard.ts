@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { createLoginGuardDecider, type LoginGuardMiddlewareOptions } from '../login-guard-decider.js'
 
+/** {@link loginGuard} options for Hono: `username` takes the context. */
 export interface HonoLoginGuardOptions extends LoginGuardMiddlewareOptions<Context> {
   /** The socket peer's address. Default: `@hono/node-server`'s `c.env.incoming.socket`. */
   readonly peer?: (c: Context) => string | undefined
