@@ -54,7 +54,8 @@ export interface RateLimitMiddlewareOptions<Req> {
   readonly problem?: { readonly type?: string; readonly title?: string; readonly detail?: string }
   /**
    * Count the request, then give it back (`limiter.reward`) when its response fails (status
-   * >= 400, or the connection closed first): only requests that succeed count. As express-rate-limit.
+   * >= 400; in Express also a connection closed before the response): only requests that succeed
+   * count. As express-rate-limit.
    */
   readonly skipFailedRequests?: boolean
   /**

@@ -5,7 +5,7 @@ import Fastify from 'fastify'
 import { Hono } from 'hono'
 import { afterAll, describe, expect, it } from 'vitest'
 import { rateLimit as expressRateLimit } from '../../src/http/express/index.js'
-import { rateLimit as fastifyRateLimit, rateLimitHook } from '../../src/http/fastify/index.js'
+import { rateLimit as fastifyRateLimit, rateLimitHook, rateLimitHooks } from '../../src/http/fastify/index.js'
 import { rateLimit as honoRateLimit } from '../../src/http/hono/index.js'
 import type { RateLimitMiddlewareOptions } from '../../src/http/rate-limit-decider.js'
 import { rateLimitHeaders } from '../../src/ratelimit/headers.js'
@@ -162,6 +162,22 @@ describe('RateLimit header drafts', () => {
     const six = rateLimitHeaders(result, { draft: 6 })
     expect(six).toMatchObject({ 'RateLimit-Limit': '10', 'RateLimit-Remaining': '9' })
     expect(six['RateLimit']).toBeUndefined()
+  })
+
+  it('fastify rateLimitHooks on one route gives failed requests back', async () => {
+    const limiter = createRateLimiter({ rules: { api: '2/min' } })
+    const app = Fastify()
+    const hooks = rateLimitHooks({ limiter, scope: 'api', skipFailedRequests: true })
+    app.get('/fail', { ...hooks }, async (_request, reply) => reply.code(503).send('down'))
+    app.get('/ok', { ...hooks }, async () => 'ok')
+    try {
+      const statuses = []
+      for (let i = 0; i < 3; i++) statuses.push((await app.inject('/fail')).statusCode)
+      for (let i = 0; i < 3; i++) statuses.push((await app.inject('/ok')).statusCode)
+      expect(statuses).toEqual([503, 503, 503, 200, 200, 429])
+    } finally {
+      await app.close()
+    }
   })
 
   it('fastify rateLimitHook refuses the skip options it cannot honour', () => {

@@ -57,7 +57,8 @@ export function rateLimitHooks(options: FastifyRateLimitOptions) {
       reply: FastifyReply,
     ): Promise<void> {
       const settle = (request as Settling)[SETTLE]
-      if (settle) settle(reply.raw.writableFinished ? reply.statusCode : 0)
+      // Fastify runs onResponse once the reply is done (sent, or its connection gone): its status.
+      if (settle) settle(reply.statusCode)
     },
   }
 }
