@@ -82,6 +82,96 @@ describe('reward and penalty against the model (memory, injected clock)', () => 
   }
 })
 
+/** Exact reference models with rewards and penalties, independent of the implementations' formulas. */
+interface WriteModel {
+  consume(now: number): boolean
+  adjust(now: number, points: number): void
+}
+
+/** GCRA and the token bucket: tokens refill at the rule's rate; a penalty runs a debt. */
+function tokenModel(capacity: number, perMs: number): WriteModel {
+  let tokens = capacity
+  let at = 0
+  const current = (now: number) => Math.min(capacity, tokens + (now - at) * perMs)
+  return {
+    consume(now) {
+      const c = current(now)
+      if (c + 1e-9 < 1) return false
+      tokens = c - 1
+      at = now
+      return true
+    },
+    adjust(now, points) {
+      tokens = Math.min(capacity, current(now) - points)
+      at = now
+    },
+  }
+}
+
+/** The window algorithms: counts per window; a reward takes from this window, then the previous. */
+function windowModel(limit: number, window: number, sliding: boolean): WriteModel {
+  const counts = new Map<number, number>()
+  return {
+    consume(now) {
+      const index = Math.floor(now / window)
+      const curr = counts.get(index) ?? 0
+      const prev = sliding ? (counts.get(index - 1) ?? 0) : 0
+      const used = prev * ((window - (now - index * window)) / window) + curr
+      if (used + 1 > limit + 1e-9) return false
+      counts.set(index, curr + 1)
+      return true
+    },
+    adjust(now, points) {
+      const index = Math.floor(now / window)
+      const curr = counts.get(index) ?? 0
+      if (points >= 0) {
+        counts.set(index, curr + points)
+        return
+      }
+      const fromCurr = Math.min(curr, -points)
+      counts.set(index, curr - fromCurr)
+      if (sliding) counts.set(index - 1, Math.max(0, (counts.get(index - 1) ?? 0) - (-points - fromCurr)))
+    },
+  }
+}
+
+describe('reward and penalty decide exactly like a reference model (memory, injected clock)', () => {
+  for (const algorithm of ALGORITHMS) {
+    it(algorithm, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(2, 4, 5),
+          fc.constantFrom(100, 250),
+          opsArb,
+          async (limit, interval, ops) => {
+            const windowMs = limit * interval // whole milliseconds per request: both sides compute exactly
+            let now = T0
+            const limiter = createRateLimiter({
+              rules: { s: { limit, window: windowMs, algorithm } },
+              clock: { now: () => now },
+            })
+            const model =
+              algorithm === 'gcra' || algorithm === 'token-bucket'
+                ? tokenModel(limit, limit / windowMs)
+                : windowModel(limit, windowMs, algorithm === 'sliding-window')
+            for (const op of ops) {
+              now += op.dt
+              const t = now - T0
+              if (op.kind === 'consume')
+                expect((await limiter.consume('s', 'k')).allowed).toBe(model.consume(t))
+              else {
+                await limiter[op.kind]('s', 'k', op.points)
+                model.adjust(t, op.kind === 'reward' ? -op.points : op.points)
+              }
+            }
+          },
+        ),
+        { numRuns: 80 },
+      )
+    })
+  }
+})
+
 /** The behaviours both backends must show, run on a limiter built by `make`. */
 function contract(make: (algorithm: Algorithm) => RateLimiter<'s'>) {
   for (const algorithm of ALGORITHMS) {
