@@ -7,14 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { MemoryStore } from 'cachekit'
-import { rateLimit } from 'cachekit/express'
+import { loginGuard, rateLimit } from 'cachekit/express'
 import {
-  clientIp,
   createLoginGuard,
   createOneTimeCodes,
   createRateLimiter,
   type ProtectionStore,
-  retryAfterSeconds,
   type TrustProxy,
 } from 'cachekit/ratelimit'
 import { redisStore } from 'cachekit/redis'
@@ -48,23 +46,20 @@ await redis?.ready()
 
 const app = express()
 app.use(express.json())
-app.post('/login', rateLimit({ limiter, scope: 'login', trustProxy }), async function login(req, res) {
-  const attempt = { username: String(req.body?.username ?? ''), ip: clientIp(req, { trustProxy }) }
-  const check = await guard.check(attempt)
-  if (check.locked) {
-    const retry = retryAfterSeconds(check.retryAfterMs)
-    if (retry) res.set('Retry-After', retry)
-    res.status(429).type('application/problem+json').send({ title: 'Locked out', status: 429 })
-    return
-  }
-  if (req.body?.password !== 'correct horse') {
-    await guard.fail(attempt)
-    res.status(401).json({ error: 'wrong password' })
-    return
-  }
-  await guard.succeed(attempt)
-  res.json({ ok: true })
-})
+// The login guard checks before the handler (a locked attempt gets 429 + Retry-After without a
+// password check) and records the attempt from the handler's status: 4xx a failure, 2xx a success.
+app.post(
+  '/login',
+  rateLimit({ limiter, scope: 'login', trustProxy }),
+  loginGuard({ guard, trustProxy, username: (req) => String(req.body?.username ?? '') }),
+  function login(req, res) {
+    if (req.body?.password !== 'correct horse') {
+      res.status(401).json({ error: 'wrong password' })
+      return
+    }
+    res.json({ ok: true })
+  },
+)
 // Admin: the lockout log and an unlock. Put these behind your admin authentication.
 app.get('/admin/lockouts', async (_req, res) => {
   res.json(await guard.lockoutLog(50))

@@ -53,6 +53,26 @@ export interface RateLimitMiddlewareOptions<Req, S extends string = string> {
   readonly headers?: HeaderOptions
   /** Overrides for the `application/problem+json` body of a 429. */
   readonly problem?: { readonly type?: string; readonly title?: string; readonly detail?: string }
+  /**
+   * Count the request, then give it back (`limiter.reward`) when its response fails (status
+   * >= 400; in Express also a connection closed before the response): only requests that succeed
+   * count. As express-rate-limit.
+   */
+  readonly skipFailedRequests?: boolean
+  /**
+   * Count the request, then give it back when its response succeeds (status < 400): only failures
+   * count, e.g. failed logins.
+   */
+  readonly skipSuccessfulRequests?: boolean
+}
+
+/**
+ * A request's rate limit decision, for later handlers (Express `req.rateLimit`, Fastify
+ * `request.rateLimit`, Hono `c.get('rateLimit')`): the limiter's result, its scope and key.
+ */
+export interface RequestRateLimit extends RateLimitResult {
+  readonly scope: string
+  readonly key: string
 }
 
 /** How an adapter reads the framework's request. */
@@ -63,13 +83,24 @@ export interface RequestAccess<Req> {
 
 export type Verdict =
   | { readonly action: 'skip' }
-  | { readonly action: 'pass'; readonly headers: Record<string, string>; readonly result: RateLimitResult }
+  | {
+      readonly action: 'pass'
+      readonly headers: Record<string, string>
+      readonly result: RateLimitResult
+      readonly info: RequestRateLimit
+      /**
+       * Present with `skipFailedRequests`/`skipSuccessfulRequests`: call once with the response
+       * status (0 when the connection closed before the response was sent).
+       */
+      readonly settle?: (status: number) => void
+    }
   | {
       readonly action: 'reject'
       readonly status: 429
       readonly headers: Record<string, string>
       readonly body: string
       readonly result: RateLimitResult
+      readonly info: RequestRateLimit
     }
 
 export const PROBLEM_TYPE = 'application/problem+json'
@@ -95,6 +126,8 @@ export function createRateLimitDecider<Req, S extends string>(
   const allow = options.allowList ? addressList(options.allowList, 'allowList') : undefined
   const prefix = checkIpv6Prefix(options.ipv6Prefix ?? 64)
   const userMode = checkUserNormalization(options.normalizeUser)
+  const skipFailed = options.skipFailedRequests === true
+  const skipSucceeded = options.skipSuccessfulRequests === true
 
   return async function decide(req) {
     if (options.skip && (await options.skip(req))) return { action: 'skip' }
@@ -117,7 +150,18 @@ export function createRateLimitDecider<Req, S extends string>(
     const cost = typeof options.cost === 'function' ? await options.cost(req) : (options.cost ?? 1)
     const result = await limiter.consume(scopeName, key, { cost })
     const headers = rateLimitHeaders(result, options.headers)
-    if (result.allowed) return { action: 'pass', headers, result }
+    const info: RequestRateLimit = { ...result, scope: scopeName, key }
+    if (result.allowed) {
+      if (!skipFailed && !skipSucceeded) return { action: 'pass', headers, result, info }
+      const settled = { scope: scopeName, key, cost }
+      const settle = (status: number) => {
+        const failed = status === 0 || status >= 400
+        if (failed ? !skipFailed : !skipSucceeded) return
+        // The response is gone: a refund the store misses costs the client one count, no more.
+        limiter.reward(settled.scope, settled.key, settled.cost).catch(() => {})
+      }
+      return { action: 'pass', headers, result, info, settle }
+    }
     headers['Content-Type'] = PROBLEM_TYPE
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000))
     const body = JSON.stringify({
@@ -127,6 +171,6 @@ export function createRateLimitDecider<Req, S extends string>(
       detail: options.problem?.detail ?? `Rate limit "${scopeName}" exceeded; retry in ${seconds} s.`,
       retryAfter: seconds,
     })
-    return { action: 'reject', status: 429, headers, body, result }
+    return { action: 'reject', status: 429, headers, body, result, info }
   }
 }

@@ -6,6 +6,17 @@ export interface HeaderOptions {
   readonly ietf?: boolean
   /** `X-RateLimit-Limit`, `-Remaining`, `-Reset` (epoch seconds). Default false. */
   readonly legacy?: boolean
+  /**
+   * Which draft of the IETF headers (express-rate-limit's `standardHeaders`):
+   * - `8` (default): `RateLimit-Policy: "api";q=100;w=60` and `RateLimit: "api";r=99;t=60`, one
+   *   member per policy;
+   * - `7`: `RateLimit-Policy: 100;w=60` and `RateLimit: limit=100, remaining=99, reset=60`;
+   * - `6`: `RateLimit-Policy: 100;w=60` and `RateLimit-Limit`, `RateLimit-Remaining`,
+   *   `RateLimit-Reset` (seconds).
+   *
+   * Drafts 6 and 7 report the tightest policy; their `RateLimit-Policy` lists every policy.
+   */
+  readonly draft?: 6 | 7 | 8
 }
 
 /** A structured-field string: quoted, with `\` and `"` escaped, printable ASCII only. */
@@ -26,7 +37,18 @@ export function rateLimitHeaders(
   now = Date.now(),
 ): Record<string, string> {
   const headers: Record<string, string> = {}
-  if (options.ietf !== false) {
+  const draft = options.draft ?? 8
+  if (options.ietf !== false && draft !== 8) {
+    headers['RateLimit-Policy'] = result.policies.map((p) => `${p.limit};w=${seconds(p.windowMs)}`).join(', ')
+    const reset = seconds(result.resetMs)
+    if (draft === 7) {
+      headers['RateLimit'] = `limit=${result.limit}, remaining=${result.remaining}, reset=${reset}`
+    } else {
+      headers['RateLimit-Limit'] = String(result.limit)
+      headers['RateLimit-Remaining'] = String(result.remaining)
+      headers['RateLimit-Reset'] = String(reset)
+    }
+  } else if (options.ietf !== false) {
     headers['RateLimit-Policy'] = result.policies
       .map((p) => `${sfString(p.name)};q=${p.limit};w=${seconds(p.windowMs)}`)
       .join(', ')

@@ -94,4 +94,21 @@ export interface RateLimiter<S extends string = string> {
    * `CacheClosedError`. Idempotent.
    */
   close(): Promise<void>
+  /**
+   * Gives `points` back to `key` on every policy of `scope` (a request that should not count, e.g.
+   * one that failed), never beyond a whole allowance; a refusal cached for `key` is forgotten on
+   * every instance, so the next request is decided afresh. A `blockFor` block stays.
+   */
+  reward(scope: S, key: string, points?: number): Promise<void>
+  /**
+   * Takes `points` from `key` on every policy of `scope` without a decision. It may go past the
+   * limit: later requests are refused until the algorithm has recovered them (at most two windows
+   * for the window algorithms, which forget older windows).
+   */
+  penalty(scope: S, key: string, points?: number): Promise<void>
+  /**
+   * Refuses every request of `key` in `scope` for `duration` (`'15m'` or milliseconds), whatever
+   * the policies say; on Redis every process sees it. `reset` lifts it early.
+   */
+  block(scope: S, key: string, duration: Duration): Promise<void>
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import { type Clock, systemClock } from '../internal/clock.js'
-import { describe, wholeMs } from '../internal/duration.js'
+import { type Duration, describe, wholeMs } from '../internal/duration.js'
 import {
   BurstLog,
   type BurstLogEvent,
@@ -21,9 +21,10 @@ import { withDeadline } from './deadline.js'
 import { type DenialMessage, DenyCache, parseDenial } from './deny-cache.js'
 import { MemoryRateBackend } from './memory-backend.js'
 import { RedisRateBackend } from './redis-backend.js'
-import { type FailurePolicy, type RateLimitResult, summarize } from './result.js'
+import { type FailurePolicy, type RateLimitResult, summarize, uniform } from './result.js'
 import { capacity, type Policy, parseRules } from './rules.js'
 import { bounded, StartupWait } from './startup.js'
+import { blockMs, checkPoints, type RateWriter } from './writer.js'
 
 export type {
   ConsumeOptions,
@@ -35,6 +36,8 @@ export type {
 export type { FailurePolicy, PolicyResult, RateLimitResult } from './result.js'
 
 import type { ConsumeOptions, RateLimiter, RateLimiterOptions, RateLimiterStats } from './limiter-types.js'
+
+type Backend = RateBackend & RateWriter
 
 /** The deny-cache subscription: pending until the store connects, then its `off`. */
 interface Subscription {
@@ -61,7 +64,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly scopes: readonly S[]
   readonly #rules: ReadonlyMap<string, readonly Policy[]>
   readonly #prefix: string
-  readonly #backend: RateBackend
+  readonly #backend: Backend
   readonly #shared: boolean
   readonly #local: MemoryRateBackend
   readonly #onFailure: FailurePolicy
@@ -73,7 +76,14 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly #origin = randomUUID()
   readonly #burst: BurstLog
   readonly #startup: StartupWait | undefined
-  readonly #counts = { decisions: 0, degraded: 0, localDecisions: 0, errors: 0, startupWaits: 0, denyHits: 0 }
+  readonly #counts = {
+    decisions: 0,
+    degraded: 0,
+    localDecisions: 0,
+    errors: 0,
+    startupWaits: 0,
+    denyCacheHits: 0,
+  }
   #channel: PubSubChannel | undefined
   #pendingChannel: PubSubChannel | undefined
   #subscription: Subscription | undefined
@@ -178,16 +188,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
   }
 
   stats(): RateLimiterStats {
-    const c = this.#counts
-    return {
-      decisions: c.decisions,
-      degraded: c.degraded,
-      localDecisions: c.localDecisions,
-      errors: c.errors,
-      startupWaits: c.startupWaits,
-      denyCacheHits: c.denyHits,
-      roundTrips: this.roundTrips,
-    }
+    return { ...this.#counts, roundTrips: this.roundTrips }
   }
 
   policies(scope: S): readonly Policy[] {
@@ -219,19 +220,53 @@ class Limiter<S extends string> implements RateLimiter<S> {
     } satisfies RateLimitEvent)
   }
 
-  async reset(scope: S, key: string): Promise<void> {
+  reset(scope: S, key: string): Promise<void> {
+    return this.#write(scope, key, 'reset', (backend, base, policies) => backend.reset(base, policies))
+  }
+
+  async reward(scope: S, key: string, points = 1): Promise<void> {
+    const n = -checkPoints(points, 'reward')
+    return this.#write(scope, key, 'reward', (backend, base, policies) => backend.adjust(base, policies, n))
+  }
+
+  async penalty(scope: S, key: string, points = 1): Promise<void> {
+    const n = checkPoints(points, 'penalty')
+    return this.#write(scope, key, 'penalty', (backend, base, policies) => backend.adjust(base, policies, n))
+  }
+
+  async block(scope: S, key: string, duration: Duration): Promise<void> {
+    const ms = blockMs(duration)
+    const outcome = { allowed: false, remaining: 0, resetMs: ms, retryAfterMs: ms, blocked: true }
+    const write = (backend: Backend, base: string) => backend.block(base, ms)
+    await this.#write(scope, key, 'block', write, (policies) => uniform(policies, outcome))
+  }
+
+  /**
+   * A write on `key`'s state: the cached refusal is forgotten here and on every instance (the next
+   * request asks the store), or replaced by `denial`; then the in-process state and the shared
+   * store are written.
+   */
+  async #write(
+    scope: S,
+    key: string,
+    what: string,
+    run: (backend: Backend, base: string, policies: readonly Policy[]) => Promise<void>,
+    denial?: (policies: readonly Policy[]) => RateLimitResult,
+  ): Promise<void> {
     this.#open()
     const policies = this.#policies(scope)
     const base = this.#base(scope, key)
     if (this.#deny) {
-      this.#deny.delete(base)
-      this.#announce({ base, reset: true, cost: 0 })
+      const result = denial?.(policies)
+      if (result) this.#deny.set(base, 0, this.#clock.now(), result)
+      else this.#deny.delete(base)
+      this.#announce(result ? { base, cost: 0, result } : { base, reset: true, cost: 0 })
     }
-    await this.#local.reset(base, policies)
+    await run(this.#local, base, policies)
     if (this.#shared) {
       await this.#startup?.pending
       this.#open()
-      await withDeadline(this.#backend.reset(base, policies), this.#timeoutMs, 'rate limit reset')
+      await withDeadline(run(this.#backend, base, policies), this.#timeoutMs, `rate limit ${what}`)
     }
   }
 
@@ -300,7 +335,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
     if (mode === 'consume') {
       const cached = this.#deny?.get(base, cost, now)
       if (cached) {
-        this.#counts.denyHits++
+        this.#counts.denyCacheHits++
         if (rateLimitChannel.hasSubscribers) this.#fromDenyCache.add(cached)
         return cached
       }
@@ -357,12 +392,6 @@ class Limiter<S extends string> implements RateLimiter<S> {
       retryAfterMs: allowed ? 0 : 1000,
       blocked: false,
     }
-    return {
-      ...summarize(
-        policies,
-        policies.map(() => outcome),
-      ),
-      degraded: this.#onFailure,
-    }
+    return { ...uniform(policies, outcome), degraded: this.#onFailure }
   }
 }

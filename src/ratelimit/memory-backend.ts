@@ -10,12 +10,13 @@ import {
   stateKey,
 } from './backend.js'
 import type { Policy } from './rules.js'
+import { manualBlockKey, type RateWriter } from './writer.js'
 
 /**
  * Exact, in-process decisions. Each call runs synchronously from read to write, so within one
  * process it is as atomic as the Redis script: nothing interleaves.
  */
-export class MemoryRateBackend implements RateBackend {
+export class MemoryRateBackend implements RateBackend, RateWriter {
   constructor(
     readonly map: StateMap,
     readonly clock: Clock,
@@ -32,6 +33,17 @@ export class MemoryRateBackend implements RateBackend {
 
   decideNow(base: string, policies: readonly Policy[], cost: number, mode: Mode): PolicyOutcome[] {
     const now = Math.floor(this.clock.now())
+    const held = this.map.get(manualBlockKey(base)) as number | undefined
+    if (held !== undefined && held > now) {
+      const wait = held - now
+      return policies.map(() => ({
+        allowed: false,
+        remaining: 0,
+        resetMs: wait,
+        retryAfterMs: wait,
+        blocked: true,
+      }))
+    }
     const steps: (Step | undefined)[] = []
     const blocks: number[] = []
     let all = true
@@ -86,7 +98,28 @@ export class MemoryRateBackend implements RateBackend {
     return out
   }
 
+  async adjust(base: string, policies: readonly Policy[], points: number): Promise<void> {
+    this.adjustNow(base, policies, points)
+  }
+
+  /** A reward (`points` < 0) or a penalty (> 0) on every policy; blocks are left as they are. */
+  adjustNow(base: string, policies: readonly Policy[], points: number): void {
+    const now = Math.floor(this.clock.now())
+    for (const [i, policy] of policies.entries()) {
+      const impl = IMPLEMENTATIONS[policy.algorithm]
+      const key = stateKey(base, i, policy, impl.code)
+      const { next, ttlMs } = impl.adjust(asState(this.map.get(key)), now, points, policy)
+      if (ttlMs > 0) this.map.set(key, next, Math.ceil(ttlMs))
+      else this.map.delete(key)
+    }
+  }
+
+  async block(base: string, ms: number): Promise<void> {
+    this.map.set(manualBlockKey(base), Math.floor(this.clock.now()) + ms, ms)
+  }
+
   async reset(base: string, policies: readonly Policy[]): Promise<void> {
+    this.map.delete(manualBlockKey(base))
     for (const [i, policy] of policies.entries()) {
       this.map.delete(stateKey(base, i, policy, IMPLEMENTATIONS[policy.algorithm].code))
       this.map.delete(blockKey(base, i))

@@ -9,8 +9,10 @@ import {
   script,
   stateKey,
 } from './backend.js'
+import { adjustScript } from './lua/adjust.js'
 import { rateScript } from './lua/rate.js'
 import type { Policy } from './rules.js'
+import { manualBlockKey, type RateWriter } from './writer.js'
 
 /** The most decisions sent in one script call: the server runs a script without interruption. */
 const MAX_BATCH = 64
@@ -35,7 +37,7 @@ interface Batch {
  * trip. On a Cluster (or before the topology is known) a call carries one decision, whose keys
  * share a slot.
  */
-export class RedisRateBackend implements RateBackend {
+export class RedisRateBackend implements RateBackend, RateWriter {
   /** Script calls made, for benchmarks and tests (round trips per decision). */
   calls = 0
   /** Decisions made, for the same accounting. */
@@ -82,6 +84,7 @@ export class RedisRateBackend implements RateBackend {
       for (const [i, policy] of policies.entries()) {
         keys.push(stateKey(w.base, i, policy, codes[i] as string), blockKey(w.base, i))
       }
+      keys.push(manualBlockKey(w.base))
     }
     this.calls++
     let script = this.#scripts.get(policies)
@@ -102,11 +105,29 @@ export class RedisRateBackend implements RateBackend {
     )
   }
 
+  async adjust(base: string, policies: readonly Policy[], points: number): Promise<void> {
+    const keys: string[] = []
+    const args: (string | number)[] = [policies.length, points]
+    for (const [i, policy] of policies.entries()) {
+      const code = IMPLEMENTATIONS[policy.algorithm].code
+      keys.push(stateKey(base, i, policy, code))
+      args.push(code, policy.limit, policy.windowMs, policy.burst)
+    }
+    this.calls++
+    await this.runner.run(adjustScript(policies.map((p) => p.algorithm)), keys, args)
+  }
+
+  async block(base: string, ms: number): Promise<void> {
+    this.calls++
+    await this.runner.run(BLOCK_SCRIPT, [manualBlockKey(base)], [ms])
+  }
+
   async reset(base: string, policies: readonly Policy[]): Promise<void> {
     const keys: string[] = []
     for (const [i, policy] of policies.entries()) {
       keys.push(stateKey(base, i, policy, IMPLEMENTATIONS[policy.algorithm].code), blockKey(base, i))
     }
+    keys.push(manualBlockKey(base))
     this.calls++
     await this.runner.run(DELETE_SCRIPT, keys, [])
   }
@@ -131,4 +152,10 @@ const DELETE_SCRIPT = script(
   'cachekit-ratelimit-reset',
   `for _, k in ipairs(KEYS) do redis.call('DEL', k) end
 return #KEYS`,
+)
+
+const BLOCK_SCRIPT = script(
+  'cachekit-ratelimit-block',
+  `redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1`,
 )

@@ -67,3 +67,11 @@ export function summarize(policies: readonly Policy[], outcomes: readonly Policy
     policies: results,
   }
 }
+
+/** The same outcome on every policy: a manual block, or the open and closed failure policies. */
+export function uniform(policies: readonly Policy[], outcome: PolicyOutcome): RateLimitResult {
+  return summarize(
+    policies,
+    policies.map(() => outcome),
+  )
+}

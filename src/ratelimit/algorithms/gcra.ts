@@ -1,5 +1,14 @@
 import type { Policy } from '../rules.js'
-import { type AlgorithmImpl, EPS, retryUp, roundDown, roundUp, type State, type Step } from './types.js'
+import {
+  type Adjusted,
+  type AlgorithmImpl,
+  EPS,
+  retryUp,
+  roundDown,
+  roundUp,
+  type State,
+  type Step,
+} from './types.js'
 
 /**
  * GCRA (generic cell rate algorithm): the state is one number, the theoretical arrival time (TAT).
@@ -46,4 +55,21 @@ const lua = `ALG['g'] = function(st, now, cost, limit, window, burst)
   return 1, down((tau - (newTat - now) + EPS) / t - EPS), up(newTat - now), 0, {newTat}, math.ceil(newTat - now)
 end`
 
-export const gcra: AlgorithmImpl = { algorithm: 'gcra', code: 'g', decide, lua }
+/** The TAT moves by `T` per point: never before now (a whole allowance), past `now + tau` after a penalty. */
+function adjust(state: State, now: number, points: number, policy: Policy): Adjusted {
+  const t = policy.windowMs / policy.limit
+  const stored = state[0]
+  const tat = stored === undefined || stored < now ? now : stored
+  const newTat = Math.max(now, tat + t * points)
+  return { next: [newTat], ttlMs: Math.ceil(newTat - now) }
+}
+
+const adjustLua = `ADJ['g'] = function(st, now, points, limit, window, burst)
+  local t = window / limit
+  local tat = st[1]
+  if tat == nil or tat < now then tat = now end
+  local newTat = math.max(now, tat + t * points)
+  return {newTat}, math.ceil(newTat - now)
+end`
+
+export const gcra: AlgorithmImpl = { algorithm: 'gcra', code: 'g', decide, lua, adjust, adjustLua }

@@ -1,5 +1,5 @@
 import type { Policy } from '../rules.js'
-import { type AlgorithmImpl, retryUp, type State, type Step } from './types.js'
+import { type Adjusted, type AlgorithmImpl, retryUp, type State, type Step } from './types.js'
 
 /** Slack for comparing weighted counts: float noise only, not a fraction of a request. */
 const COUNT_EPS = 1e-9
@@ -84,4 +84,57 @@ ALG['s'] = function(st, now, cost, limit, w, burst)
   return 1, left(limit - (estimate + cost)), reset, 0, {start, prev, after}, start + 2 * w - now
 end`
 
-export const slidingWindow: AlgorithmImpl = { algorithm: 'sliding-window', code: 's', decide, lua }
+/**
+ * A penalty adds to the current window's count. A reward takes from it first, then from the
+ * previous window's count: unweighted, so a reward taken there gives back at most `points`.
+ */
+function adjust(state: State, now: number, points: number, policy: Policy): Adjusted {
+  const w = policy.windowMs
+  const start = now - (now % w)
+  let prev = 0
+  let curr = 0
+  if (state[0] === start) {
+    prev = state[1] ?? 0
+    curr = state[2] ?? 0
+  } else if (state[0] === start - w) {
+    prev = state[2] ?? 0
+  }
+  if (points >= 0) curr = curr + points
+  else {
+    const fromCurr = Math.min(curr, -points)
+    curr = curr - fromCurr
+    prev = Math.max(0, prev - (-points - fromCurr))
+  }
+  const ttlMs = curr > 0 ? start + 2 * w - now : prev > 0 ? start + w - now : 0
+  return { next: [start, prev, curr], ttlMs }
+}
+
+const adjustLua = `ADJ['s'] = function(st, now, points, limit, w, burst)
+  local start = now - (now % w)
+  local prev, curr = 0, 0
+  if st[1] == start then
+    prev = st[2] or 0
+    curr = st[3] or 0
+  elseif st[1] == start - w then
+    prev = st[3] or 0
+  end
+  if points >= 0 then
+    curr = curr + points
+  else
+    local fromCurr = math.min(curr, -points)
+    curr = curr - fromCurr
+    prev = math.max(0, prev - (-points - fromCurr))
+  end
+  local ttl = 0
+  if curr > 0 then ttl = start + 2 * w - now elseif prev > 0 then ttl = start + w - now end
+  return {start, prev, curr}, ttl
+end`
+
+export const slidingWindow: AlgorithmImpl = {
+  algorithm: 'sliding-window',
+  code: 's',
+  decide,
+  lua,
+  adjust,
+  adjustLua,
+}

@@ -1,5 +1,5 @@
 import type { Policy } from '../rules.js'
-import { type AlgorithmImpl, retryUp, roundUp, type State, type Step } from './types.js'
+import { type Adjusted, type AlgorithmImpl, retryUp, roundUp, type State, type Step } from './types.js'
 
 /** Slack for token counts: float noise only (a token step can be as small as 0.001). */
 const TOKEN_EPS = 1e-6
@@ -52,4 +52,35 @@ const lua = `ALG['t'] = function(st, now, cost, limit, window, burst)
   return 1, math.max(0, math.floor(left + TEPS)), up((cap - left) / rate), 0, {left, now}, math.max(1, math.ceil((cap - left) / rate))
 end`
 
-export const tokenBucket: AlgorithmImpl = { algorithm: 'token-bucket', code: 't', decide, lua }
+/** Tokens move by `-points`: never above the capacity, below zero after a penalty (a debt). */
+function adjust(state: State, now: number, points: number, policy: Policy): Adjusted {
+  const cap = policy.burst
+  const rate = policy.limit / policy.windowMs
+  const stored = state[0]
+  const at = state[1] ?? now
+  const tokens = stored === undefined ? cap : Math.min(cap, stored + Math.max(0, now - at) * rate)
+  const after = Math.min(cap, tokens - points)
+  return { next: [after, now], ttlMs: after >= cap ? 0 : Math.max(1, Math.ceil((cap - after) / rate)) }
+}
+
+const adjustLua = `ADJ['t'] = function(st, now, points, limit, window, burst)
+  local cap = burst
+  local rate = limit / window
+  local tokens = cap
+  if st[1] ~= nil then
+    local at = st[2] or now
+    tokens = math.min(cap, st[1] + math.max(0, now - at) * rate)
+  end
+  local after = math.min(cap, tokens - points)
+  if after >= cap then return {after, now}, 0 end
+  return {after, now}, math.max(1, math.ceil((cap - after) / rate))
+end`
+
+export const tokenBucket: AlgorithmImpl = {
+  algorithm: 'token-bucket',
+  code: 't',
+  decide,
+  lua,
+  adjust,
+  adjustLua,
+}

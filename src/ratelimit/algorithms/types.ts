@@ -19,18 +19,34 @@ export interface Step {
 }
 
 /**
+ * A reward or a penalty applied to one policy's state: the state to write, and how long it matters
+ * (`ttlMs <= 0`: the allowance is whole again, forget the state).
+ */
+export interface Adjusted {
+  readonly next: State
+  readonly ttlMs: number
+}
+
+/**
  * One algorithm, written twice on purpose: `decide` for the in-process backend and `lua` for the
  * Redis script. Both follow the same arithmetic step by step (doubles in both), so the two backends
  * agree; the model tests hold `decide` to a reference and the Redis suite runs the same scenarios.
  *
  * The Lua text defines `ALG['<code>'] = function(st, now, cost, limit, window, burst)` returning
- * `allowed (0|1), remaining, resetMs, retryAfterMs, nextState, ttlMs`.
+ * `allowed (0|1), remaining, resetMs, retryAfterMs, nextState, ttlMs`; the adjust Lua defines
+ * `ADJ['<code>'] = function(st, now, points, limit, window, burst)` returning `nextState, ttlMs`.
  */
 export interface AlgorithmImpl {
   readonly algorithm: Algorithm
   readonly code: string
   decide(state: State, now: number, cost: number, policy: Policy): Step
   readonly lua: string
+  /**
+   * Takes `points` (> 0, a penalty: may go past the limit) or gives `-points` back (< 0, a reward:
+   * never beyond a whole allowance), without a decision.
+   */
+  adjust(state: State, now: number, points: number, policy: Policy): Adjusted
+  readonly adjustLua: string
 }
 
 /** Slack for float comparisons (ms or tokens): doubles near 1.7e12 ms are exact only to ~0.0002. */
@@ -45,4 +61,5 @@ export const LUA_HELPERS = `local EPS = 0.001
 local function up(x) return math.max(0, math.ceil(x - EPS)) end
 local function down(x) return math.max(0, math.floor(x + EPS)) end
 local function retry(x) return math.max(1, math.ceil(x - EPS)) end
-local ALG = {}`
+local ALG = {}
+local ADJ = {}`

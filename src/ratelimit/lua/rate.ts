@@ -3,19 +3,8 @@ import { LUA_HELPERS } from '../algorithms/types.js'
 import { type Script, script } from '../backend.js'
 import type { Algorithm } from '../rules.js'
 
-/**
- * Several requests of one scope, each with every policy, decided one after the other in one
- * round trip from the server's clock: the script is atomic, so each decision is too, and a later
- * decision of the batch sees the state an earlier one wrote. Mirrors `MemoryRateBackend.decideNow`
- * step by step for each decision.
- *
- * KEYS: per decision, per policy: its state key then its block key.
- * ARGV: policy count n, decision count d, per policy: algorithm code, limit, window ms, burst,
- * block ms; then per decision: mode ('c' consume | 'p' peek), cost.
- * Returns per decision, per policy: allowed, remaining, resetMs, retryAfterMs, blocked.
- */
-const BODY = `
-local function parse(s)
+/** A state as Redis keeps it (`'n n n'`, one number alone), and the server's clock in ms. */
+export const STATE_LUA = `local function parse(s)
   if not s then return {} end
   local one = tonumber(s)
   if one then return {one} end
@@ -30,7 +19,20 @@ local function fmt(st)
   return table.concat(p, ' ')
 end
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+
+/**
+ * Several requests of one scope, each with every policy, decided one after the other in one
+ * round trip from the server's clock: the script is atomic, so each decision is too, and a later
+ * decision of the batch sees the state an earlier one wrote. Mirrors `MemoryRateBackend.decideNow`
+ * step by step for each decision.
+ *
+ * KEYS: per decision: per policy its state key then its block key, then the key's manual block.
+ * ARGV: policy count n, decision count d, per policy: algorithm code, limit, window ms, burst,
+ * block ms; then per decision: mode ('c' consume | 'p' peek), cost.
+ * Returns per decision, per policy: allowed, remaining, resetMs, retryAfterMs, blocked.
+ */
+const BODY = `
 local n = tonumber(ARGV[1])
 local d = tonumber(ARGV[2])
 local P = {}
@@ -46,42 +48,50 @@ for j = 0, d - 1 do
   local mode = ARGV[av + 1]
   local cost = tonumber(ARGV[av + 2])
   av = av + 2
-  local kb = j * 2 * n
-  local steps = {}
-  local all = true
-  for i = 1, n do
-    local p = P[i]
-    local s = {}
-    local left = -2
-    if p.block > 0 then left = redis.call('PTTL', KEYS[kb + 2 * i]) end
-    if left > 0 then
-      s.blocked = left
-      all = false
-    else
-      s.st = parse(redis.call('GET', KEYS[kb + 2 * i - 1]))
-      s.ok, s.rem, s.reset, s.wait, s.nxt, s.ttl = ALG[p.code](s.st, now, cost, p.limit, p.window, p.burst)
-      if s.ok == 0 then all = false end
+  local kb = j * (2 * n + 1)
+  local held = redis.call('PTTL', KEYS[kb + 2 * n + 1])
+  if held > 0 then
+    for i = 1, n do
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 0, 0, held, held, 1
+      o = o + 5
     end
-    steps[i] = s
-  end
-  for i = 1, n do
-    local p, s = P[i], steps[i]
-    local a, b, c, e, f
-    if s.blocked then
-      a, b, c, e, f = 0, 0, s.blocked, s.blocked, 1
-    elseif mode == 'c' and all then
-      if cost > 0 then redis.call('SET', KEYS[kb + 2 * i - 1], fmt(s.nxt), 'PX', math.max(1, s.ttl)) end
-      a, b, c, e, f = 1, s.rem, s.reset, 0, 0
-    elseif mode == 'c' and s.ok == 0 and p.block > 0 then
-      redis.call('SET', KEYS[kb + 2 * i], '1', 'PX', p.block)
-      local wait = math.max(s.wait, p.block)
-      a, b, c, e, f = 0, s.rem, math.max(s.reset, wait), wait, 1
-    else
-      local _, rem, reset = ALG[p.code](s.st, now, 0, p.limit, p.window, p.burst)
-      a, b, c, e, f = s.ok, rem, reset, s.wait, 0
+  else
+    local steps = {}
+    local all = true
+    for i = 1, n do
+      local p = P[i]
+      local s = {}
+      local left = -2
+      if p.block > 0 then left = redis.call('PTTL', KEYS[kb + 2 * i]) end
+      if left > 0 then
+        s.blocked = left
+        all = false
+      else
+        s.st = parse(redis.call('GET', KEYS[kb + 2 * i - 1]))
+        s.ok, s.rem, s.reset, s.wait, s.nxt, s.ttl = ALG[p.code](s.st, now, cost, p.limit, p.window, p.burst)
+        if s.ok == 0 then all = false end
+      end
+      steps[i] = s
     end
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = a, b, c, e, f
-    o = o + 5
+    for i = 1, n do
+      local p, s = P[i], steps[i]
+      local a, b, c, e, f
+      if s.blocked then
+        a, b, c, e, f = 0, 0, s.blocked, s.blocked, 1
+      elseif mode == 'c' and all then
+        if cost > 0 then redis.call('SET', KEYS[kb + 2 * i - 1], fmt(s.nxt), 'PX', math.max(1, s.ttl)) end
+        a, b, c, e, f = 1, s.rem, s.reset, 0, 0
+      elseif mode == 'c' and s.ok == 0 and p.block > 0 then
+        redis.call('SET', KEYS[kb + 2 * i], '1', 'PX', p.block)
+        local wait = math.max(s.wait, p.block)
+        a, b, c, e, f = 0, s.rem, math.max(s.reset, wait), wait, 1
+      else
+        local _, rem, reset = ALG[p.code](s.st, now, 0, p.limit, p.window, p.burst)
+        a, b, c, e, f = s.ok, rem, reset, s.wait, 0
+      end
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = a, b, c, e, f
+      o = o + 5
+    end
   end
 end
 return out`
@@ -99,7 +109,7 @@ export function rateScript(algorithms: Iterable<Algorithm>): Script {
   let made = scripts.get(name)
   if (!made) {
     const lua = used.map((algorithm) => IMPLEMENTATIONS[algorithm].lua)
-    made = script(name, [LUA_HELPERS, ...lua, BODY].join('\n'))
+    made = script(name, [LUA_HELPERS, ...lua, STATE_LUA, BODY].join('\n'))
     scripts.set(name, made)
   }
   return made
