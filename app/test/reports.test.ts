@@ -5,7 +5,7 @@
  * In-process, and on two app processes sharing Redis and PostgreSQL, then Redis and MariaDB.
  */
 import { describe, expect, it } from 'vitest'
-import { adminPage, login, targets, useDeployment } from './support.js'
+import { addExpense, adminPage, login, targets, useDeployment } from './support.js'
 
 for (const target of await targets({ mariadb: true })) {
   describe(`reports, ${target.name}: per-type prefixes and TTLs, 10 generations/hour per user`, () => {
@@ -50,12 +50,7 @@ for (const target of await targets({ mariadb: true })) {
       const onB = demo.via(d.b)
       await demo.json('/reports/monthly?months=12')
       const [account] = await d.queries.accounts(1)
-      const created = await onB.post('/api/transactions', {
-        accountId: account!.id,
-        categoryId: 25,
-        type: 'expense',
-        amount: 100,
-      })
+      const created = await addExpense(onB, account!.id, 100)
       expect(created.status).toBe(201)
       const admin = adminPage(demo)
       expect(await admin.key('report_monthly:1:12')).toBeUndefined()

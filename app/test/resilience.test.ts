@@ -9,6 +9,7 @@ import { type RedisServer, redisAvailable, startRedis } from '../../test/harness
 import { mysqlUrl } from '../../test/sql/servers.js'
 import type { Account, UserStats } from '../services/finance.js'
 import {
+  addExpense,
   client,
   type FreshDatabase,
   freshMariaDb,
@@ -107,12 +108,7 @@ if (processes) {
       const onB = onA.via(d.b)
       const stats = await onB.json<UserStats>('/api/stats') // now cached (Redis and B's L1)
       const accounts = await onB.json<Account[]>('/api/accounts')
-      const response = await onA.post('/api/transactions', {
-        accountId: accounts[0]!.id,
-        categoryId: 25,
-        type: 'expense',
-        amount: 1000,
-      })
+      const response = await addExpense(onA, accounts[0]!.id, 1000)
       expect(response.status).toBe(201)
       const month = new Date().toISOString().slice(0, 7)
       const count = (s: UserStats) => s.months.find((m) => m.month === month)!.count
@@ -155,12 +151,7 @@ if (myUrl) {
       const stats = await demo.json<UserStats>('/api/stats')
       expect(stats).toEqual(await app.services.queries.stats(1))
       const [account] = await app.services.queries.accounts(1)
-      const response = await demo.post('/api/transactions', {
-        accountId: account!.id,
-        categoryId: 25,
-        type: 'expense',
-        amount: 1500,
-      })
+      const response = await addExpense(demo, account!.id, 1500)
       expect(response.status).toBe(201)
       expect(await demo.json('/api/stats')).toEqual(await app.services.queries.stats(1))
       const [a, b] = await app.services.queries.accounts(1)

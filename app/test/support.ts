@@ -12,7 +12,7 @@ import { createLocks, type Locks } from 'cachekit/lock'
 import { redisStore } from 'cachekit/redis'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { type RedisServer, redisAvailable, startRedis } from '../../test/harness/redis.js'
 import { mysqlUrl, postgresUrl } from '../../test/sql/servers.js'
 import { loadConfig } from '../config.js'
@@ -118,6 +118,10 @@ export function useDeployment(target: Target, env: Record<string, string> = {}):
   beforeAll(async () => {
     Object.assign(deployment, await target.start(env))
   }, 180_000)
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail' && deployment.logs)
+      console.error(`${target.name}, the apps' last log lines:\n${deployment.logs().slice(-40).join('\n')}`)
+  })
   afterAll(async () => {
     await deployment.close?.()
   })
@@ -265,12 +269,16 @@ export interface Client {
 
 /** A tiny browser: keeps the cookies (the session's and the admin page's) between requests. */
 export function client(base: string, jar = new Map<string, string>()): Client {
-  const keep = (response: Response) => {
+  const keep = async (response: Response) => {
     for (const line of response.headers.getSetCookie()) {
       const [pair = ''] = line.split(';')
       const eq = pair.indexOf('=')
       if (eq > 0) jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim())
     }
+    // Like a browser, take the whole response before the next request: express-session saves a
+    // session while the last byte is held back, so the headers alone do not mean it is stored.
+    if (!response.headers.get('content-type')?.startsWith('text/event-stream'))
+      await response.clone().arrayBuffer()
     return response
   }
   const c: Client = {
@@ -319,6 +327,11 @@ export async function login(base: string, username = 'demo'): Promise<Client> {
   if (response.status !== 200)
     throw new Error(`login as ${username}: ${response.status} ${await response.text()}`)
   return c
+}
+
+/** Records an expense of `amount` cents on `accountId` as `c` (category 25: a leaf of the demo user's tree). */
+export function addExpense(c: Client, accountId: number, amount: number): Promise<Response> {
+  return c.post('/api/transactions', { accountId, categoryId: 25, type: 'expense', amount })
 }
 
 /** Waits until `check` returns true (polling), or throws after `timeoutMs`. */
