@@ -7,16 +7,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Account, CategoryNode, UserStats } from '../services/finance.js'
-import {
-  adminPage,
-  client,
-  getViaBalancer,
-  inProcess,
-  login,
-  opsStats,
-  targets,
-  useDeployment,
-} from './support.js'
+import { adminPage, client, getViaBalancer, login, opsStats } from './http.js'
+import { inProcess, targets, useDeployment } from './support.js'
 
 for (const target of await targets()) {
   describe(`finance, ${target.name}: cached trees, statistics and accounts, invalidated on every write`, () => {

@@ -5,7 +5,8 @@
  * In-process, and on two app processes sharing Redis and PostgreSQL, then Redis and MariaDB.
  */
 import { describe, expect, it } from 'vitest'
-import { addExpense, adminPage, login, targets, useDeployment } from './support.js'
+import { addExpense, adminPage, login } from './http.js'
+import { targets, useDeployment } from './support.js'
 
 for (const target of await targets({ mariadb: true })) {
   describe(`reports, ${target.name}: per-type prefixes and TTLs, 10 generations/hour per user`, () => {

@@ -8,14 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, redisAvailable, startRedis } from '../../test/harness/redis.js'
 import { mysqlUrl } from '../../test/sql/servers.js'
 import type { Account, UserStats } from '../services/finance.js'
+import { addExpense, client, login, openEvents } from './http.js'
 import {
-  addExpense,
-  client,
   type FreshDatabase,
   freshMariaDb,
   inProcess,
-  login,
-  openEvents,
   startTestApp,
   type TestApp,
   twoProcesses,

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { FencedOutError } from '../services/finance.js'
-import { client, login, openEvents, targets, useDeployment, waitFor } from './support.js'
+import { client, login, openEvents } from './http.js'
+import { targets, useDeployment, waitFor } from './support.js'
 
 for (const target of await targets()) {
   describe(`staff bot, ${target.name}: PIN login, per-role limits, fenced transfers, live balances, merchants nearby`, () => {
