@@ -123,6 +123,8 @@ export interface BalanceEvent {
 export async function openEvents(c: Client) {
   const controller = new AbortController()
   const response = await c.get('/events/balances', { accept: 'text/event-stream' })
+  if (response.status !== 200)
+    throw new Error(`GET /events/balances: ${response.status} ${await response.text()}`)
   const events: BalanceEvent[] = []
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
   controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}))

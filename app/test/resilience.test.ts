@@ -1,6 +1,7 @@
 /**
  * Seed 5 (resilience) and the multi-process deployment: two app processes on one Redis and one
- * PostgreSQL stay consistent (sessions, invalidation, lockouts, live events); the cache falls back
+ * PostgreSQL, each with an L1, stay consistent (sessions, invalidation over the bus, live events;
+ * lockouts, limits, PINs and locks across processes are in the seed suites); the cache falls back
  * to SQL while Redis is out and serves nothing stale when it returns; the cache version moves
  * every key; `CACHE=off` runs the same code with every read missing; MariaDB works too.
  */
