@@ -18,7 +18,7 @@ import { loadConfig } from './config.js'
 import { openDb } from './db/sql.js'
 import { financeQueries } from './services/finance.js'
 import { type AppProcess, spawnApp } from './spawn.js'
-import { login } from './test/support.js'
+import { login } from './test/http.js'
 
 const duration = Number(process.env['LOAD_DURATION'] ?? 15)
 const connections = Number(process.env['LOAD_CONNECTIONS'] ?? 16)

@@ -20,7 +20,7 @@ import {
 import { deploy } from '../deploy.js'
 import type { Account, UserStats } from '../services/finance.js'
 import { type AppProcess, spawnApp } from '../spawn.js'
-import { login } from './support.js'
+import { login } from './http.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'refapp-deploy-'))
 const base = { APP_DATA_DIR: dir, APP_DATA_SIZE: 'small', THROTTLE_LOGIN: '1000/min' }
