@@ -2,7 +2,7 @@
 // that load, and every public door under src/ (a folder's index.ts) has an entry.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
@@ -31,25 +31,27 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   }
 }
 
-// Public doors: src/index.ts, src/<folder>/index.ts, src/stores/<store>/index.ts,
-// src/http/<framework>/index.ts and src/observe/<exporter>/index.ts (internal/ is never exported;
-// the memory and dummy stores are exported from the root door).
-const doors = ['src/index.ts']
-const isDoorFolder = (dir) => /^src\/[^/]+$/.test(dir) || /^src\/(stores|http|observe)\/[^/]+$/.test(dir)
+// Doors: every folder under src/ has an index.ts (scripts/check-layout.mjs sees to that). One that
+// starts with `// Internal door:` serves cachekit's own folders and must stay out of "exports";
+// any other index.ts is public and needs an entry (the memory and dummy stores are exported from
+// the root door).
+const INTERNAL = '// Internal door:'
+const doors = []
 const walk = (dir) => {
   for (const name of readdirSync(join(root, dir))) {
     const path = join(dir, name)
-    if (statSync(join(root, path)).isDirectory()) {
-      if (name !== 'internal') walk(path)
-    } else if (name === 'index.ts' && isDoorFolder(dir)) doors.push(path)
+    if (statSync(join(root, path)).isDirectory()) walk(path)
+    else if (name === 'index.ts') doors.push(path)
   }
 }
 walk('src')
 const exportedFromRoot = ['dist/stores/memory/index.js', 'dist/stores/dummy/index.js']
 for (const door of doors) {
   const built = door.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')
-  if (!exported.has(built) && !exportedFromRoot.includes(built)) {
-    problems.push(`${relative(root, join(root, door))} is a public door with no "exports" entry`)
+  const internal = (await readFile(join(root, door), 'utf8')).startsWith(INTERNAL)
+  if (internal && exported.has(built)) problems.push(`${door} is marked internal but has an "exports" entry`)
+  if (!internal && !exported.has(built) && !exportedFromRoot.includes(built)) {
+    problems.push(`${door} is a public door with no "exports" entry (or start it with "${INTERNAL}")`)
   }
 }
 

@@ -1,24 +1,34 @@
-export { Cache, type SetOptions } from './cache/cache.js'
-export type { CachedFunction, CachedOptions, MethodDecorator } from './cache/cached.js'
-export { type CacheOptions, createCache } from './cache/create.js'
-export type { Factory, FactoryContext, GetOrSetOptions } from './cache/get-or-set.js'
-export { key, MAX_KEY_LENGTH } from './cache/keys.js'
-export type { CacheStats } from './cache/stats.js'
-export { type Codec, type CodecOptions, createCodec } from './codec/codec.js'
-export type { CompressionAlgorithm, CompressionOptions } from './codec/compression.js'
-export { jsonSerializer, msgpackSerializer, type Serializer } from './codec/serializers.js'
-export type { DecodeLimits } from './codec/value.js'
+export type {
+  CachedFunction,
+  CachedOptions,
+  CacheStats,
+  Factory,
+  FactoryContext,
+  GetOrSetOptions,
+  MethodDecorator,
+} from './cache/index.js'
+export { Cache, type CacheOptions, createCache, key, MAX_KEY_LENGTH, type SetOptions } from './cache/index.js'
+export type { CompressionAlgorithm, CompressionOptions, DecodeLimits } from './codec/index.js'
+export {
+  type Codec,
+  type CodecOptions,
+  createCodec,
+  jsonSerializer,
+  msgpackSerializer,
+  type Serializer,
+} from './codec/index.js'
 export * from './errors.js'
-export type { Clock } from './internal/clock.js'
+export type { Clock, MaybePromise } from './internal/index.js'
 export {
   type Duration,
   type DurationString,
   type DurationUnit,
   durationToMs,
+  escapeGlob,
+  globMatcher,
+  matchGlob,
   type Ttl,
-} from './internal/duration.js'
-export { escapeGlob, globMatcher, matchGlob } from './internal/glob.js'
-export type { MaybePromise } from './internal/maybe-promise.js'
+} from './internal/index.js'
 export {
   type CacheEvent,
   type CacheEventType,
@@ -37,15 +47,8 @@ export {
   TIMING_SAMPLE_EVERY,
   type Tier,
   type TimingEvent,
-} from './observe/channels.js'
-export { completeStore } from './stores/complete.js'
+} from './observe/index.js'
 export { DummyStore, dummyStore } from './stores/dummy/index.js'
-export {
-  MemoryStore,
-  type MemoryStoreOptions,
-  type MutationPolicy,
-  memoryStore,
-} from './stores/memory/index.js'
 export type {
   CompleteStore,
   ScopedAccess,
@@ -57,12 +60,19 @@ export type {
   StoreStats,
   StoreWrite,
   StoreWriteOptions,
-} from './stores/types.js'
+} from './stores/index.js'
+export { completeStore } from './stores/index.js'
+export {
+  MemoryStore,
+  type MemoryStoreOptions,
+  type MutationPolicy,
+  memoryStore,
+} from './stores/memory/index.js'
+export type { TierReads } from './tiers/index.js'
 export {
   type BusListener,
   type Invalidation,
   type InvalidationBus,
   type MemoryBus,
   memoryBus,
-} from './tiers/bus.js'
-export type { TierReads } from './tiers/tiered-store.js'
+} from './tiers/index.js'

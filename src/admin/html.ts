@@ -5,7 +5,7 @@
  * app write, `<script>` included.
  */
 
-import { scaleBytes } from '../internal/bytes.js'
+import { scaleBytes } from '../internal/index.js'
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',

@@ -1,4 +1,4 @@
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../cache/index.js'
 import { bytes, csrfField, duration, esc, href, layout, num, type PageContext } from './html.js'
 import type { KeyDetail, KeyFacts } from './preview.js'
 import type { KeyPage } from './search.js'

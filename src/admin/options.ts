@@ -1,9 +1,8 @@
-import type { Cache } from '../cache/cache.js'
-import type { Codec } from '../codec/codec.js'
+import type { Cache } from '../cache/index.js'
+import type { Codec } from '../codec/index.js'
 import { InvalidOptionError } from '../errors.js'
-import { requireTimeout, type Ttl } from '../internal/duration.js'
-import type { RateLimiter } from '../ratelimit/limiter-types.js'
-import type { LoginGuard } from '../ratelimit/login-guard.js'
+import { requireTimeout, type Ttl } from '../internal/index.js'
+import type { LoginGuard, RateLimiter } from '../ratelimit/index.js'
 import { AdminAuthorizationRequiredError } from './errors.js'
 import type { Redactor } from './preview.js'
 

@@ -1,8 +1,7 @@
-import type { Cache } from '../cache/cache.js'
-import { type Codec, createCodec } from '../codec/codec.js'
-import { Envelope, UNDEFINED } from '../codec/value.js'
-import { completeStore } from '../stores/complete.js'
-import type { CompleteStore, Store } from '../stores/types.js'
+import type { Cache } from '../cache/index.js'
+import { type Codec, createCodec, Envelope, UNDEFINED } from '../codec/index.js'
+import type { CompleteStore, Store } from '../stores/index.js'
+import { completeStore } from '../stores/index.js'
 import { keyFacts, redisOf } from './redis-info.js'
 
 /** Replaces a value before it is shown: return what may be displayed. */

@@ -1,5 +1,4 @@
-import type { LockoutLogEntry } from '../ratelimit/guard-log.js'
-import type { RateLimitResult } from '../ratelimit/result.js'
+import type { LockoutLogEntry, RateLimitResult } from '../ratelimit/index.js'
 import { csrfField, duration, esc, href, layout, type PageContext } from './html.js'
 import type { ResolvedAdminOptions } from './options.js'
 

@@ -1,8 +1,8 @@
-import type { Cache } from '../cache/cache.js'
-import { type ScriptRunner, script } from '../internal/lua.js'
-import { backingOf } from '../stores/backing.js'
-import type { RedisInspection } from '../stores/redis/inspect.js'
-import type { Store } from '../stores/types.js'
+import type { Cache } from '../cache/index.js'
+import { type ScriptRunner, script } from '../internal/index.js'
+import type { Store } from '../stores/index.js'
+import { backingOf } from '../stores/index.js'
+import type { RedisInspection } from '../stores/redis/index.js'
 
 /**
  * What the admin page needs from a Redis store, recognised by its methods (never `instanceof`

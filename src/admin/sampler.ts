@@ -1,4 +1,4 @@
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../cache/index.js'
 import { esc } from './html.js'
 
 /** One reading of a cache's counters. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../cache/index.js'
 
 /** One page of a key search, and the cursor of the next page (undefined at the end). */
 export interface KeyPage {

@@ -1,4 +1,4 @@
-import { escapeGlob } from '../internal/glob.js'
+import { escapeGlob } from '../internal/index.js'
 import type { SetOptions } from './cache.js'
 import type { CacheContext } from './context.js'
 import { SEPARATOR } from './keys.js'

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
-import type { Ttl } from '../internal/duration.js'
+import type { Ttl } from '../internal/index.js'
 import type { Cache } from './cache.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { keyTerm, SEPARATOR } from './keys.js'

@@ -1,4 +1,4 @@
-import { releaseStore } from '../stores/lifecycle.js'
+import { releaseStore } from '../stores/index.js'
 import type { Shared } from './shared.js'
 
 /** How long `close()` waits for owed work (writes, refreshes, lease releases) before giving up on it. */

@@ -1,7 +1,6 @@
 import { CacheClosedError, CorruptValueError, InvalidOptionError, withKey } from '../errors.js'
-import type { Ttl } from '../internal/duration.js'
-import { ttlToMs } from '../internal/duration.js'
-import { escapeGlob } from '../internal/glob.js'
+import type { Ttl } from '../internal/index.js'
+import { escapeGlob, ttlToMs } from '../internal/index.js'
 import {
   type CacheEvent,
   type CacheEventType,
@@ -10,8 +9,8 @@ import {
   type Tier,
   type TimingEvent,
   timingStart,
-} from '../observe/channels.js'
-import type { ScopedAccess } from '../stores/types.js'
+} from '../observe/index.js'
+import type { ScopedAccess } from '../stores/index.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
 import { interpret, MISS, noteChange, owe, type Read, type Shared, toStored } from './shared.js'

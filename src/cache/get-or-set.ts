@@ -1,4 +1,4 @@
-import { Envelope } from '../codec/value.js'
+import { Envelope } from '../codec/index.js'
 import {
   CacheClosedError,
   FactoryTimeoutError,
@@ -6,8 +6,8 @@ import {
   InvalidTtlError,
   withKey,
 } from '../errors.js'
-import { type Duration, durationToMs, requireTimeout, type Ttl } from '../internal/duration.js'
-import { timingStart } from '../observe/channels.js'
+import { type Duration, durationToMs, requireTimeout, type Ttl } from '../internal/index.js'
+import { timingStart } from '../observe/index.js'
 import type { CacheContext } from './context.js'
 import { acrossProcesses } from './leased-flight.js'
 import { changedSince, type Flight, forgetChanges, owe, type Read } from './shared.js'

@@ -1,4 +1,4 @@
-import { Envelope, UNDEFINED } from '../codec/value.js'
+import { Envelope, UNDEFINED } from '../codec/index.js'
 import type { CacheContext } from './context.js'
 
 /** The entry's grace envelope (value, stale time, tags), if it was written with one; else undefined. */

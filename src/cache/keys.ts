@@ -1,6 +1,5 @@
 import { InvalidKeyError, InvalidOptionError, UnkeyableArgumentError } from '../errors.js'
-import { describe } from '../internal/duration.js'
-import { percentEncode } from '../internal/percent.js'
+import { describe, percentEncode } from '../internal/index.js'
 
 /** The longest key a caller may pass, in UTF-16 code units, before prefix and namespaces. */
 export const MAX_KEY_LENGTH = 1024

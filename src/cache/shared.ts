@@ -1,7 +1,7 @@
-import type { Codec } from '../codec/codec.js'
-import { Envelope, UNDEFINED } from '../codec/value.js'
-import type { Clock } from '../internal/clock.js'
-import type { CompleteStore, Store } from '../stores/types.js'
+import type { Codec } from '../codec/index.js'
+import { Envelope, UNDEFINED } from '../codec/index.js'
+import type { Clock } from '../internal/index.js'
+import type { CompleteStore, Store } from '../stores/index.js'
 import type { Counters } from './stats.js'
 
 /** State a root cache shares with its namespaces and versions. */

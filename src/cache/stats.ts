@@ -1,4 +1,4 @@
-import type { StoreStats } from '../stores/types.js'
+import type { StoreStats } from '../stores/index.js'
 import { SEPARATOR } from './keys.js'
 import type { Shared } from './shared.js'
 

@@ -1,5 +1,5 @@
-import { parseInfo } from '../stores/redis/inspect.js'
-import { parseRedisUrl } from '../stores/redis/url.js'
+import { parseRedisUrl } from '../stores/redis/index.js'
+import { parseInfo } from '../stores/redis/internal.js'
 import type { Connection } from './connect.js'
 import { type Finding, grade, probe, writeProbe } from './findings.js'
 import { formatMs } from './output.js'

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises'
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../cache/index.js'
 import type { CommandContext } from './context.js'
 import { withConnection } from './context.js'
 import { type Interrupt, onInterrupt } from './interrupt.js'

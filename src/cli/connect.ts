@@ -1,9 +1,8 @@
-import type { Cache } from '../cache/cache.js'
-import { describeAndCreate, type Env } from '../config/from-env.js'
-import { durationToMs, MAX_TIMEOUT_MS } from '../internal/duration.js'
-import { passwordOf, redactUrl, scrubber } from '../internal/redact.js'
-import type { RedisStore } from '../stores/redis/store.js'
-import type { SqlStore } from '../stores/sql/store.js'
+import type { Cache } from '../cache/index.js'
+import { describeAndCreate, type Env } from '../config/index.js'
+import { durationToMs, MAX_TIMEOUT_MS, passwordOf, redactUrl, scrubber } from '../internal/index.js'
+import type { RedisStore } from '../stores/redis/index.js'
+import type { SqlStore } from '../stores/sql/index.js'
 import { UsageError } from './output.js'
 
 /** Options every command takes (see main.ts). */
@@ -53,7 +52,7 @@ export async function resolveUrl(options: GlobalOptions, env: Env): Promise<stri
   if (options.url !== undefined && options.url.trim() !== '') return options.url.trim()
   const cacheUrl = env['CACHE_URL']?.trim()
   if (cacheUrl && !/^memory:/i.test(cacheUrl)) return cacheUrl
-  const { redisOptionsFromEnv } = await import('../stores/redis/env.js')
+  const { redisOptionsFromEnv } = await import('../stores/redis/index.js')
   const url = redisOptionsFromEnv(env)?.url
   if (url) return url
   throw new UsageError(

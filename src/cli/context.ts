@@ -1,4 +1,4 @@
-import type { Env } from '../config/from-env.js'
+import type { Env } from '../config/index.js'
 import { type Connection, connect, type GlobalOptions } from './connect.js'
 
 /** What every command gets from main.ts. */

@@ -1,5 +1,5 @@
 import { CacheError, InvalidOptionError } from '../errors.js'
-import { redactSecrets } from '../internal/redact.js'
+import { redactSecrets } from '../internal/index.js'
 
 /**
  * Exit codes of `cachekit`, stable for scripts:

@@ -1,4 +1,4 @@
-import type { LockBy, LoginAttempt } from '../ratelimit/guard-options.js'
+import type { LockBy, LoginAttempt } from '../ratelimit/index.js'
 import type { CommandContext } from './context.js'
 import { withConnection } from './context.js'
 import { EXIT, type Outcome, UsageError } from './output.js'
@@ -44,7 +44,7 @@ export async function unlockCommand(ctx: CommandContext, options: UnlockOptions)
         `unlock needs the Redis the login guard keeps its records in; ${connection.safeUrl} is SQL`,
       )
     }
-    const { createLoginGuard } = await import('../ratelimit/login-guard.js')
+    const { createLoginGuard } = await import('../ratelimit/index.js')
     const guard = createLoginGuard({
       store: connection.redis,
       lockBy,

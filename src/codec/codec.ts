@@ -1,5 +1,5 @@
 import { CorruptValueError, InvalidOptionError } from '../errors.js'
-import { checkValueBytes, maxValueBytesOption } from '../internal/limits.js'
+import { checkValueBytes, maxValueBytesOption } from '../internal/index.js'
 import { type CompressionOptions, type Compressor, createCompressor, decompress } from './compression.js'
 import { jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js'
 import { DEFAULT_LIMITS, Envelope, snapshot } from './value.js'

@@ -1,5 +1,5 @@
 import { CircularValueError, UnencodableValueError, ValueTooLargeError } from '../errors.js'
-import { describe } from '../internal/duration.js'
+import { describe } from '../internal/index.js'
 
 /**
  * The values cachekit stores losslessly, in every store and codec: primitives (including

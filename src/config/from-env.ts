@@ -1,11 +1,10 @@
-import type { Cache } from '../cache/cache.js'
-import { type CacheOptions, createCache } from '../cache/create.js'
-import type { CompressionAlgorithm } from '../codec/compression.js'
+import type { Cache } from '../cache/index.js'
+import { type CacheOptions, createCache } from '../cache/index.js'
+import type { CompressionAlgorithm } from '../codec/index.js'
 import { CacheError, InvalidOptionError } from '../errors.js'
-import { durationToMs, MAX_TIMEOUT_MS, MAX_TTL_MS } from '../internal/duration.js'
-import { redactSecrets } from '../internal/redact.js'
+import { durationToMs, MAX_TIMEOUT_MS, MAX_TTL_MS, redactSecrets } from '../internal/index.js'
+import type { Store } from '../stores/index.js'
 import { memoryStore } from '../stores/memory/index.js'
-import type { Store } from '../stores/types.js'
 
 /** The environment to read: `process.env` or any record of strings. */
 export type Env = Readonly<Record<string, string | undefined>>

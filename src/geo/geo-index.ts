@@ -1,5 +1,5 @@
 import { InvalidKeyError, InvalidOptionError } from '../errors.js'
-import { backingOf } from '../stores/backing.js'
+import { backingOf } from '../stores/index.js'
 import { checkPoint, checkUnit, type GeoPoint } from './math.js'
 import { type GeoBackend, memoryGeo } from './memory.js'
 import { redisGeo, type ScriptStore } from './redis.js'

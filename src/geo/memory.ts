@@ -1,4 +1,4 @@
-import { getOrMake } from '../internal/maps.js'
+import { getOrMake } from '../internal/index.js'
 import { distanceMetres, type GeoPoint, quantize, UNIT_METRES } from './math.js'
 import type { GeoHit, NearQuery } from './types.js'
 

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import diagnostics from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import { InvalidOptionError } from '../errors.js'
-import { CHANNELS } from '../observe/channels.js'
+import { CHANNELS } from '../observe/index.js'
 
 /** Options of the `cacheAccounting()` middleware of each framework door. */
 export interface CacheAccountingOptions {

@@ -1,8 +1,7 @@
 import { InvalidOptionError } from '../errors.js'
-import type { MaybePromise } from '../internal/maybe-promise.js'
-import { compileClientIp, type TrustProxy } from '../ratelimit/client-ip.js'
-import { retryAfterSeconds } from '../ratelimit/headers.js'
-import type { GuardCheck, LoginGuard } from '../ratelimit/login-guard.js'
+import type { MaybePromise } from '../internal/index.js'
+import type { GuardCheck, LoginGuard } from '../ratelimit/index.js'
+import { compileClientIp, retryAfterSeconds, type TrustProxy } from '../ratelimit/index.js'
 import { PROBLEM_TYPE, type RequestAccess } from './rate-limit-decider.js'
 
 /** What a login response says about the attempt: a failure, a success, or nothing to record. */

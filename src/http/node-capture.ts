@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
-import type { RequestView } from './cache/options.js'
-import type { Reply } from './cache/reply.js'
+import type { Reply, RequestView } from './cache/index.js'
 
 /** A {@link RequestView} over Node request parts (Express, Fastify). */
 export function nodeView(method: string | undefined, url: string, headers: IncomingHttpHeaders): RequestView {

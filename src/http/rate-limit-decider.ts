@@ -1,17 +1,20 @@
 import { InvalidOptionError } from '../errors.js'
-import type { MaybePromise } from '../internal/maybe-promise.js'
-import { compileClientIp, type TrustProxy } from '../ratelimit/client-ip.js'
-import { type HeaderOptions, rateLimitHeaders } from '../ratelimit/headers.js'
+import type { MaybePromise } from '../internal/index.js'
+import type { RateLimiter, RateLimitResult } from '../ratelimit/index.js'
+import {
+  addressList,
+  compileClientIp,
+  type HeaderOptions,
+  rateLimitHeaders,
+  type TrustProxy,
+} from '../ratelimit/index.js'
 import {
   checkIpv6Prefix,
   checkUserNormalization,
   ipIdentity,
   normalizeUsername,
   type UserNormalization,
-} from '../ratelimit/identity.js'
-import { addressList } from '../ratelimit/ip.js'
-import type { RateLimiter } from '../ratelimit/limiter.js'
-import type { RateLimitResult } from '../ratelimit/result.js'
+} from '../ratelimit/internal.js'
 
 /**
  * Rate limit middleware options, the same for every framework; `Req` is the framework's request

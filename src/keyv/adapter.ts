@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
-import type { Cache, SetOptions } from '../cache/cache.js'
+import type { Cache, SetOptions } from '../cache/index.js'
 import { InvalidOptionError } from '../errors.js'
-import { escapeGlob } from '../internal/glob.js'
+import { escapeGlob } from '../internal/index.js'
 
 /** Options of {@link KeyvCachekit}. */
 export interface KeyvCachekitOptions {

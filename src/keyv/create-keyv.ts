@@ -1,5 +1,5 @@
 import { Keyv, type KeyvOptions } from 'keyv'
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../cache/index.js'
 import { KeyvCachekit } from './adapter.js'
 
 /** Keyv's options (without `store`, which is the cache) for {@link createKeyv}. */

@@ -1,7 +1,7 @@
 import type { Keyv } from 'keyv'
 import { CorruptValueError, InvalidOptionError, UnsupportedOperationError } from '../errors.js'
-import { globMatcher } from '../internal/glob.js'
-import type { StoreCapabilities, StoreCore, StoreEntry, StoreWriteOptions } from '../stores/types.js'
+import { globMatcher } from '../internal/index.js'
+import type { StoreCapabilities, StoreCore, StoreEntry, StoreWriteOptions } from '../stores/index.js'
 
 /**
  * What {@link keyvBackedStore} needs of a Keyv instance (Keyv 5): its own methods, so any storage

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
-import type { Duration } from '../internal/duration.js'
-import { requireTimeout } from '../internal/duration.js'
+import type { Duration } from '../internal/index.js'
+import { requireTimeout } from '../internal/index.js'
 import { LockLostError } from './errors.js'
 import type { LockBackend, LockHandle } from './types.js'
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../internal/clock.js'
+import type { Clock } from '../internal/index.js'
 import type { Attempt, LockBackend } from './types.js'
 
 interface Held {

@@ -1,4 +1,4 @@
-import type { Duration } from '../internal/duration.js'
+import type { Duration } from '../internal/index.js'
 
 /** Options of {@link Locks.lock} and {@link Locks.withLock}. */
 export interface LockOptions {

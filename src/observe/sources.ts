@@ -1,6 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
-import type { Cache } from '../cache/cache.js'
-import type { StoreStats } from '../stores/types.js'
+import type { Cache } from '../cache/index.js'
+import type { StoreStats } from '../stores/index.js'
 import {
   type CacheEvent,
   CHANNELS,

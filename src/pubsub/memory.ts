@@ -1,4 +1,4 @@
-import { getOrMake } from '../internal/maps.js'
+import { getOrMake } from '../internal/index.js'
 import { compareIds } from './ids.js'
 import { type Queueing, type Retention, Serial, type Sink, type Transport } from './transport.js'
 

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
-import { type Duration, requireTimeout, wholeMs } from '../internal/duration.js'
+import { type Duration, requireTimeout, wholeMs } from '../internal/index.js'
 import type { Channel } from './channel.js'
 import { parseEventId } from './ids.js'
 

@@ -1,13 +1,12 @@
 import { InvalidOptionError } from '../errors.js'
-import type { Clock } from '../internal/clock.js'
-import type { ScriptRunner } from '../internal/lua.js'
-import { backingOf } from '../stores/backing.js'
+import type { Clock, ScriptRunner } from '../internal/index.js'
+import { backingOf } from '../stores/index.js'
 import { MemoryStore } from '../stores/memory/index.js'
 import type { State } from './algorithms/index.js'
 import { ProtectionStoreUnsupportedError } from './errors.js'
 import type { Policy } from './rules.js'
 
-export { type Script, type ScriptRunner, script } from '../internal/lua.js'
+export { type Script, type ScriptRunner, script } from '../internal/index.js'
 
 interface NodeRedisClient {
   sendCommand(args: string[]): Promise<unknown>

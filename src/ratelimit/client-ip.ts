@@ -5,7 +5,7 @@
  * or `unknown` keeps its position and a client-supplied entry can never slide into it.
  */
 import { InvalidOptionError } from '../errors.js'
-import { describe } from '../internal/duration.js'
+import { describe } from '../internal/index.js'
 import { formatIp, type IpAddress, parseIp } from './identity.js'
 import { addressList } from './ip.js'
 

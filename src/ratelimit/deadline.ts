@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../errors.js'
-import { Deadlines, DeadlineTimeoutError } from '../internal/deadline.js'
+import { Deadlines, DeadlineTimeoutError } from '../internal/index.js'
 
 /** One deadline queue per timeout value: a queue needs one timeout to stay in deadline order. */
 const queues = new Map<number, Deadlines>()

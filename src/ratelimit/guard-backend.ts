@@ -1,4 +1,4 @@
-import type { Clock } from '../internal/clock.js'
+import type { Clock } from '../internal/index.js'
 
 /** How lockouts grow; `ms` -1 is a permanent lockout. Sorted by `failures`, ascending. */
 export interface GuardConfig {

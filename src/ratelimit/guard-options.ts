@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
-import type { Clock } from '../internal/clock.js'
-import { type Duration, describe, wholeMs } from '../internal/duration.js'
+import type { Clock } from '../internal/index.js'
+import { type Duration, describe, wholeMs } from '../internal/index.js'
 import type { GuardConfig } from './guard-backend.js'
 import type { UserNormalization } from './identity.js'
 import type { ProtectionStore } from './limiter.js'

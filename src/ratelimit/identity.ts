@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
-import { describe } from '../internal/duration.js'
+import { describe } from '../internal/index.js'
 import { InvalidIdentityError } from './errors.js'
 
 /** A parsed IP address. An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) is its IPv4 address. */

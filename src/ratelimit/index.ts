@@ -1,5 +1,5 @@
 export { RateLimitedError } from '../errors.js'
-export type { BurstLogEvent, DegradedEvent } from '../observe/channels.js'
+export type { BurstLogEvent, DegradedEvent } from '../observe/index.js'
 export { type Script, type ScriptRunner, scriptRunnerFromClient } from './backend.js'
 export {
   type ClientIpOptions,

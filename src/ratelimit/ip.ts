@@ -1,6 +1,6 @@
 import { BlockList } from 'node:net'
 import { InvalidOptionError } from '../errors.js'
-import { describe } from '../internal/duration.js'
+import { describe } from '../internal/index.js'
 import { checkIpv6Prefix, formatIp, ipIdentity, parseIp } from './identity.js'
 
 /** An IPv4-mapped IPv6 address becomes its IPv4 address; any IP its canonical form; anything else is kept. */

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
-import { type Clock, systemClock } from '../internal/clock.js'
-import { type Duration, describe, wholeMs } from '../internal/duration.js'
+import { type Clock, type Duration, describe, systemClock, wholeMs } from '../internal/index.js'
 import {
   BurstLog,
   type BurstLogEvent,
   publishDegraded,
   type RateLimitEvent,
   rateLimitChannel,
-} from '../observe/channels.js'
+} from '../observe/index.js'
 import {
   type Mode,
   type PolicyOutcome,

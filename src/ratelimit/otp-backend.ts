@@ -1,4 +1,4 @@
-import type { Clock } from '../internal/clock.js'
+import type { Clock } from '../internal/index.js'
 import { type ScriptRunner, type StateMap, script } from './backend.js'
 
 /** A stored code: its hash (hex), salt (hex, '' with a secret), wrong tries, issue time, nonce. */

@@ -9,8 +9,7 @@ import {
   script,
   stateKey,
 } from './backend.js'
-import { adjustScript } from './lua/adjust.js'
-import { rateScript } from './lua/rate.js'
+import { adjustScript, rateScript } from './lua/index.js'
 import type { Policy } from './rules.js'
 import { manualBlockKey, type RateWriter } from './writer.js'
 

@@ -6,7 +6,7 @@ import {
   type DurationUnit,
   describe,
   durationToMs,
-} from '../internal/duration.js'
+} from '../internal/index.js'
 
 /** How a policy spends its allowance. GCRA is the default: smooth, no bursts at window edges. */
 export type Algorithm = 'gcra' | 'sliding-window' | 'fixed-window' | 'token-bucket'

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
-import { type Duration, describe, wholeMs } from '../internal/duration.js'
+import { type Duration, describe, wholeMs } from '../internal/index.js'
 import type { Policy } from './rules.js'
 
 /** The writes a backend offers beside decisions: rewards, penalties and manual blocks. */

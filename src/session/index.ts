@@ -1,6 +1,6 @@
-export { expressSessionStore } from '../http/express/session.js'
-export { type FastifySessionStore, fastifySessionStore, SNAPSHOT_FIELD } from '../http/fastify/session.js'
-export { type HonoSession, type HonoSessionOptions, honoSession } from '../http/hono/session.js'
+export { expressSessionStore } from '../http/express/internal.js'
+export { type FastifySessionStore, fastifySessionStore, SNAPSHOT_FIELD } from '../http/fastify/internal.js'
+export { type HonoSession, type HonoSessionOptions, honoSession } from '../http/hono/internal.js'
 export { SessionSecretError, SessionStoreUnsupportedError } from './errors.js'
 export {
   createSessions,

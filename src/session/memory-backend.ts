@@ -1,4 +1,4 @@
-import type { Store } from '../stores/types.js'
+import type { Store } from '../stores/index.js'
 import type { SessionBackend, SessionWrite, StoredSession, WriteOutcome } from './backend.js'
 
 /** A session as the memory store keeps it: plain data, replaced (never mutated) on every change. */

@@ -1,4 +1,4 @@
-import { type ScriptRunner, script } from '../stores/redis/scripts.js'
+import { type ScriptRunner, script } from '../stores/redis/index.js'
 import type { SessionBackend, StoredSession, WriteOutcome } from './backend.js'
 
 // A session is one Redis hash: data fields under `f:<name>` (JSON text), `~t` last write or touch

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../cache/index.js'
 import { InvalidOptionError } from '../errors.js'
-import { type Ttl, ttlToMs } from '../internal/duration.js'
+import { type Ttl, ttlToMs } from '../internal/index.js'
 import { backendFor, type SessionBackend, type SessionWrite, type WriteOutcome } from './backend.js'
 import { SessionSecretError } from './errors.js'
 

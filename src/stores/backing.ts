@@ -1,6 +1,6 @@
 import type { MemoryStore } from './memory/index.js'
-import type { RedisStore } from './redis/store.js'
-import type { SqlStore } from './sql/store.js'
+import type { RedisStore } from './redis/index.js'
+import type { SqlStore } from './sql/index.js'
 import type { Store } from './types.js'
 
 /**

@@ -1,6 +1,5 @@
 import { InvalidOptionError, NotAnIntegerError, UnsupportedOperationError } from '../errors.js'
-import { describe } from '../internal/duration.js'
-import { whenResolved } from '../internal/maybe-promise.js'
+import { describe, whenResolved } from '../internal/index.js'
 import type { CompleteStore, Store, StoreEntry, StoreWrite, StoreWriteOptions } from './types.js'
 
 /**

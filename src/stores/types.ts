@@ -1,4 +1,4 @@
-import type { MaybePromise } from '../internal/maybe-promise.js'
+import type { MaybePromise } from '../internal/index.js'
 
 /**
  * What a store can do beyond the required core. The cache reads these to decide how to encode

@@ -1,5 +1,5 @@
-import type { Cache } from '../cache/cache.js'
-import type { StoreCapabilities } from '../stores/types.js'
+import type { Cache } from '../cache/index.js'
+import type { StoreCapabilities } from '../stores/index.js'
 
 /** The test functions of your runner (vitest, jest, mocha, `node:test`): only these four are used. */
 export interface TestApi {

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
-import type { Clock } from '../internal/clock.js'
-import { channel, publishDegraded } from '../observe/channels.js'
+import type { Clock } from '../internal/index.js'
+import { channel, publishDegraded } from '../observe/index.js'
 import type {
   CompleteStore,
   StoreCapabilities,
@@ -10,7 +10,7 @@ import type {
   StoreStats,
   StoreWrite,
   StoreWriteOptions,
-} from '../stores/types.js'
+} from '../stores/index.js'
 
 /** Where the fallback keeps its journal of what the outage touched: outside any cache prefix. */
 const JOURNAL = '__cachekit:outage:'

@@ -1,10 +1,8 @@
-import type { Codec } from '../codec/codec.js'
-import { Envelope, UNDEFINED } from '../codec/value.js'
+import type { Codec } from '../codec/index.js'
+import { Envelope, UNDEFINED } from '../codec/index.js'
 import { CorruptValueError, InvalidOptionError } from '../errors.js'
-import type { Clock } from '../internal/clock.js'
-import type { MaybePromise } from '../internal/maybe-promise.js'
-import { channel } from '../observe/channels.js'
-import { BACKING, type Backing, backingThrough } from '../stores/backing.js'
+import type { Clock, MaybePromise } from '../internal/index.js'
+import { channel } from '../observe/index.js'
 import type {
   CompleteStore,
   Store,
@@ -16,7 +14,8 @@ import type {
   StoreStats,
   StoreWrite,
   StoreWriteOptions,
-} from '../stores/types.js'
+} from '../stores/index.js'
+import { BACKING, type Backing, backingThrough } from '../stores/index.js'
 import { type Invalidation, type InvalidationBus, instanceId } from './bus.js'
 
 /** How long `close()` waits for the bus to stop delivering before it releases the tiers anyway. */

@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
-import { HTTP_CACHE_CHANNEL, type HttpCacheEvent } from '../../observe/channels.js'
+import { HTTP_CACHE_CHANNEL, type HttpCacheEvent } from '../../observe/index.js'
 
 export { HTTP_CACHE_CHANNEL, type HttpCacheEvent }
 

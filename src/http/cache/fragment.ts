@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { Cache } from '../../cache/cache.js'
-import type { Duration, Ttl } from '../../internal/duration.js'
+import type { Cache } from '../../cache/index.js'
+import type { Duration, Ttl } from '../../internal/index.js'
 
 /** A value a fragment varies on (Django's `{% cache 500 sidebar request.user.username %}`). */
 export type FragmentVary = string | number | boolean | null | undefined

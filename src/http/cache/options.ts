@@ -1,6 +1,6 @@
-import type { Cache } from '../../cache/cache.js'
+import type { Cache } from '../../cache/index.js'
 import { InvalidOptionError } from '../../errors.js'
-import { type Duration, durationToMs, requireTimeout } from '../../internal/duration.js'
+import { type Duration, durationToMs, requireTimeout } from '../../internal/index.js'
 
 /** What the response cache reads of a request, whatever the framework. */
 export interface RequestView {

@@ -1,8 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { NextFunction, Request, Response } from 'express'
-import type { ResponseCache } from '../cache/index.js'
-import type { Captured, Forward } from '../cache/reply.js'
-import { outgoing } from '../cache/reply.js'
+import type { Captured, Forward, ResponseCache } from '../cache/index.js'
+import { outgoing } from '../cache/internal.js'
 import { currentHeaders, nodeView, stripConditionals, writeReply } from '../node-capture.js'
 
 /** Options of the Express {@link cacheResponses} middleware. */

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { Request } from 'express'
 import type * as ExpressSession from 'express-session'
 import { InvalidOptionError } from '../../errors.js'
-import type { SessionData, SessionSnapshot, Sessions } from '../../session/sessions.js'
+import type { SessionData, SessionSnapshot, Sessions } from '../../session/index.js'
 
 type Callback = (error?: unknown) => void
 type StoreClass = typeof ExpressSession.Store

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { fromRecord } from '../cache/headers.js'
 import type { ResponseCache } from '../cache/index.js'
-import { type Captured, type Forward, outgoing } from '../cache/reply.js'
+import { type Captured, type Forward, fromRecord, outgoing } from '../cache/internal.js'
 import { nodeView, stripConditionals } from '../node-capture.js'
 import { type OnSendDone, openPlugin } from './plugin.js'
 

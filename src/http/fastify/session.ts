@@ -1,4 +1,4 @@
-import type { SessionData, SessionSnapshot, Sessions } from '../../session/sessions.js'
+import type { SessionData, SessionSnapshot, Sessions } from '../../session/index.js'
 
 /**
  * The field that carries what a request read from `get` to its `set`. @fastify/session copies a

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { ResponseCache } from '../cache/index.js'
-import { captureWeb, pathAndQuery, webReply, webView } from '../cache/web.js'
+import { captureWeb, pathAndQuery, webReply, webView } from '../cache/internal.js'
 import { nodeView } from '../node-capture.js'
 
 /** Options of the Hono {@link cacheResponses} middleware. */

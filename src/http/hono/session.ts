@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import type { LoadedSession, SessionData, SessionSnapshot, Sessions } from '../../session/sessions.js'
+import type { LoadedSession, SessionData, SessionSnapshot, Sessions } from '../../session/index.js'
 
 /** Options of {@link honoSession}. */
 export interface HonoSessionOptions {

@@ -13,9 +13,9 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api'
-import type { Cache } from '../../cache/cache.js'
+import type { Cache } from '../../cache/index.js'
 import { InvalidOptionError } from '../../errors.js'
-import { type Duration, renamedMs } from '../../internal/duration.js'
+import { type Duration, renamedMs } from '../../internal/index.js'
 import { TIMING_SAMPLE_EVERY, type TimingEvent } from '../channels.js'
 import { cacheLabel, LabelGuard } from '../labels.js'
 import {

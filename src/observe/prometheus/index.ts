@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import promClient, { type Registry } from 'prom-client'
-import type { Cache } from '../../cache/cache.js'
+import type { Cache } from '../../cache/index.js'
 import { InvalidOptionError } from '../../errors.js'
-import { type Duration, renamedMs } from '../../internal/duration.js'
+import { type Duration, renamedMs } from '../../internal/index.js'
 import { cacheLabel, LabelGuard } from '../labels.js'
 import { countingSink } from '../metrics.js'
 import {

@@ -1,3 +1,4 @@
+// Internal door: the rate-limit algorithms (fixed window, sliding window, token bucket, GCRA), each in TypeScript and in Lua.
 import type { Algorithm } from '../rules.js'
 import { fixedWindow } from './fixed-window.js'
 import { gcra } from './gcra.js'
@@ -13,3 +14,4 @@ export const IMPLEMENTATIONS: Readonly<Record<Algorithm, AlgorithmImpl>> = {
 }
 
 export type { AlgorithmImpl, State, Step } from './types.js'
+export { LUA_HELPERS } from './types.js'

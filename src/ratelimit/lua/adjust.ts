@@ -1,5 +1,4 @@
-import { IMPLEMENTATIONS } from '../algorithms/index.js'
-import { LUA_HELPERS } from '../algorithms/types.js'
+import { IMPLEMENTATIONS, LUA_HELPERS } from '../algorithms/index.js'
 import { type Script, script } from '../backend.js'
 import type { Algorithm } from '../rules.js'
 import { STATE_LUA } from './rate.js'

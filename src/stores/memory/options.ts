@@ -1,4 +1,4 @@
-import type { Clock } from '../../internal/clock.js'
+import type { Clock } from '../../internal/index.js'
 
 /**
  * What a caller gets back from a read, and so what mutating it can do.

@@ -1,9 +1,8 @@
 import { LRUCache } from 'lru-cache'
-import { copyMutableParts, Envelope, snapshot } from '../../codec/value.js'
+import { copyMutableParts, Envelope, snapshot } from '../../codec/index.js'
 import { CacheClosedError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
-import type { Clock } from '../../internal/clock.js'
-import { systemClock } from '../../internal/clock.js'
-import { globMatcher } from '../../internal/glob.js'
+import type { Clock } from '../../internal/index.js'
+import { globMatcher, systemClock } from '../../internal/index.js'
 import { BACKING, type Backing } from '../backing.js'
 import type {
   ScopedAccess,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { stablePart } from '../../codec/codec.js'
+import { stablePart } from '../../codec/index.js'
 import { InvalidKeyError } from '../../errors.js'
 import { keySlot } from './slot.js'
 

@@ -1,4 +1,4 @@
-import type { Duration } from '../../internal/duration.js'
+import type { Duration } from '../../internal/index.js'
 
 /**
  * A circuit breaker: after `threshold` consecutive failures it opens and refuses calls at once;

@@ -1,4 +1,4 @@
-import type { Invalidation, InvalidationBus } from '../../tiers/bus.js'
+import type { Invalidation, InvalidationBus } from '../../tiers/index.js'
 import type { SubscriptionStatus, Unsubscribe } from './driver.js'
 
 /** What the bus needs from the store: a guarded PUBLISH and a subscription that outlives outages. */

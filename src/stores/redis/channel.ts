@@ -1,4 +1,4 @@
-import { RETHROW } from '../../internal/call-guard.js'
+import { RETHROW } from '../../internal/index.js'
 import type { BufferListener, SubscriptionStatus, Unsubscribe } from './driver.js'
 import type { Guard } from './guard.js'
 

@@ -1,6 +1,5 @@
 import { InvalidTtlError, NotAnIntegerError, UnencodableValueError } from '../../errors.js'
-import { MAX_TTL_MS } from '../../internal/duration.js'
-import { checkValueBytes } from '../../internal/limits.js'
+import { checkValueBytes, MAX_TTL_MS } from '../../internal/index.js'
 import type { StoreWriteOptions } from '../types.js'
 import { counterKey, counterMark, isInteger } from './bookkeeping.js'
 import type { RedisArg, RedisDriver } from './driver.js'

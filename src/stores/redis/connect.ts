@@ -1,7 +1,6 @@
 import { InvalidOptionError } from '../../errors.js'
 import type { DriverEvents, RedisDriver } from './driver.js'
-import { isIORedis, wrapIORedis } from './drivers/ioredis.js'
-import { createNodeRedisDriver, wrapNodeRedis } from './drivers/node-redis.js'
+import { createNodeRedisDriver, isIORedis, wrapIORedis, wrapNodeRedis } from './drivers/index.js'
 import type { Guard } from './guard.js'
 import type { ResolvedOptions } from './options.js'
 

@@ -1,8 +1,13 @@
 import { CacheClosedError, CacheError, StoreUnavailableError } from '../../errors.js'
-import { absorbs, type CallGuard, type Fallback } from '../../internal/call-guard.js'
-import { Deadlines, DeadlineTimeoutError } from '../../internal/deadline.js'
-import { scrubber } from '../../internal/redact.js'
-import { BurstLog, publishDegraded } from '../../observe/channels.js'
+import {
+  absorbs,
+  type CallGuard,
+  Deadlines,
+  DeadlineTimeoutError,
+  type Fallback,
+  scrubber,
+} from '../../internal/index.js'
+import { BurstLog, publishDegraded } from '../../observe/index.js'
 import { CircuitBreaker } from './breaker.js'
 import type { RedisDriver } from './driver.js'
 import type { RedisLogEvent, ResolvedOptions } from './options.js'

@@ -1,4 +1,4 @@
-import { scaleBytes } from '../../internal/bytes.js'
+import { scaleBytes } from '../../internal/index.js'
 import type { NodeSender } from './driver.js'
 
 /** What Redis says about itself, as admin pages show it. Cluster figures are summed over masters. */

@@ -1,7 +1,12 @@
 import type { ConnectionOptions } from 'node:tls'
 import { InvalidOptionError } from '../../errors.js'
-import { type Duration, describe, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
-import { maxValueBytesOption } from '../../internal/limits.js'
+import {
+  type Duration,
+  describe,
+  durationToMs,
+  MAX_TIMEOUT_MS,
+  maxValueBytesOption,
+} from '../../internal/index.js'
 import type { BreakerOptions, ResolvedBreakerOptions } from './breaker.js'
 import { parseRedisUrl, type RedisConnection, type RedisEndpoint } from './url.js'
 

@@ -1,4 +1,4 @@
-import { RETHROW } from '../../internal/call-guard.js'
+import { RETHROW } from '../../internal/index.js'
 import { isReserved } from './bookkeeping.js'
 import { unlink } from './commands.js'
 import type { NodeSender, RedisDriver } from './driver.js'

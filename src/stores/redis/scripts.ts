@@ -1,10 +1,10 @@
-import { type Script, script } from '../../internal/lua.js'
+import { type Script, script } from '../../internal/index.js'
 import type { RedisArg, RedisDriver } from './driver.js'
 
 // One script type and runner for the whole library: the rate limiter's scripts run through the
 // store's runner under its deadline and circuit breaker (failures reject with
 // `StoreUnavailableError` whatever the store's `onError`).
-export { type Script, type ScriptRunner, script } from '../../internal/lua.js'
+export { type Script, type ScriptRunner, script } from '../../internal/index.js'
 
 /**
  * INCRBY, with the TTL set only when this call created the key. Refuses (and undoes) a result

@@ -1,6 +1,5 @@
-import { RETHROW } from '../../internal/call-guard.js'
-import { within } from '../../internal/deadline.js'
-import type { InvalidationBus } from '../../tiers/bus.js'
+import { RETHROW, within } from '../../internal/index.js'
+import type { InvalidationBus } from '../../tiers/index.js'
 import { BACKING, type Backing } from '../backing.js'
 import type {
   StoreCapabilities,

@@ -1,5 +1,5 @@
 import { CacheClosedError } from '../../errors.js'
-import { within } from '../../internal/deadline.js'
+import { within } from '../../internal/index.js'
 import type {
   BufferListener,
   PubSubConnection,

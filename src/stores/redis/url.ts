@@ -1,6 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
-import { percentDecode } from '../../internal/percent.js'
-import { redactUrl as redact } from '../../internal/redact.js'
+import { percentDecode, redactUrl as redact } from '../../internal/index.js'
 
 /**
  * Parses Redis connection URLs into a {@link RedisConnection}:

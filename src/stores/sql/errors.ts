@@ -1,5 +1,5 @@
 import { CacheError, StoreUnavailableError } from '../../errors.js'
-import { scrubber } from '../../internal/redact.js'
+import { scrubber } from '../../internal/index.js'
 
 /** A call that got no answer within the store's `timeout`. */
 export class DeadlineError extends Error {

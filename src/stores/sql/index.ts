@@ -15,9 +15,7 @@ import { SqlStore } from './store.js'
 
 export type { SqlDialectName } from './dialect.js'
 export { MAX_KEY_BYTES, MAX_TAG_BYTES } from './dialect.js'
-export type { SqliteDatabaseLike } from './drivers/better-sqlite3.js'
-export type { MysqlPoolLike } from './drivers/mysql2.js'
-export type { PgPoolLike } from './drivers/pg.js'
+export type { MysqlPoolLike, PgPoolLike, SqliteDatabaseLike } from './drivers/index.js'
 export type {
   MysqlStoreOptions,
   PostgresStoreOptions,

@@ -1,11 +1,15 @@
 import { InvalidOptionError } from '../../errors.js'
-import { type Clock, systemClock } from '../../internal/clock.js'
-import { type Duration, describe, durationToMs, MAX_TIMEOUT_MS } from '../../internal/duration.js'
-import { maxValueBytesOption } from '../../internal/limits.js'
+import {
+  type Clock,
+  type Duration,
+  describe,
+  durationToMs,
+  MAX_TIMEOUT_MS,
+  maxValueBytesOption,
+  systemClock,
+} from '../../internal/index.js'
 import type { SqlDialectName } from './dialect.js'
-import type { SqliteDatabaseLike } from './drivers/better-sqlite3.js'
-import type { MysqlPoolLike } from './drivers/mysql2.js'
-import type { PgPoolLike } from './drivers/pg.js'
+import type { MysqlPoolLike, PgPoolLike, SqliteDatabaseLike } from './drivers/index.js'
 import { dialectOfUrl, passwordsOfUrl, sqlitePathOfUrl } from './url.js'
 
 /** Options every dialect takes. */

@@ -1,4 +1,4 @@
-import { globParts } from '../../internal/glob.js'
+import { globParts } from '../../internal/index.js'
 
 /**
  * Redis globs as database prefilters. A prefilter may match more than the glob, never less: the

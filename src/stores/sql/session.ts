@@ -1,9 +1,9 @@
 import { CacheClosedError, StoreUnavailableError } from '../../errors.js'
-import { absorbs, type CallGuard, type Fallback } from '../../internal/call-guard.js'
-import { publishDegraded } from '../../observe/channels.js'
+import { absorbs, type CallGuard, type Fallback } from '../../internal/index.js'
+import { publishDegraded } from '../../observe/index.js'
 import type { Dialect, Plan, SqlDialectName } from './dialect.js'
 import type { SqlDriver, SqlResult } from './driver.js'
-import { openDriver } from './drivers/open.js'
+import { openDriver } from './drivers/index.js'
 import { DeadlineError, isMissingTable, isRetryable, toStoreError } from './errors.js'
 import type { ResolvedSqlOptions } from './options.js'
 

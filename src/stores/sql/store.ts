@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { staleEntry } from '../../codec/codec.js'
+import { staleEntry } from '../../codec/index.js'
 import { InvalidKeyError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
-import { RETHROW } from '../../internal/call-guard.js'
-import { globMatcher } from '../../internal/glob.js'
-import { checkValueBytes } from '../../internal/limits.js'
+import { checkValueBytes, globMatcher, RETHROW } from '../../internal/index.js'
 import { BACKING, type Backing } from '../backing.js'
 import type {
   StoreCapabilities,
@@ -22,9 +20,7 @@ import {
   type SqlDialectName,
   tableNames,
 } from './dialect.js'
-import { mysqlDialect } from './dialects/mysql.js'
-import { postgresDialect } from './dialects/postgres.js'
-import { sqliteDialect } from './dialects/sqlite.js'
+import { mysqlDialect, postgresDialect, sqliteDialect } from './dialects/index.js'
 import type { SqlResult, Statement } from './driver.js'
 import { Maintenance } from './maintenance.js'
 import { type ResolvedSqlOptions, resolveOptions, type SqlStoreOptions } from './options.js'

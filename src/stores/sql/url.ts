@@ -1,6 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
-import { percentDecode } from '../../internal/percent.js'
-import { passwordOf, secretForms } from '../../internal/redact.js'
+import { passwordOf, percentDecode, secretForms } from '../../internal/index.js'
 import type { SqlDialectName } from './dialect.js'
 
 const SCHEMES: Readonly<Record<string, SqlDialectName>> = {

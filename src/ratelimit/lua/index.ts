@@ -1,0 +1,3 @@
+// Internal door: what code outside ratelimit/lua/ uses from it. Never in package.json "exports".
+export { adjustScript } from './adjust.js'
+export { rateScript } from './rate.js'

@@ -1,0 +1,19 @@
+// Internal door: what code outside stores/ uses from it. Never in package.json "exports".
+
+export type { Backing } from './backing.js'
+export { BACKING, backingOf, backingThrough } from './backing.js'
+export { completeStore } from './complete.js'
+export { acquireStore, releaseStore } from './lifecycle.js'
+export type {
+  CompleteStore,
+  ScopedAccess,
+  Store,
+  StoreCapabilities,
+  StoreCore,
+  StoreEntry,
+  StoreExtras,
+  StoreLeases,
+  StoreStats,
+  StoreWrite,
+  StoreWriteOptions,
+} from './types.js'
