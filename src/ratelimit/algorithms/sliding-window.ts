@@ -10,6 +10,14 @@ const COUNT_EPS = 1e-9
  */
 const requestsLeft = (n: number): number => Math.max(0, Math.floor(n + COUNT_EPS))
 
+/** The current window's start, and the previous and current windows' counts at `now`. */
+function windows(state: State, now: number, w: number): { start: number; prev: number; curr: number } {
+  const start = now - (now % w)
+  if (state[0] === start) return { start, prev: state[1] ?? 0, curr: state[2] ?? 0 }
+  if (state[0] === start - w) return { start, prev: state[2] ?? 0, curr: 0 }
+  return { start, prev: 0, curr: 0 }
+}
+
 /**
  * Sliding window counter: the previous window's count weighted by how much of it still overlaps
  * the sliding window, plus the current window's count. State `[windowStart, previous, current]`.
@@ -17,15 +25,7 @@ const requestsLeft = (n: number): number => Math.max(0, Math.floor(n + COUNT_EPS
 function decide(state: State, now: number, cost: number, policy: Policy): Step {
   const w = policy.windowMs
   const limit = policy.limit
-  const start = now - (now % w)
-  let prev = 0
-  let curr = 0
-  if (state[0] === start) {
-    prev = state[1] ?? 0
-    curr = state[2] ?? 0
-  } else if (state[0] === start - w) {
-    prev = state[2] ?? 0
-  }
+  const { start, prev, curr } = windows(state, now, w)
   const elapsed = now - start
   const estimate = (prev * (w - elapsed)) / w + curr
   if (estimate + cost > limit + COUNT_EPS) {
@@ -90,15 +90,8 @@ end`
  */
 function adjust(state: State, now: number, points: number, policy: Policy): Adjusted {
   const w = policy.windowMs
-  const start = now - (now % w)
-  let prev = 0
-  let curr = 0
-  if (state[0] === start) {
-    prev = state[1] ?? 0
-    curr = state[2] ?? 0
-  } else if (state[0] === start - w) {
-    prev = state[2] ?? 0
-  }
+  const { start, ...counts } = windows(state, now, w)
+  let { prev, curr } = counts
   if (points >= 0) curr = curr + points
   else {
     const fromCurr = Math.min(curr, -points)

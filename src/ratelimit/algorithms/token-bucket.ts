@@ -5,16 +5,25 @@ import { type Adjusted, type AlgorithmImpl, retryUp, roundUp, type State, type S
 const TOKEN_EPS = 1e-6
 const floorTokens = (n: number) => Math.max(0, Math.floor(n + TOKEN_EPS))
 
+/** The bucket's capacity, refill rate (tokens per ms) and tokens at `now`. */
+function refill(state: State, now: number, policy: Policy): { cap: number; rate: number; tokens: number } {
+  const cap = policy.burst
+  const rate = policy.limit / policy.windowMs
+  const stored = state[0]
+  const at = state[1] ?? now
+  return {
+    cap,
+    rate,
+    tokens: stored === undefined ? cap : Math.min(cap, stored + Math.max(0, now - at) * rate),
+  }
+}
+
 /**
  * Token bucket: `burst` tokens, refilled at `limit` per window. State `[tokens, updatedAt]`; a
  * missing state is a full bucket.
  */
 function decide(state: State, now: number, cost: number, policy: Policy): Step {
-  const cap = policy.burst
-  const rate = policy.limit / policy.windowMs
-  const stored = state[0]
-  const at = state[1] ?? now
-  const tokens = stored === undefined ? cap : Math.min(cap, stored + Math.max(0, now - at) * rate)
+  const { cap, rate, tokens } = refill(state, now, policy)
   if (tokens + TOKEN_EPS < cost) {
     return {
       allowed: false,
@@ -54,11 +63,7 @@ end`
 
 /** Tokens move by `-points`: never above the capacity, below zero after a penalty (a debt). */
 function adjust(state: State, now: number, points: number, policy: Policy): Adjusted {
-  const cap = policy.burst
-  const rate = policy.limit / policy.windowMs
-  const stored = state[0]
-  const at = state[1] ?? now
-  const tokens = stored === undefined ? cap : Math.min(cap, stored + Math.max(0, now - at) * rate)
+  const { cap, rate, tokens } = refill(state, now, policy)
   const after = Math.min(cap, tokens - points)
   return { next: [after, now], ttlMs: after >= cap ? 0 : Math.max(1, Math.ceil((cap - after) / rate)) }
 }
