@@ -53,16 +53,18 @@ function decide(state: State, now: number, cost: number, policy: Policy): Step {
   }
 }
 
-const lua = `local function left(n) return math.max(0, math.floor(n + 1e-9)) end
-ALG['s'] = function(st, now, cost, limit, w, burst)
+/** `windows` in Lua, for both scripts (decide and adjust). */
+const windowsLua = `local function sw_windows(st, now, w)
   local start = now - (now % w)
-  local prev, curr = 0, 0
-  if st[1] == start then
-    prev = st[2] or 0
-    curr = st[3] or 0
-  elseif st[1] == start - w then
-    prev = st[3] or 0
-  end
+  if st[1] == start then return start, st[2] or 0, st[3] or 0 end
+  if st[1] == start - w then return start, st[3] or 0, 0 end
+  return start, 0, 0
+end`
+
+const lua = `${windowsLua}
+local function left(n) return math.max(0, math.floor(n + 1e-9)) end
+ALG['s'] = function(st, now, cost, limit, w, burst)
+  local start, prev, curr = sw_windows(st, now, w)
   local elapsed = now - start
   local estimate = (prev * (w - elapsed)) / w + curr
   local reset
@@ -102,15 +104,9 @@ function adjust(state: State, now: number, points: number, policy: Policy): Adju
   return { next: [start, prev, curr], ttlMs }
 }
 
-const adjustLua = `ADJ['s'] = function(st, now, points, limit, w, burst)
-  local start = now - (now % w)
-  local prev, curr = 0, 0
-  if st[1] == start then
-    prev = st[2] or 0
-    curr = st[3] or 0
-  elseif st[1] == start - w then
-    prev = st[3] or 0
-  end
+const adjustLua = `${windowsLua}
+ADJ['s'] = function(st, now, points, limit, w, burst)
+  local start, prev, curr = sw_windows(st, now, w)
   if points >= 0 then
     curr = curr + points
   else

@@ -45,15 +45,18 @@ function decide(state: State, now: number, cost: number, policy: Policy): Step {
   }
 }
 
-const lua = `ALG['t'] = function(st, now, cost, limit, window, burst)
-  local TEPS = 1e-6
-  local cap = burst
+/** `refill` in Lua, for both scripts (decide and adjust). */
+const refillLua = `local function tb_refill(st, now, limit, window, burst)
   local rate = limit / window
-  local tokens = cap
-  if st[1] ~= nil then
-    local at = st[2] or now
-    tokens = math.min(cap, st[1] + math.max(0, now - at) * rate)
-  end
+  if st[1] == nil then return burst, rate, burst end
+  local at = st[2] or now
+  return burst, rate, math.min(burst, st[1] + math.max(0, now - at) * rate)
+end`
+
+const lua = `${refillLua}
+ALG['t'] = function(st, now, cost, limit, window, burst)
+  local TEPS = 1e-6
+  local cap, rate, tokens = tb_refill(st, now, limit, window, burst)
   if tokens + TEPS < cost then
     return 0, math.max(0, math.floor(tokens + TEPS)), up((cap - tokens) / rate), retry((cost - tokens) / rate), st, 0
   end
@@ -68,14 +71,9 @@ function adjust(state: State, now: number, points: number, policy: Policy): Adju
   return { next: [after, now], ttlMs: after >= cap ? 0 : Math.max(1, Math.ceil((cap - after) / rate)) }
 }
 
-const adjustLua = `ADJ['t'] = function(st, now, points, limit, window, burst)
-  local cap = burst
-  local rate = limit / window
-  local tokens = cap
-  if st[1] ~= nil then
-    local at = st[2] or now
-    tokens = math.min(cap, st[1] + math.max(0, now - at) * rate)
-  end
+const adjustLua = `${refillLua}
+ADJ['t'] = function(st, now, points, limit, window, burst)
+  local cap, rate, tokens = tb_refill(st, now, limit, window, burst)
   local after = math.min(cap, tokens - points)
   if after >= cap then return {after, now}, 0 end
   return {after, now}, math.max(1, math.ceil((cap - after) / rate))
