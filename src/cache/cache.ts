@@ -161,7 +161,7 @@ export class Cache {
       const tags = ctx.tags(options?.tags, key)
       if (ttl === 0) {
         noteChange(ctx.shared, [full])
-        return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(noop)
+        return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(() => undefined)
       }
       return ctx.write(key, full, value, ttl, tags)
     } catch (error) {
@@ -310,6 +310,11 @@ export class Cache {
     return bulk.expireByTag(this.#ctx, tag)
   }
 
+  /** Makes one entry stale as {@link Cache.expireByTag} does (see README for tags); false if missing. */
+  expire(key: string): Promise<boolean> {
+    return bulk.expire(this.#ctx, key)
+  }
+
   /** Removes the keys matching a glob (`*`, `?`, `[abc]`) under this cache; resolves to how many. */
   deletePattern(pattern: string): Promise<number> {
     return bulk.deletePattern(this.#ctx, pattern)
@@ -387,8 +392,6 @@ export class Cache {
     if (ctx.parent === undefined) await closeShared(ctx.shared)
   }
 }
-
-function noop(): void {}
 
 function freshValue(read: Read): unknown {
   return read.state === 'fresh' ? read.value : undefined
