@@ -5,6 +5,7 @@ import { SEPARATOR } from './keys.js'
 import { noteChange } from './shared.js'
 
 export { expire } from './expire.js'
+export { routed, type TierSetOptions, tierSet } from './tier-write.js'
 
 /** Batch and pattern operations of a cache: one store call each where the store batches. */
 

@@ -153,12 +153,13 @@ export class Cache {
   }
 
   /** Writes a value. A TTL of `0` stores nothing and removes any value already there. */
-  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  set(key: string, value: unknown, options?: bulk.TierSetOptions): Promise<void> {
     const ctx = this.#ctx
     try {
       const full = ctx.full(key)
       const ttl = ctx.ttl(options?.ttl, key)
       const tags = ctx.tags(options?.tags, key)
+      if (bulk.routed(options)) return bulk.tierSet(ctx, key, full, value, ttl, tags, options)
       if (ttl === 0) {
         noteChange(ctx.shared, [full])
         return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(() => undefined)

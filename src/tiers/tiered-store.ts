@@ -157,6 +157,22 @@ export class TieredStore implements StoreCore, StoreExtras {
     await this.#publish({ keys: [key] })
   }
 
+  /**
+   * `set` with a route: with `l2: false` only L1 is written (L2 keeps what it had); with
+   * `bus: false` no invalidation goes out, so other instances keep their L1 copies.
+   */
+  async setRouted(
+    key: string,
+    value: unknown,
+    options: StoreWriteOptions,
+    route: { readonly l2: boolean; readonly bus: boolean },
+  ): Promise<void> {
+    if (route.l2) await this.#l2.set(key, this.#encode(value, options.tags), options)
+    await this.#l1.set(key, value, this.#l1Options(options))
+    if (route.bus) await this.#publish({ keys: [key] })
+    else this.#epoch++
+  }
+
   async add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
     const added = await this.#l2.add(key, this.#encode(value, options.tags), options)
     if (added) {

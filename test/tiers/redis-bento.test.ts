@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createCache, type MemoryStore, memoryStore } from '../../src/index.js'
+import { createCache, InvalidOptionError, type MemoryStore, memoryStore } from '../../src/index.js'
 import { redisStore } from '../../src/stores/redis/index.js'
 import { closing } from '../support/caches.js'
 import { waitFor } from '../support/processes.js'
@@ -7,7 +7,7 @@ import { useRedisServer } from '../support/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe('expire and namespace clear on tiers over a private Redis with the pub/sub bus', () => {
+describe('expire, namespace clear and routed writes on tiers over a private Redis with the pub/sub bus', () => {
   const server = useRedisServer()
   const keep = closing('each')
   /** One instance of an app: its own L1, the shared Redis as L2 and bus. */
@@ -68,6 +68,44 @@ describe('expire and namespace clear on tiers over a private Redis with the pub/
     expect(await b.l1.get('clr:y:k')).toEqual({ v: 'y' })
     expect(await b.l1.get('clr:root')).toEqual({ v: 'root' })
     expect(await b.cache.namespace('y').get('k')).toEqual({ v: 'y' })
+  })
+
+  it("set with { l2: false } writes only this L1 and still drops the other instances' copies", async () => {
+    const [a, b] = await pair('l1only')
+    await a.cache.set('k', { v: 'shared' })
+    await filled(b, b.cache, 'k')
+    await a.cache.set('k', { v: 'local' }, { l2: false })
+    expect(await a.cache.get('k')).toEqual({ v: 'local' })
+    await waitFor(async () => (await b.l1.get('l1only:k')) === undefined, 2000)
+    expect(await b.cache.get('k')).toEqual({ v: 'shared' }) // L2 kept what it had
+    expect(await a.cache.ttl('k')).toBe(null) // L2's entry, untouched
+  })
+
+  it("set with { bus: false } writes both tiers and leaves the other instances' L1 copies", async () => {
+    const [a, b] = await pair('quiet')
+    await a.cache.set('k', { v: 1 })
+    await filled(b, b.cache, 'k')
+    await a.cache.set('k', { v: 2 }, { bus: false })
+    await sleep(100) // a message, had one gone out, would have landed
+    expect(await b.l1.get('quiet:k')).toEqual({ v: 1 })
+    expect(await b.cache.get('k')).toEqual({ v: 1 })
+    expect(await a.cache.get('k')).toEqual({ v: 2 })
+    const c = instance('quiet')
+    expect(await c.cache.get('k')).toEqual({ v: 2 }) // from L2
+    await a.cache.set('k', { v: 3 }, { l2: false, bus: false })
+    await sleep(100)
+    expect(await a.cache.get('k')).toEqual({ v: 3 })
+    expect(await b.cache.get('k')).toEqual({ v: 1 })
+    expect(await c.cache.get('k')).toEqual({ v: 2 })
+  })
+
+  it('set with l2 or bus is refused on a cache without tiers, and with a TTL of 0', async () => {
+    const plain = keep(createCache({ store: redisStore({ url: server.url, timeout: 500 }), prefix: 'plain' }))
+    await expect(plain.set('k', 1, { l2: false })).rejects.toBeInstanceOf(InvalidOptionError)
+    await expect(plain.set('k', 1, { bus: false })).rejects.toBeInstanceOf(InvalidOptionError)
+    expect(await plain.get('k')).toBeUndefined()
+    const { cache } = instance('zero')
+    await expect(cache.set('k', 1, { l2: false, ttl: 0 })).rejects.toBeInstanceOf(InvalidOptionError)
   })
 
   it('expire(key) keeps a Redis entry answering to its tags', async () => {
