@@ -14,8 +14,8 @@ function isCounter(value: unknown): value is number {
  * integer (a counter) cannot be marked stale and is removed, as `expireByTag` does. The entry is
  * read then rewritten (as `touch` rewrites a graced entry), so on a tiered store the write goes
  * out on the bus and every other instance drops its L1 copy. Tags: a byte entry is marked in
- * place and keeps its Redis tag fingerprint; a value entry keeps the tags its grace envelope
- * carries (a `getOrSet` write), while one written by `set` with tags stops answering to them.
+ * place and keeps its Redis tag fingerprint; a tiered entry keeps its tags (they travel in L2);
+ * on a memory store, an entry written by `set` with tags stops answering to them.
  */
 export async function expire(ctx: CacheContext, key: string): Promise<boolean> {
   const full = ctx.full(key)
@@ -40,7 +40,9 @@ export async function expire(ctx: CacheContext, key: string): Promise<boolean> {
   const graced = envelopeOf(ctx, key, entry.value)
   if (graced !== undefined && graced.staleAt <= now) return true
   const value = graced === undefined ? entry.value : graced.value
-  await ctx.write(key, full, new Envelope(value, now, graced?.tags), ttl, graced?.tags)
+  // A tiered store's entry says its tags (see TieredEntry); a graced one carries them inside.
+  const tags = graced?.tags ?? (entry as { readonly tags?: readonly string[] }).tags
+  await ctx.write(key, full, new Envelope(value, now, tags), ttl, tags)
   return true
 }
 

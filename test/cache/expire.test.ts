@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { memoryStore, type Store } from '../../src/index.js'
+import { createCache, memoryBus, memoryStore, type Store } from '../../src/index.js'
 import { bytesMapStoreWithTtl } from '../support/bytes-store.js'
-import { cacheMaker } from '../support/caches.js'
+import { cacheMaker, closing } from '../support/caches.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -62,5 +62,19 @@ describe.each(STORES)('cache.expire on a %s', (_name, makeStore) => {
     expect(await cache.namespace('n').expire('k')).toBe(true)
     expect(await cache.get('k')).toBe('root')
     expect(await cache.namespace('n').get('k')).toBeUndefined()
+  })
+})
+
+describe('cache.expire on tiers', () => {
+  const keep = closing()
+
+  it('keeps the tags the entry was written with (they travel in L2)', async () => {
+    const cache = keep(createCache({ tiers: [memoryStore(), memoryStore()], bus: memoryBus() }))
+    await cache.set('k', { v: 1 }, { ttl: '1h', tags: ['t'] })
+    await cache.set('other', { v: 2 }, { ttl: '1h', tags: ['t'] })
+    expect(await cache.expire('k')).toBe(true)
+    expect(await cache.get('k')).toBeUndefined()
+    expect(await cache.deleteByTag('t')).toBe(2)
+    expect(await cache.getOrSet('k', () => 'fresh')).toBe('fresh')
   })
 })

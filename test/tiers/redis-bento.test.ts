@@ -108,6 +108,19 @@ describe('expire, namespace clear and routed writes on tiers over a private Redi
     await expect(cache.set('k', 1, { l2: false, ttl: 0 })).rejects.toBeInstanceOf(InvalidOptionError)
   })
 
+  it('expire(key) keeps a tiered entry answering to its tags on every instance', async () => {
+    const [a, b] = await pair('ttag')
+    await a.cache.set('k', { v: 1 }, { ttl: '1h', tags: ['t'] })
+    await filled(b, b.cache, 'k')
+    expect(await a.cache.expire('k')).toBe(true)
+    await waitFor(async () => (await b.l1.get('ttag:k')) === undefined, 2000)
+    expect(await b.cache.get('k')).toBeUndefined()
+    expect(await a.cache.deleteByTag('t')).toBe(1)
+    await waitFor(async () => (await b.l1.get('ttag:k')) === undefined, 2000) // the bus message
+    // Removed, not stale: getOrSet has nothing to serve as grace and calls the factory.
+    expect(await b.cache.getOrSet('k', () => ({ v: 'fresh' }))).toEqual({ v: 'fresh' })
+  })
+
   it('expire(key) keeps a Redis entry answering to its tags', async () => {
     const cache = keep(createCache({ store: redisStore({ url: server.url, timeout: 500 }), prefix: 'tag' }))
     await cache.set('k', { v: 1 }, { ttl: '1h', tags: ['t'] })
