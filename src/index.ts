@@ -7,7 +7,15 @@ export type {
   GetOrSetOptions,
   MethodDecorator,
 } from './cache/index.js'
-export { Cache, type CacheOptions, createCache, key, MAX_KEY_LENGTH, type SetOptions } from './cache/index.js'
+export {
+  Cache,
+  type CacheOptions,
+  createCache,
+  key,
+  MAX_KEY_LENGTH,
+  type SetOptions,
+  type TierSetOptions,
+} from './cache/index.js'
 export type { CompressionAlgorithm, CompressionOptions, DecodeLimits } from './codec/index.js'
 export {
   type Codec,

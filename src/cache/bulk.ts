@@ -4,6 +4,9 @@ import type { CacheContext } from './context.js'
 import { SEPARATOR } from './keys.js'
 import { noteChange } from './shared.js'
 
+export { expire } from './expire.js'
+export { routed, type TierSetOptions, tierSet } from './tier-write.js'
+
 /** Batch and pattern operations of a cache: one store call each where the store batches. */
 
 export async function getMany<T>(ctx: CacheContext, keys: Iterable<string>): Promise<Map<string, T>> {

@@ -153,15 +153,16 @@ export class Cache {
   }
 
   /** Writes a value. A TTL of `0` stores nothing and removes any value already there. */
-  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  set(key: string, value: unknown, options?: bulk.TierSetOptions): Promise<void> {
     const ctx = this.#ctx
     try {
       const full = ctx.full(key)
       const ttl = ctx.ttl(options?.ttl, key)
       const tags = ctx.tags(options?.tags, key)
+      if (bulk.routed(options)) return bulk.tierSet(ctx, key, full, value, ttl, tags, options)
       if (ttl === 0) {
         noteChange(ctx.shared, [full])
-        return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(noop)
+        return ctx.call('delete', key, () => ctx.shared.store.delete(full)).then(() => undefined)
       }
       return ctx.write(key, full, value, ttl, tags)
     } catch (error) {
@@ -310,6 +311,11 @@ export class Cache {
     return bulk.expireByTag(this.#ctx, tag)
   }
 
+  /** Makes one entry stale as {@link Cache.expireByTag} does (see README for tags); false if missing. */
+  expire(key: string): Promise<boolean> {
+    return bulk.expire(this.#ctx, key)
+  }
+
   /** Removes the keys matching a glob (`*`, `?`, `[abc]`) under this cache; resolves to how many. */
   deletePattern(pattern: string): Promise<number> {
     return bulk.deletePattern(this.#ctx, pattern)
@@ -387,8 +393,6 @@ export class Cache {
     if (ctx.parent === undefined) await closeShared(ctx.shared)
   }
 }
-
-function noop(): void {}
 
 function freshValue(read: Read): unknown {
   return read.state === 'fresh' ? read.value : undefined

@@ -54,6 +54,9 @@ export interface TieredStoreOptions {
  * Tags travel inside L2 entries, so an L1 filled from L2 knows them and a remote `deleteByTag`
  * reaches it.
  */
+/** A tiered store's entry: L2's, with the tags folded into it (so `cache.expire` keeps them). */
+export type TieredEntry = StoreEntry & { readonly tags: readonly string[] | undefined }
+
 /** Reads of a tiered store by the tier that answered them (see {@link TieredStore.stats}). */
 export interface TierReads {
   readonly l1Hits: number
@@ -142,9 +145,9 @@ export class TieredStore implements StoreCore, StoreExtras {
     return this.#fromL2(key)
   }
 
-  async getEntry(key: string): Promise<StoreEntry | undefined> {
+  async getEntry(key: string): Promise<TieredEntry | undefined> {
     const entry = await this.#l2.getEntry(key)
-    return entry ? { value: this.#decode(entry.value).value, expiresAt: entry.expiresAt } : undefined
+    return entry && { ...this.#decode(entry.value), expiresAt: entry.expiresAt }
   }
 
   async has(key: string): Promise<boolean> {
@@ -155,6 +158,22 @@ export class TieredStore implements StoreCore, StoreExtras {
     await this.#l2.set(key, this.#encode(value, options.tags), options)
     await this.#l1.set(key, value, this.#l1Options(options))
     await this.#publish({ keys: [key] })
+  }
+
+  /**
+   * `set` with a route: with `l2: false` only L1 is written (L2 keeps what it had); with
+   * `bus: false` no invalidation goes out, so other instances keep their L1 copies.
+   */
+  async setRouted(
+    key: string,
+    value: unknown,
+    options: StoreWriteOptions,
+    route: { readonly l2: boolean; readonly bus: boolean },
+  ): Promise<void> {
+    if (route.l2) await this.#l2.set(key, this.#encode(value, options.tags), options)
+    await this.#l1.set(key, value, this.#l1Options(options))
+    if (route.bus) await this.#publish({ keys: [key] })
+    else this.#epoch++
   }
 
   async add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
@@ -245,7 +264,6 @@ export class TieredStore implements StoreCore, StoreExtras {
     return touched
   }
 
-  /** L1's figures, with the failures the tiers absorbed (bus messages that did not go out or in), and L2's own. */
   /**
    * L1's figures at the top level, L2's under `l2`, and `tiers`: reads answered by L1, by L2, and
    * by neither (an expired or stale entry read from L2 counts as an L2 hit here and as a miss in
