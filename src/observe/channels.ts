@@ -165,7 +165,7 @@ export interface RateLimitEvent {
   /** Each policy's part: a refused decision names the policies that refused. */
   readonly policies: readonly { readonly name: string; readonly allowed: boolean }[]
   /** Set when the shared store failed and the failure policy decided. */
-  readonly degraded?: 'open' | 'closed' | 'local' | undefined
+  readonly degraded?: 'open' | 'closed' | 'local' | 'insurance' | undefined
   /** Answered from the deny cache, without a store round trip. */
   readonly denyCache?: boolean
 }

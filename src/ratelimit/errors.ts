@@ -24,3 +24,19 @@ export class ProtectionStoreUnsupportedError extends CacheError {
 export class SecretRequiredError extends CacheError {
   static override readonly code = 'E_SECRET_REQUIRED'
 }
+
+/**
+ * A rate queue already holds `maxQueue` callers for this key: the API behind it is saturated.
+ * Shed the call (answer 503, or retry later) or raise `maxQueue` in `createRateQueue`.
+ */
+export class RateQueueFullError extends CacheError {
+  static override readonly code = 'E_RATE_QUEUE_FULL'
+}
+
+/**
+ * A caller of a rate queue would wait past its `maxWait` for an allowance: the rule allows fewer
+ * calls than are asked. Shed the call, raise `maxWait`, or spread the calls over more time.
+ */
+export class RateWaitTimeoutError extends CacheError {
+  static override readonly code = 'E_RATE_WAIT_TIMEOUT'
+}

@@ -9,7 +9,13 @@ export {
   parseForwarded,
   type TrustProxy,
 } from './client-ip.js'
-export { InvalidIdentityError, ProtectionStoreUnsupportedError, SecretRequiredError } from './errors.js'
+export {
+  InvalidIdentityError,
+  ProtectionStoreUnsupportedError,
+  RateQueueFullError,
+  RateWaitTimeoutError,
+  SecretRequiredError,
+} from './errors.js'
 export { type HeaderOptions, rateLimitHeaders, retryAfterSeconds } from './headers.js'
 export {
   canonicalIp,
@@ -52,5 +58,11 @@ export {
   type OneTimeCodes,
   type OneTimeCodesOptions,
 } from './one-time-codes.js'
+export {
+  createRateQueue,
+  type RateQueue,
+  type RateQueueOptions,
+  type RateWaitOptions,
+} from './queue.js'
 export type { Algorithm, Policy, Rule, RuleObject, RuleSet, RuleString } from './rules.js'
 export { parseRule, parseRuleSet } from './rules.js'

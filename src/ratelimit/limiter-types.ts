@@ -38,6 +38,14 @@ export interface RateLimiterOptions<S extends string> {
    * Redis store (which has pub/sub) refusals and resets are shared with every other instance.
    */
   readonly denyCache?: boolean
+  /**
+   * Another rate limiter that decides while this one's store fails or is out (rate-limiter-flexible's
+   * `insuranceLimiter`), instead of `onFailure`: typically a limiter on a memory store with
+   * per-process rules, or on a second Redis. It needs a rule for every scope of this limiter; its
+   * results say `degraded: 'insurance'`. Should it fail too, `onFailure` decides. Writes (`reward`,
+   * `penalty`, `block`, `reset`) are not copied to it, and `close()` leaves it open (it is yours).
+   */
+  readonly insurance?: RateLimiter<S>
   /** Called with each store failure (the request itself goes on under the failure policy). */
   readonly onError?: (error: unknown) => void
   /**
@@ -63,6 +71,8 @@ export interface RateLimiterStats {
   readonly degraded: number
   /** Of those, the ones decided by the in-process limiter (`onFailure: 'local'`). */
   readonly localDecisions: number
+  /** Of those, the ones decided by the `insurance` limiter. */
+  readonly insuranceDecisions: number
   /** Store failures seen (a timeout, a refused connection, a script error). */
   readonly errors: number
   /** Decisions that waited for the store's first connection. */

@@ -18,6 +18,8 @@ import {
 } from './backend.js'
 import { withDeadline } from './deadline.js'
 import { type DenialMessage, DenyCache, parseDenial } from './deny-cache.js'
+import { checkInsurance, failurePolicyResult, fallbackName, insure } from './insurance.js'
+import type { ConsumeOptions, RateLimiter, RateLimiterOptions, RateLimiterStats } from './limiter-types.js'
 import { MemoryRateBackend } from './memory-backend.js'
 import { RedisRateBackend } from './redis-backend.js'
 import { type FailurePolicy, type RateLimitResult, summarize, uniform } from './result.js'
@@ -33,8 +35,6 @@ export type {
   RateLimiterStats,
 } from './limiter-types.js'
 export type { FailurePolicy, PolicyResult, RateLimitResult } from './result.js'
-
-import type { ConsumeOptions, RateLimiter, RateLimiterOptions, RateLimiterStats } from './limiter-types.js'
 
 type Backend = RateBackend & RateWriter
 
@@ -67,6 +67,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
   readonly #shared: boolean
   readonly #local: MemoryRateBackend
   readonly #onFailure: FailurePolicy
+  readonly #insurance: RateLimiter<S> | undefined
   readonly #timeoutMs: number
   readonly #pauseMs: number
   readonly #deny: DenyCache | undefined
@@ -79,6 +80,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
     decisions: 0,
     degraded: 0,
     localDecisions: 0,
+    insuranceDecisions: 0,
     errors: 0,
     startupWaits: 0,
     denyCacheHits: 0,
@@ -108,6 +110,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
       throw new InvalidOptionError('createRateLimiter onLog must be a function (event) => void')
     }
     this.#onFailure = onFailure
+    this.#insurance = checkInsurance(options.insurance, this.scopes)
     this.#clock = options.clock ?? systemClock
     this.#timeoutMs = wholeMs(options.timeout, 500, 'createRateLimiter timeout', { min: 1 })
     this.#pauseMs = wholeMs(options.retryAfterFailure, 1000, 'createRateLimiter retryAfterFailure')
@@ -339,7 +342,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
         return cached
       }
     }
-    if (now < this.#downUntil) return this.#fallback(base, policies, cost, mode)
+    if (now < this.#downUntil) return this.#fallback(scope as S, key, cost, mode)
     let outcomes: PolicyOutcome[]
     try {
       outcomes = await withDeadline(
@@ -349,7 +352,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
       )
     } catch (error) {
       this.#failed(error)
-      return this.#fallback(base, policies, cost, mode)
+      return this.#fallback(scope as S, key, cost, mode)
     }
     this.#burst.recovered(
       (n) => `rate limiter: the shared store answers again after ${n} decisions made without it`,
@@ -372,25 +375,25 @@ class Limiter<S extends string> implements RateLimiter<S> {
     } catch {}
   }
 
-  #fallback(base: string, policies: readonly Policy[], cost: number, mode: Mode): RateLimitResult {
+  #fallback(scope: S, key: string, cost: number, mode: Mode): RateLimitResult | Promise<RateLimitResult> {
     this.#counts.degraded++
-    const kind = this.#onFailure === 'local' ? 'local-decision' : `fail-${this.#onFailure}`
+    const { kind, policy } = fallbackName(this.#insurance !== undefined, this.#onFailure)
     publishDegraded({ source: 'ratelimit', kind, operation: mode, reason: this.#lastError })
     this.#burst.failure(
-      `rate limiter: the shared store failed (${this.#lastError}); decisions follow onFailure '${this.#onFailure}' until it answers, counted in stats().degraded`,
+      `rate limiter: the shared store failed (${this.#lastError}); decisions follow ${policy} until it answers, counted in stats().degraded`,
     )
-    if (this.#onFailure === 'local') {
-      this.#counts.localDecisions++
-      return { ...summarize(policies, this.#local.decideNow(base, policies, cost, mode)), degraded: 'local' }
-    }
-    const allowed = this.#onFailure === 'open'
-    const outcome: PolicyOutcome = {
-      allowed,
-      remaining: 0,
-      resetMs: allowed ? 0 : 1000,
-      retryAfterMs: allowed ? 0 : 1000,
-      blocked: false,
-    }
-    return { ...uniform(policies, outcome), degraded: this.#onFailure }
+    const [base, policies] = [this.#base(scope, key), this.#policies(scope)]
+    if (this.#insurance === undefined) return this.#failurePolicy(base, policies, cost, mode)
+    this.#counts.insuranceDecisions++ // the insurance limiter counts its own decisions too
+    const failed = (error: unknown) => this.#failurePolicy(base, policies, cost, mode, error)
+    return insure(this.#insurance, scope, key, cost, mode).catch(failed)
+  }
+
+  #failurePolicy(base: string, policies: readonly Policy[], cost: number, mode: Mode, error?: unknown) {
+    if (error !== undefined) this.#failed(error)
+    if (this.#onFailure !== 'local') return failurePolicyResult(policies, this.#onFailure)
+    this.#counts.localDecisions++
+    const outcomes = this.#local.decideNow(base, policies, cost, mode)
+    return { ...summarize(policies, outcomes), degraded: 'local' as const }
   }
 }

@@ -33,8 +33,11 @@ export interface RateLimitResult {
   /** 0 when allowed; otherwise how long until the same request could pass. */
   readonly retryAfterMs: number
   readonly policies: readonly PolicyResult[]
-  /** Set when the store failed and the failure policy decided. */
-  readonly degraded?: FailurePolicy
+  /**
+   * Set when the store failed: the failure policy decided, or `'insurance'` when the limiter's
+   * `insurance` limiter did.
+   */
+  readonly degraded?: FailurePolicy | 'insurance'
 }
 
 /** Folds per-policy outcomes into one result: the tightest policy speaks for the request. */
