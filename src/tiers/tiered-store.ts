@@ -45,15 +45,6 @@ export interface TieredStoreOptions {
   readonly release: () => Promise<void>
 }
 
-/**
- * L1 (in-process) over L2 (shared) as one store: reads try L1 and refill it from L2 with the
- * entry's remaining TTL; writes and deletes go to L2 then L1, then out on the bus so every other
- * instance drops its L1 copy. While the bus is down, reads skip L1 (it may be missing
- * invalidations), and L1 is emptied when the bus comes back.
- *
- * Tags travel inside L2 entries, so an L1 filled from L2 knows them and a remote `deleteByTag`
- * reaches it.
- */
 /** A tiered store's entry: L2's, with the tags folded into it (so `cache.expire` keeps them). */
 export type TieredEntry = StoreEntry & { readonly tags: readonly string[] | undefined }
 
@@ -64,6 +55,15 @@ export interface TierReads {
   readonly misses: number
 }
 
+/**
+ * L1 (in-process) over L2 (shared) as one store: reads try L1 and refill it from L2 with the
+ * entry's remaining TTL; writes and deletes go to L2 then L1, then out on the bus so every other
+ * instance drops its L1 copy. While the bus is down, reads skip L1 (it may be missing
+ * invalidations), and L1 is emptied when the bus comes back.
+ *
+ * Tags travel inside L2 entries, so an L1 filled from L2 knows them and a remote `deleteByTag`
+ * reaches it.
+ */
 export class TieredStore implements StoreCore, StoreExtras {
   readonly name: string
   readonly capabilities: StoreCapabilities
