@@ -40,3 +40,11 @@ export class RateQueueFullError extends CacheError {
 export class RateWaitTimeoutError extends CacheError {
   static override readonly code = 'E_RATE_WAIT_TIMEOUT'
 }
+
+/**
+ * The rate queue was closed (`queue.close()`, at shutdown) while this caller waited, or before it
+ * asked: the call never went out. Callers treat it as a cancellation.
+ */
+export class RateQueueClosedError extends CacheError {
+  static override readonly code = 'E_RATE_QUEUE_CLOSED'
+}

@@ -12,6 +12,7 @@ export {
 export {
   InvalidIdentityError,
   ProtectionStoreUnsupportedError,
+  RateQueueClosedError,
   RateQueueFullError,
   RateWaitTimeoutError,
   SecretRequiredError,

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import { type Duration, describe, wholeMs } from '../internal/index.js'
-import { RateQueueFullError, RateWaitTimeoutError } from './errors.js'
+import { RateQueueClosedError, RateQueueFullError, RateWaitTimeoutError } from './errors.js'
 import type { RateLimiter } from './limiter-types.js'
 import type { RateLimitResult } from './result.js'
 
@@ -31,6 +31,12 @@ export interface RateQueue {
   wait(key: string, options?: RateWaitOptions): Promise<RateLimitResult>
   /** Callers waiting for `key`, or for every key when none is given. */
   size(key?: string): number
+  /**
+   * Stops the queue (at shutdown): every caller still waiting, and every later `wait`, rejects with
+   * {@link RateQueueClosedError}, and the retry timers go, so the process can exit. An allowance
+   * already won for a caller that is now refused goes back to the limiter (`reward`). Idempotent.
+   */
+  close(): void
 }
 
 interface Waiter {
@@ -84,6 +90,7 @@ export function createRateQueue<S extends string>(
 
 class Queue<S extends string> implements RateQueue {
   readonly #lines = new Map<string, Line>()
+  #closed = false
 
   constructor(
     readonly limiter: RateLimiter<S>,
@@ -99,8 +106,30 @@ class Queue<S extends string> implements RateQueue {
     return n
   }
 
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    const lines = [...this.#lines]
+    this.#lines.clear()
+    for (const [key, line] of lines) {
+      clearTimeout(line.retry)
+      line.retry = undefined
+      for (const waiter of line.waiters.splice(0)) {
+        if (this.#settle(waiter)) waiter.reject(this.#closedError(key))
+      }
+    }
+  }
+
+  #closedError(key: string): RateQueueClosedError {
+    return new RateQueueClosedError(
+      `Rate queue for scope "${this.scope}" is closed: the call did not go out`,
+      { key },
+    )
+  }
+
   wait(key: string, options: RateWaitOptions = {}): Promise<RateLimitResult> {
     const { signal } = options
+    if (this.#closed) return Promise.reject(this.#closedError(key))
     if (signal?.aborted) return Promise.reject(signal.reason)
     const waitMs =
       options.maxWait === undefined
@@ -164,7 +193,7 @@ class Queue<S extends string> implements RateQueue {
   /** Asks the limiter for the first caller of `key`. */
   #next(key: string, line: Line): void {
     const head = line.waiters[0]
-    if (head === undefined) {
+    if (head === undefined || this.#closed) {
       if (this.#lines.get(key) === line) this.#lines.delete(key)
       return
     }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   createRateLimiter,
   createRateQueue,
+  RateQueueClosedError,
   RateQueueFullError,
   RateWaitTimeoutError,
 } from '../../src/ratelimit/index.js'
@@ -109,6 +110,27 @@ describe('rate queue on memory (fake clock)', () => {
     await vi.advanceTimersByTimeAsync(WINDOW)
     expect((await next).remaining).toBe(2)
     await expect(queue.wait('k', { signal: AbortSignal.abort() })).rejects.toThrow()
+  })
+
+  it('close() rejects every waiter with E_RATE_QUEUE_CLOSED, stops its timers, and gives back an allowance won in flight', async () => {
+    vi.useFakeTimers({ now: 10 * WINDOW + 1 })
+    const limiter = fixed()
+    const queue = createRateQueue(limiter, 'api')
+    for (let i = 0; i < 2; i++) await queue.wait('k')
+    // The third is allowed, but its decision is still in flight when the queue closes.
+    const inFlight = queue.wait('k')
+    const waiting = [queue.wait('k'), queue.wait('other')]
+    queue.close()
+    queue.close()
+    for (const pending of [inFlight, ...waiting]) {
+      await expect(pending).rejects.toBeInstanceOf(RateQueueClosedError)
+    }
+    await expect(queue.wait('k')).rejects.toMatchObject({ code: 'E_RATE_QUEUE_CLOSED' })
+    expect(queue.size()).toBe(0)
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(0)
+    // The allowance the closed caller won went back: one more call fits in this window.
+    expect((await limiter.consume('api', 'k')).remaining).toBe(0)
   })
 
   it('a limiter error rejects that caller only', async () => {
