@@ -38,5 +38,10 @@ const strict = await queue
   .catch((e: { code: string }) => e.code)
 console.log('too long to wait:', strict)
 
+// At shutdown: whoever still waits is told the call did not go out, and the timers stop.
+const pending = queue.wait('account-42', { cost: 3 }).catch((e: { code: string }) => e.code)
+queue.close()
+console.log('closed while waiting:', await pending)
+
 await limiter.close()
 await redis?.close()
