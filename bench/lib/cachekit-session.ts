@@ -14,4 +14,4 @@ const session = (await import(
     : '../../src/session/index.js'
 )) as typeof CachekitSession
 
-export const { createSessions, expressSessionStore } = session
+export const { createSessions, expressSession, expressSessionStore } = session

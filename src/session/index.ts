@@ -1,7 +1,8 @@
-export { expressSessionStore } from '../http/express/internal.js'
+export { type ExpressSessionOptions, expressSession, expressSessionStore } from '../http/express/internal.js'
 export { type FastifySessionStore, fastifySessionStore, SNAPSHOT_FIELD } from '../http/fastify/internal.js'
 export { type HonoSession, type HonoSessionOptions, honoSession } from '../http/hono/internal.js'
 export { SessionSecretError, SessionStoreUnsupportedError } from './errors.js'
+export type { RequestSession, SessionCookieOptions, SessionMiddlewareOptions } from './request.js'
 export {
   createSessions,
   type LoadedSession,
