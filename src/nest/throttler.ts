@@ -207,7 +207,7 @@ export class CachekitThrottlerStorage {
 }
 
 /**
- * A {@link CachekitThrottlerStorage} on `store`:
+ * A {@link CachekitThrottlerStorage} keeping its counters in `store`, for `ThrottlerModule`:
  *
  * ```ts
  * ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: 10 }], storage: nestThrottlerStorage(redis) })
