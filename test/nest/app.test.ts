@@ -17,7 +17,7 @@ import { NestFactory } from '@nestjs/core'
 import { Throttle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler'
 import type { Cache as CacheManager } from 'cache-manager'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Cache, createCache } from '../../src/index.js'
+import { type Cache, createCache, MemoryStore } from '../../src/index.js'
 import { createKeyv } from '../../src/keyv/index.js'
 import { nestThrottlerStorage } from '../../src/nest/index.js'
 import { type RedisStore, redisStore } from '../../src/stores/redis/index.js'
@@ -177,5 +177,46 @@ describe.skipIf(!hasRedis)('a Nest app on cachekit (Redis)', () => {
     expect(await status(two)).toBe(429)
     await new Promise((resolve) => setTimeout(resolve, 1100))
     expect([await status(two), await status(one), await status(two)]).toEqual([200, 200, 429])
+  })
+})
+
+describe('a Nest app on cachekit (memory store)', () => {
+  it('ThrottlerGuard on the memory store: limit, then 429 with Retry-After', async () => {
+    const store = new MemoryStore()
+    const cache = createCache({ store, prefix: 'nest-memory' })
+
+    @Controller()
+    @UseGuards(ThrottlerGuard)
+    class PingController {
+      @Get('ping')
+      ping() {
+        return 'pong'
+      }
+    }
+
+    @Module({
+      imports: [
+        CacheModule.register({ stores: [createKeyv(cache.namespace('nest'))] }),
+        ThrottlerModule.forRoot({
+          throttlers: [{ ttl: HOUR, limit: 2 }],
+          storage: nestThrottlerStorage(store),
+        }),
+      ],
+      controllers: [PingController],
+    })
+    class MemoryModule {}
+
+    const app = await NestFactory.create(MemoryModule, { logger: false })
+    try {
+      await app.listen(0, '127.0.0.1')
+      const url = (await app.getUrl()).replace('[::1]', '127.0.0.1')
+      const responses = []
+      for (let i = 0; i < 3; i++) responses.push(await fetch(`${url}/ping`))
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 429])
+      expect(responses[2]?.headers.get('retry-after')).toBe('3600')
+    } finally {
+      await app.close()
+      await cache.close()
+    }
   })
 })
