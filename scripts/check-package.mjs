@@ -224,6 +224,12 @@ function checkReadme(tarball) {
     'vitest@4',
     'prom-client@15',
     '@opentelemetry/api@1',
+    '@nestjs/common@12',
+    '@nestjs/core@12',
+    '@nestjs/cache-manager@12',
+    '@nestjs/throttler@6',
+    'reflect-metadata@0.2',
+    'rxjs@7',
   ]
   // Types only: no install scripts (better-sqlite3 would compile its addon for nothing).
   const install = run(
@@ -241,30 +247,44 @@ function checkReadme(tarball) {
     const line = readme.slice(0, match.index).split('\n').length
     const name = `snippets/readme-${String(i + 1).padStart(2, '0')}-line-${line}.ts`
     writeFileSync(join(dir, name), `${match[1]}\nexport {}\n`)
-    return name
+    return { name, nest: /from '@nestjs\//.test(match[1]) }
   })
   writeFileSync(join(dir, 'context.d.ts'), readmeContext())
-  writeFileSync(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        lib: ['ES2023', 'DOM'],
-        types: ['node'],
-        strict: true,
-        noUncheckedIndexedAccess: true,
-        exactOptionalPropertyTypes: true,
-        noEmit: true,
-        skipLibCheck: true,
-      },
-      files: ['context.d.ts', ...files],
-    }),
-  )
-  const tsc = run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], dir)
-  if (tsc.code !== 0) problems.push(`readme: ${files.length} snippets, type errors:\n${tsc.out}`)
-  else console.log(`check-package: ${files.length} README snippets type-check against the tarball`)
+  const compilerOptions = {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['ES2023', 'DOM'],
+    types: ['node'],
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    exactOptionalPropertyTypes: true,
+    noEmit: true,
+    skipLibCheck: true,
+  }
+  // Nest's snippets are checked as a Nest project compiles them: with legacy decorators (the
+  // others keep the standard decorators `@cache.cached` is written for).
+  const projects = [
+    { config: 'tsconfig.json', options: compilerOptions, files: files.filter((f) => !f.nest) },
+    {
+      config: 'tsconfig.nest.json',
+      options: { ...compilerOptions, experimentalDecorators: true },
+      files: files.filter((f) => f.nest),
+    },
+  ]
+  for (const project of projects) {
+    if (project.files.length === 0) continue
+    const names = project.files.map((f) => f.name)
+    writeFileSync(
+      join(dir, project.config),
+      JSON.stringify({ compilerOptions: project.options, files: ['context.d.ts', ...names] }),
+    )
+    const tsc = run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project.config], dir)
+    if (tsc.code !== 0) problems.push(`readme: ${names.length} snippets, type errors:\n${tsc.out}`)
+  }
+  if (problems.length === 0) {
+    console.log(`check-package: ${files.length} README snippets type-check against the tarball`)
+  }
 }
 
 /** What the README's snippets take as given: an app's own names, declared with their types. */
