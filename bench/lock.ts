@@ -1,9 +1,11 @@
 /**
  * Scenario: distributed locks. Uncontended acquire + release (ops/s, one at a time and 50 callers on
  * 50 names) and Redis round trips per acquire + release, cachekit's locks (`cachekit/lock`) against
- * redis-semaphore's Mutex (ioredis); then the handoff latency to a waiter on another connection
- * (release called → next holder has the lock): cachekit wakes it by a pub/sub message,
- * redis-semaphore polls every `retryInterval` (10 ms, its default). redlock is not installed here.
+ * redis-semaphore's Mutex and redlock 5 (both on ioredis); then the handoff latency to a waiter on
+ * another connection (release called → next holder has the lock): cachekit wakes it by a pub/sub
+ * message, redis-semaphore polls every `retryInterval` (10 ms, its default), redlock retries every
+ * `retryDelay` + up to `retryJitter` ms (its defaults, 200 + 100: what an application that does not
+ * tune it gets; a row with redis-semaphore's 10 ms shows what tuning buys).
  * One throwaway `redis-server` over loopback; round trips counted by a loopback proxy outside any
  * timed code.
  */
@@ -21,6 +23,7 @@ import {
   roundsNote,
 } from './lib/measure.js'
 import { withBenchRedis } from './lib/redis-server.js'
+import { Redlock } from './lib/redlock.js'
 import { startRoundTripCounter } from './lib/round-trips.js'
 import { defineScenario, progress, ratioTarget, type Target } from './lib/scenario.js'
 
@@ -32,6 +35,13 @@ const PARALLEL_BATCH = 1000
 const COUNTED = 100
 const CK = 'cachekit'
 const RS = 'redis-semaphore Mutex'
+const RL = 'redlock 5, one client'
+/** redlock's own defaults (its README example shows 200 + 200): what an untuned application runs. */
+const REDLOCK_DEFAULTS = { retryDelay: 200, retryJitter: 100 }
+/** redlock tuned to poll as often as redis-semaphore does by default. */
+const REDLOCK_TUNED = { retryDelay: 10, retryJitter: 0 }
+/** Handoffs measured for redlock with its defaults: each one waits for its ~200-300 ms poll. */
+const REDLOCK_DEFAULT_HANDOFFS = 40
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** One acquire + release of each contender on `name`. */
@@ -53,6 +63,24 @@ function semaphoreCycle(client: Redis): Cycle {
       mutexes.set(name, (mutex = new Mutex(client, name, { lockTimeout: 10_000, refreshInterval: 0 })))
     await mutex.acquire()
     await mutex.release()
+  }
+}
+
+/** redlock with one ioredis client (its single-instance mode) and the given retry policy. */
+function redlockOn(
+  client: Redis,
+  retry: { retryDelay: number; retryJitter: number },
+  waitMs: number,
+): Redlock {
+  // retryCount covers the wait as a cachekit `wait` would: attempts every retryDelay until it ends.
+  return new Redlock([client], { ...retry, retryCount: Math.ceil(waitMs / Math.max(1, retry.retryDelay)) })
+}
+
+function redlockCycle(client: Redis): Cycle {
+  const redlock = redlockOn(client, REDLOCK_DEFAULTS, 0)
+  return async (name) => {
+    const held = await redlock.acquire([name], 10_000)
+    await held.release()
   }
 }
 
@@ -127,6 +155,7 @@ export default defineScenario({
         const cycles: Record<string, Cycle> = {
           [CK]: cachekitCycle(locks),
           [RS]: semaphoreCycle(clients[0] as Redis),
+          [RL]: redlockCycle(clients[0] as Redis),
           ...floors(stores[0] as RedisStore, clients[0] as Redis),
         }
         progress('uncontended acquire + release')
@@ -163,9 +192,13 @@ export default defineScenario({
         const proxiedCycles: Record<string, Cycle> = {
           [CK]: cachekitCycle(proxiedLocks),
           [RS]: semaphoreCycle(proxiedClient),
+          [RL]: redlockCycle(proxiedClient),
         }
         for (const [name, cycle] of Object.entries(proxiedCycles)) {
-          await cycle('warm') // the first call loads scripts and subscribes
+          // The first call loads scripts and starts the one subscription to release messages, whose
+          // connection comes up in the background: let it settle before counting.
+          await cycle('warm')
+          await sleep(200)
           const before = proxy.turns()
           for (let i = 0; i < COUNTED; i++) await cycle('counted')
           trips.set(name, (proxy.turns() - before) / COUNTED)
@@ -198,6 +231,24 @@ export default defineScenario({
           return () => mutex.release()
         }
         const rsHandoff = await handoffs(count, rsLock(clients[0] as Redis), rsLock(clients[1] as Redis))
+        const rlLock = (client: Redis, retry: typeof REDLOCK_DEFAULTS) => {
+          const redlock = redlockOn(client, retry, 5000)
+          return async (name: string) => {
+            const held = await redlock.acquire([name], 10_000)
+            return async () => void (await held.release())
+          }
+        }
+        const rlDefaultCount = Math.min(count, REDLOCK_DEFAULT_HANDOFFS)
+        const rlHandoff = await handoffs(
+          rlDefaultCount,
+          rlLock(clients[0] as Redis, REDLOCK_DEFAULTS),
+          rlLock(clients[1] as Redis, REDLOCK_DEFAULTS),
+        )
+        const rlTunedHandoff = await handoffs(
+          count,
+          rlLock(clients[0] as Redis, REDLOCK_TUNED),
+          rlLock(clients[1] as Redis, REDLOCK_TUNED),
+        )
 
         const get = (task: string) => measured.get(task)!
         const rows = Object.keys(cycles).map((name) => [
@@ -208,9 +259,16 @@ export default defineScenario({
         ])
         const serialRatio = pairedRatio(get(`${CK} serial`), get(`${RS} serial`))
         const parallelRatio = pairedRatio(get(`${CK} ${CALLERS} callers`), get(`${RS} ${CALLERS} callers`))
+        const serialRedlock = pairedRatio(get(`${CK} serial`), get(`${RL} serial`))
+        const parallelRedlock = pairedRatio(get(`${CK} ${CALLERS} callers`), get(`${RL} ${CALLERS} callers`))
         const latency = [
-          [CK, ckHandoff],
-          [RS, rsHandoff],
+          [`${CK} (pub/sub wake-up)`, ckHandoff],
+          [`${RS} (polls every 10 ms, its default)`, rsHandoff],
+          [
+            `${RL}, its defaults (retryDelay 200 ms + jitter up to 100 ms; ${rlDefaultCount} handoffs)`,
+            rlHandoff,
+          ],
+          [`${RL}, tuned (retryDelay 10 ms, no jitter)`, rlTunedHandoff],
         ] as const
         const ckTrips = trips.get(CK) ?? Number.NaN
         const p99 = percentile(ckHandoff, 99)
@@ -223,6 +281,8 @@ export default defineScenario({
           },
           ratioTarget('cachekit vs redis-semaphore, serial acquire + release', serialRatio, '>=', 1.2),
           ratioTarget(`cachekit vs redis-semaphore, ${CALLERS} callers`, parallelRatio, '>=', 1.2),
+          ratioTarget('cachekit vs redlock, serial acquire + release', serialRedlock, '>=', 2),
+          ratioTarget(`cachekit vs redlock, ${CALLERS} callers`, parallelRedlock, '>=', 2),
           {
             name: 'cachekit handoff latency p99 (loopback)',
             goal: '<= 2 ms',
@@ -243,7 +303,9 @@ export default defineScenario({
             rows,
           ),
           '',
-          `cachekit / redis-semaphore: ${ratio(serialRatio)} one at a time, ${ratio(parallelRatio)} with ${CALLERS} callers.`,
+          `cachekit / redis-semaphore: ${ratio(serialRatio)} one at a time, ${ratio(parallelRatio)} with ${CALLERS} callers. cachekit / redlock: ${ratio(serialRedlock)} one at a time, ${ratio(parallelRedlock)} with ${CALLERS} callers.`,
+          '',
+          'Configuration on every row: lock TTL 10 s, no automatic extension (cachekit `lock()` with `wait: 0`; redis-semaphore `refreshInterval: 0`; redlock `acquire()`, which never extends), a release after each acquire; redlock has one ioredis client (a quorum of 1) and its default retry settings, which an uncontended acquire never uses.',
           '',
           table(
             [`handoff to a waiter on another connection (${count} handoffs)`, 'p50 ms', 'p99 ms', 'max ms'],
@@ -255,7 +317,7 @@ export default defineScenario({
             ]),
           ),
           '',
-          'cachekit wakes the waiter with the release message (pub/sub); redis-semaphore re-tries every 10 ms.',
+          'Every waiter waits up to 5 s and holds a 10 s TTL. cachekit wakes the waiter with the release message (pub/sub) and it re-acquires at once; redis-semaphore re-tries every 10 ms (its default `retryInterval`); redlock re-tries every `retryDelay` plus a random `retryJitter` (its defaults 200 ms + up to 100 ms, the settings of an application that does not tune them, measured on fewer handoffs since each takes a poll; and tuned to 10 ms, no jitter, as redis-semaphore polls).',
           '',
           'The two floor rows run two trivial scripts per operation with no lock logic: the distance from cachekit to its store floor is what the lock layer adds; the distance between the floors is the Redis client path (the store: node-redis behind a deadline and a circuit breaker; redis-semaphore: bare ioredis).',
           '',

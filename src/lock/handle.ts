@@ -24,7 +24,9 @@ export class Lease implements LockHandle {
   readonly token: number
   readonly key: string
   readonly #owner: HandleOwner
-  readonly #controller = new AbortController()
+  /** Made when `signal` is first read: most handles are released without anyone reading it. */
+  #controller: AbortController | undefined
+  #lostReason: LockLostError | undefined
   readonly #ttl: number
   #expiresAt: number
   #expiry: NodeJS.Timeout | undefined
@@ -44,6 +46,10 @@ export class Lease implements LockHandle {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#lostReason !== undefined) this.#controller.abort(this.#lostReason)
+    }
     return this.#controller.signal
   }
 
@@ -110,8 +116,9 @@ export class Lease implements LockHandle {
 
   #lose(reason: LockLostError): void {
     if (this.#done) return
+    this.#lostReason = reason
     this.#stop(true)
-    this.#controller.abort(reason)
+    this.#controller?.abort(reason)
   }
 
   #arm(): void {
@@ -132,8 +139,7 @@ export class Lease implements LockHandle {
   }
 
   #notHeld(): LockLostError {
-    const reason = this.#controller.signal.reason
-    if (reason instanceof LockLostError) return reason
+    if (this.#lostReason !== undefined) return this.#lostReason
     return new LockLostError(`Lock "${this.name}" (token ${this.token}) was released by this handle`)
   }
 }

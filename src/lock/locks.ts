@@ -113,7 +113,7 @@ export class Locks {
    *
    * The lock is not extended automatically: extend it, or use {@link withLock}.
    */
-  async lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
+  lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
     return this.#acquire(name, options, false) as Promise<Lease>
   }
 
@@ -204,27 +204,60 @@ export class Locks {
     if (this.#closing) throw new CacheClosedError('These locks were closed; create new ones')
     if (signal?.aborted) throw aborted(name, signal)
     const key = lockKey(this.#prefix + name)
-    const started = performance.now()
-    const waiter = this.#waiters.add(key, signal)
+    // The uncontended path: one attempt, no waiter registered and nothing allocated for a wait.
+    // The release messages seen so far are counted first: one that arrives while this attempt is
+    // in flight is then not lost for the wait below (see Waiters.add).
+    this.#waiters.subscribe()
+    const seen = this.#waiters.messages
+    const sentAt = performance.now()
+    const attempt = await this.#backend.tryAcquire(key, ttl)
+    if ('token' in attempt) return this.#granted(name, key, attempt.token, ttl, sentAt, signal, watchdog)
+    if (probe) return undefined
+    return this.#wait(name, key, ttl, wait, signal, watchdog, sentAt, attempt.heldFor, seen)
+  }
+
+  /** The lock was granted: a handle, or (the caller gave up meanwhile) handed straight back. */
+  #granted(
+    name: string,
+    key: string,
+    token: number,
+    ttl: number,
+    sentAt: number,
+    signal: AbortSignal | undefined,
+    watchdog: boolean,
+  ): Lease | Promise<never> {
+    const lease = new Lease(this.#owner, name, key, token, ttl, sentAt)
+    this.#held.add(lease)
+    this.#counts.acquired++
+    if (signal?.aborted || this.#closing) {
+      // Granted as the caller gave up: hand it straight back.
+      const error = this.#closing
+        ? new CacheClosedError('These locks were closed; create new ones')
+        : aborted(name, signal as AbortSignal)
+      return lease.release().then(
+        () => Promise.reject(error),
+        () => Promise.reject(error),
+      )
+    }
+    if (watchdog) lease.startWatchdog()
+    return lease
+  }
+
+  /** The lock was held at the first attempt (`started`): waits for a release, then tries again. */
+  async #wait(
+    name: string,
+    key: string,
+    ttl: number,
+    wait: number,
+    signal: AbortSignal | undefined,
+    watchdog: boolean,
+    started: number,
+    heldFor: number,
+    seen: number,
+  ): Promise<Lease> {
+    const waiter = this.#waiters.add(key, signal, seen)
     try {
       for (;;) {
-        const sentAt = performance.now()
-        const attempt = await this.#backend.tryAcquire(key, ttl)
-        if ('token' in attempt) {
-          const lease = new Lease(this.#owner, name, key, attempt.token, ttl, sentAt)
-          this.#held.add(lease)
-          this.#counts.acquired++
-          if (signal?.aborted || this.#closing) {
-            // Granted as the caller gave up: hand it straight back.
-            await lease.release().catch(() => {})
-            throw this.#closing
-              ? new CacheClosedError('These locks were closed; create new ones')
-              : aborted(name, signal as AbortSignal)
-          }
-          if (watchdog) lease.startWatchdog()
-          return lease
-        }
-        if (probe) return undefined
         const left = wait - (performance.now() - started)
         if (left <= 0) {
           this.#counts.timeouts++
@@ -234,8 +267,13 @@ export class Locks {
             { lockName: name, waitedMs: waited },
           )
         }
-        await waiter.next(left, attempt.heldFor)
+        await waiter.next(left, heldFor)
         if (signal?.aborted) throw aborted(name, signal)
+        const sentAt = performance.now()
+        const attempt = await this.#backend.tryAcquire(key, ttl)
+        if ('token' in attempt)
+          return await this.#granted(name, key, attempt.token, ttl, sentAt, signal, watchdog)
+        heldFor = attempt.heldFor
       }
     } finally {
       waiter.remove()

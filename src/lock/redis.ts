@@ -27,30 +27,31 @@ const WAITING_MARK_MS = 2000
 
 /**
  * KEYS[1] lock, KEYS[2] its fence (last token), KEYS[3] its "someone waits" mark (one hash slot);
- * ARGV[1] ttl ms; ARGV[2] mark ms. Takes the lock with the next token, or marks that a waiter is
- * there and answers how long the holder has left.
+ * ARGV[1] ttl ms. Takes the lock with the next token and answers it (a positive integer), or marks
+ * that a waiter is there (for WAITING_MARK_MS) and answers `-2 - left`, left being the holder's
+ * remaining ms (-1: no expiry), so one integer reply says both.
  *
  * The token is the larger of the last token + 1 and the server's time in microseconds. The fence
  * key has no TTL, so tokens grow across restarts of the app; the time floor keeps them growing even
  * when Redis lost the fence key (a restart without persistence, a failover to a replica that had
  * not received it), unless the server's clock went back. Lua numbers are doubles: exact below 2^53
- * (microseconds until the year 2255), written out with %.0f.
+ * (microseconds until the year 2255), written out with %.0f and replied as an integer.
  */
 const ACQUIRE = script(
   'lock-acquire',
   `local left = redis.call('PTTL', KEYS[1])
 if left ~= -2 then
-  redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
-  return {0, left}
+  redis.call('SET', KEYS[3], '1', 'PX', ${WAITING_MARK_MS})
+  return -2 - left
 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local token = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) + 1
 if now > token then token = now end
-token = string.format('%.0f', token)
-redis.call('SET', KEYS[2], token)
-redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
-return {1, token}`,
+local text = string.format('%.0f', token)
+redis.call('SET', KEYS[2], text)
+redis.call('SET', KEYS[1], text, 'PX', ARGV[1])
+return token`,
 )
 
 /**
@@ -95,16 +96,14 @@ export function redisLockBackend(store: SharedLockStore): LockBackend {
   return {
     shared: true,
     async tryAcquire(key, ttl) {
-      const keys = [key, `${key}:fence`, `${key}:waiting`]
-      const reply = (await runner.run(ACQUIRE, keys, [ttl, WAITING_MARK_MS])) as [unknown, unknown]
-      if (Number(reply[0]) !== 1) return { heldFor: Number(reply[1]) } satisfies Attempt
-      const token = Number(String(reply[1]))
-      if (!Number.isSafeInteger(token)) {
+      const reply = Number(await runner.run(ACQUIRE, [key, `${key}:fence`, `${key}:waiting`], [ttl]))
+      if (reply < 0) return { heldFor: -2 - reply } satisfies Attempt
+      if (!Number.isSafeInteger(reply)) {
         throw new InvalidOptionError(
-          `The fencing counter of ${key} is past 2^53 (${String(reply[1])}); delete ${key}:fence only if nothing checks its tokens any more`,
+          `The fencing counter of ${key} is past 2^53 (${reply}); delete ${key}:fence only if nothing checks its tokens any more`,
         )
       }
-      return { token }
+      return { token: reply }
     },
     async release(key, token) {
       return Number(await runner.run(RELEASE, [key, `${key}:waiting`], [token, LOCK_CHANNEL])) === 1

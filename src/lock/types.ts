@@ -48,7 +48,7 @@ export interface LockHandle {
 export interface LockStats {
   /** Locks this instance holds now. */
   readonly held: number
-  /** Calls waiting for a lock now. */
+  /** Calls waiting for a lock now: their first attempt found it held. */
   readonly waiting: number
   readonly acquired: number
   readonly released: number

@@ -77,6 +77,8 @@ export class Waiters {
   #subscription: Promise<() => Promise<void>> | undefined
   #closed: Error | undefined
   #size = 0
+  /** Wake-ups seen so far (release messages and local releases, of any key). */
+  #messages = 0
 
   constructor(backend: LockBackend) {
     this.#backend = backend
@@ -86,8 +88,17 @@ export class Waiters {
     return this.#size
   }
 
-  add(key: string, signal: AbortSignal | undefined): Waiter {
-    this.#subscribe()
+  /** How many wake-ups (of any key) this process has seen: read before a first attempt. */
+  get messages(): number {
+    return this.#messages
+  }
+
+  /**
+   * Registers a wait for `key` after a failed first attempt. `seen` is {@link messages} read before
+   * that attempt was sent: if a wake-up arrived since (perhaps the release this wait needs, while the
+   * attempt was in flight), the first {@link Waiter.next} tries again at once.
+   */
+  add(key: string, signal: AbortSignal | undefined, seen: number): Waiter {
     let set = this.#byKey.get(key)
     if (!set) this.#byKey.set(key, (set = new Set()))
     const entries = set
@@ -104,11 +115,13 @@ export class Waiters {
       () => this.#closed,
     )
     entries.add(waiter)
+    if (this.#messages !== seen) waiter.woken = true
     return waiter
   }
 
   /** Wakes the oldest waiter of `key`. */
   wake(key: string): void {
+    this.#messages++
     const set = this.#byKey.get(key)
     if (!set) return
     for (const waiter of set) {
@@ -128,7 +141,8 @@ export class Waiters {
     if (subscription) await (await subscription.catch(() => async () => {}))().catch(() => {})
   }
 
-  #subscribe(): void {
+  /** Subscribes to release messages once (again after a failed attempt); cheap when subscribed. */
+  subscribe(): void {
     if (this.#subscription || this.#closed) return
     const subscription = this.#backend.subscribe((key) => this.wake(key))
     this.#subscription = subscription
