@@ -43,11 +43,13 @@ export function shardedPubSub(driver: RedisDriver | undefined, option: boolean |
   return driver.sharded
 }
 
-/** PUBLISH, or SPUBLISH (routed by the channel's slot) for a sharded channel. */
+/**
+ * SPUBLISH for a sharded channel, else PUBLISH. Both are routed by the channel's slot: a classic
+ * PUBLISH sent to a random node each time reaches subscribers on other nodes over the cluster bus
+ * from different nodes, out of order (an ioredis Cluster, whose sender takes no key, still does).
+ */
 export function publishVia(driver: RedisDriver, sharded: boolean, channel: string, message: string) {
-  return sharded
-    ? driver.send(['SPUBLISH', channel, message], channel)
-    : driver.send(['PUBLISH', channel, message])
+  return driver.send([sharded ? 'SPUBLISH' : 'PUBLISH', channel, message], channel)
 }
 
 /**

@@ -31,14 +31,15 @@ const REDISCOVER_MS = 1000
 /**
  * A node-redis Cluster's own pub/sub: classic channels on its one pub/sub node, sharded channels
  * (SSUBSCRIBE) on a connection to the master owning each channel's slot. node-redis re-subscribes
- * after a reconnect and follows a slot migration (the server's SUNSUBSCRIBE), but a failover
- * destroys the dead master's connection with its listeners. So, while sharded subscriptions exist,
- * each is checked twice a second against node-redis's slot map: one not held by a ready connection
- * to its slot's current master is reported lost (`onLost`), the store subscribes it again (on the
- * new master once the topology is re-read, which the check asks for) and its status goes down
- * then up, so a durable channel catches up. A sharded subscribe resolves only once that
- * connection holds it and is ready. Without those internals (another node-redis), sharded
- * subscriptions still work but a failover is not detected.
+ * after a reconnect and follows a slot migration (the server's SUNSUBSCRIBE); after a failover it
+ * moves the dead master's listeners (6.x; 5.x destroyed them) only once it re-reads the topology,
+ * and says nothing either way. So, while sharded subscriptions exist, each is checked twice a
+ * second against node-redis's slot map: one not held by a ready connection to its slot's current
+ * master is reported lost (`onLost`) and a topology re-read is asked for; the store marks it down
+ * and subscribes it again (idempotent when node-redis already moved it), then up, so `stats()`
+ * tells the truth and a durable channel catches up at once. A sharded subscribe resolves only
+ * once that connection holds it and is ready. Without those internals (another node-redis),
+ * sharded subscriptions still work but a failover is not reported.
  */
 export function clusterPubSub(
   client: ClusterPubSubLike,
