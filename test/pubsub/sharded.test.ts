@@ -82,6 +82,12 @@ describe.skipIf(!redisAvailable())('sharded pub/sub on Redis Cluster', () => {
     }
   })
 
+  it('shardedPubSub takes true, false or auto', () => {
+    expect(() => redisStore({ url: setup.url, shardedPubSub: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+    )
+  })
+
   it('shardedPubSub: false keeps classic SUBSCRIBE/PUBLISH', async () => {
     const sub = store({ shardedPubSub: false })
     const pub = store({ shardedPubSub: false })
@@ -236,6 +242,13 @@ async function survivesFailover(setup: ClusterSetup, sub: RedisStore, pub: Redis
   expect(durable).toEqual(accepted)
   // Live again (status up, which is what made the durable subscriber catch up at once).
   await waitFor(() => sub.stats().subscriptions.live === 2, 10_000)
+  // The dead master's process comes back and rejoins the cluster: nothing changes for the subscriber.
+  await victim.restart()
+  await new Promise((r) => setTimeout(r, 2000))
+  const before = live.length
+  await liveCh.publish(1_000_000)
+  await waitFor(() => live.length === before + 1, 5000)
+  expect(live.at(-1)).toBe(1_000_000)
   // Now held by the new master, sharded.
   const holders = shardOwners(keyOf(name))
   expect(holders).toHaveLength(1)

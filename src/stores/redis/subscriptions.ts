@@ -101,7 +101,8 @@ export class Subscriptions {
       clearTimeout(entry.timer)
       this.#entries.delete(entry)
       const connection = this.#connection
-      if (entry.subscribed && connection) {
+      // A sharded attempt that failed may have left its listener on a connection that was down.
+      if ((entry.subscribed || entry.sharded) && connection) {
         // The listener is dropped locally at once; the server's acknowledgement is not worth
         // waiting for on a hung server (a tiered cache's close() awaits this).
         await within(
