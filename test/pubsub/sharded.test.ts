@@ -179,6 +179,36 @@ describe.skipIf(!redisAvailable())('sharded pub/sub on Redis Cluster', () => {
     }
   })
 
+  it('a subscriber follows its slot when the slot moves to another master', async () => {
+    const sub = store()
+    const pub = store()
+    const name = 'moving'
+    const got: number[] = []
+    await channel<number>(name, { store: sub }).subscribe((n) => void got.push(n))
+    await waitFor(() => sub.stats().subscriptions.live === 1, 10_000)
+    const ch = channel<number>(name, { store: pub })
+    await ch.publish(0)
+    await waitFor(() => got.length === 1, 5000)
+    const source = shardOwners(keyOf(name))[0]!
+    const masters = setup.nodes.filter((node) => ask(node, 'ROLE')[0] === 'master')
+    const target = masters.find((node) => node !== source)!
+    const slot = source.cli('CLUSTER', 'KEYSLOT', keyOf(name)).trim()
+    const id = (node: RedisServer) => node.cli('CLUSTER', 'MYID').trim()
+    // Move the (keyless) slot by hand, as redis-cli --cluster reshard does.
+    target.cli('CLUSTER', 'SETSLOT', slot, 'IMPORTING', id(source))
+    source.cli('CLUSTER', 'SETSLOT', slot, 'MIGRATING', id(target))
+    for (const node of [target, source, ...masters.filter((m) => m !== source && m !== target)]) {
+      node.cli('CLUSTER', 'SETSLOT', slot, 'NODE', id(target))
+    }
+    // The old owner drops the channel (SUNSUBSCRIBE to its subscribers); it is re-made on the new one.
+    await waitFor(() => shardOwners(keyOf(name)).some((node) => node === target), 10_000)
+    expect(shardOwners(keyOf(name))).toEqual([target])
+    await waitFor(() => sub.stats().subscriptions.live === 1, 10_000)
+    for (let n = 1; n <= 20; n++) await ch.publish(n).catch(() => {})
+    await waitFor(() => got.at(-1) === 20, 10_000)
+    expect(got).toEqual([...got].sort((a, b) => a - b))
+  })
+
   it('a subscriber survives the failover of its slot master; a durable one reads the gap', async () => {
     await survivesFailover(setup, store(), store())
   }, 90_000)
