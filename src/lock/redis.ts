@@ -6,7 +6,7 @@ import type { Attempt, LockBackend } from './types.js'
 /** What locks need from a shared store: its guarded script runner and its pub/sub channel. */
 export interface SharedLockStore {
   scriptRunner(): ScriptRunner
-  channel(name: string): PubSubChannel
+  channel(name: string, options?: { sharded?: boolean }): PubSubChannel
 }
 
 /** Lock keys live in the store's reserved keyspace (`RESERVED_KEY_PREFIX`): hidden from keys() and clear(). */
@@ -92,7 +92,9 @@ export function lockKey(name: string): string {
  */
 export function redisLockBackend(store: SharedLockStore): LockBackend {
   const runner = store.scriptRunner()
-  const channel = store.channel(LOCK_CHANNEL)
+  // Classic pub/sub even on Cluster: the release script publishes on one channel for every lock,
+  // whose slot is not the lock's, and a script may SPUBLISH only to its own keys' slot.
+  const channel = store.channel(LOCK_CHANNEL, { sharded: false })
   return {
     shared: true,
     async tryAcquire(key, ttl) {

@@ -8,6 +8,8 @@ import { type Queueing, type Retention, Serial, type Transport } from './transpo
  */
 export interface PubSubStore {
   channel(name: string): {
+    /** SPUBLISH/SSUBSCRIBE (Cluster): the publish script then uses SPUBLISH too. */
+    readonly sharded?: boolean
     publish(message: string): Promise<void>
     subscribe(
       listener: (message: string) => void,
@@ -21,8 +23,10 @@ export interface PubSubStore {
  * XADD and PUBLISH in one step, so the stream and the live message never disagree. The message
  * carries the id of the entry before it: a subscriber whose last id differs knows it missed
  * something and reads the gap from the stream. MAXLEN is approximate (cheap); the age bound trims
- * exactly and lets an idle stream expire after the retention.
- * KEYS[1] stream; ARGV[1] pub/sub channel, ARGV[2] payload, ARGV[3] max length or '', ARGV[4] ms or ''.
+ * exactly and lets an idle stream expire after the retention. On Cluster the channel is sharded
+ * and named like the stream, so SPUBLISH stays in the script's slot.
+ * KEYS[1] stream; ARGV[1] pub/sub channel, ARGV[2] payload, ARGV[3] max length or '', ARGV[4] ms or '',
+ * ARGV[5] 'PUBLISH' or 'SPUBLISH'.
  */
 const PUBLISH = script(
   'channel-publish',
@@ -41,7 +45,7 @@ if ARGV[4] ~= '' then
   redis.call('XTRIM', KEYS[1], 'MINID', tostring(now - tonumber(ARGV[4])))
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
-redis.call('PUBLISH', ARGV[1], prev .. ' ' .. id .. ' ' .. ARGV[2])
+redis.call(ARGV[5], ARGV[1], prev .. ' ' .. id .. ' ' .. ARGV[2])
 return id`,
 )
 
@@ -115,9 +119,12 @@ export function redisTransport(
   }
   const maxLen = retention.maxLen === undefined ? '' : String(retention.maxLen)
   const age = retention.retentionMs === undefined ? '' : String(retention.retentionMs)
+  const command = pubsub.sharded === true ? 'SPUBLISH' : 'PUBLISH'
   return {
     publish: async (bytes) =>
-      text(await runner.run(PUBLISH, [key], [key, Buffer.from(bytes).toString('base64'), maxLen, age])),
+      text(
+        await runner.run(PUBLISH, [key], [key, Buffer.from(bytes).toString('base64'), maxLen, age, command]),
+      ),
     async subscribe(sink, since) {
       let last = since ?? text(await runner.run(TAIL, [key], []))
       const serial = new Serial(queueing.maxPending, queueing.name)

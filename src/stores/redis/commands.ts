@@ -3,7 +3,7 @@ import { checkValueBytes, MAX_TTL_MS } from '../../internal/index.js'
 import type { StoreWriteOptions } from '../types.js'
 import { counterKey, counterMark, isInteger } from './bookkeeping.js'
 import type { RedisArg, RedisDriver } from './driver.js'
-import { batchesOf } from './slot.js'
+import { batchesOf, groupBySlot } from './slot.js'
 import { addTags } from './tags.js'
 
 /** Keys per UNLINK/MGET batch in multi-key work. */
@@ -105,4 +105,23 @@ export function integerError(error: unknown): unknown {
     )
   }
   return error
+}
+
+/** MGET, one per hash slot in Cluster (a multi-key command takes one slot), values in key order. */
+export async function mget(d: RedisDriver, keys: readonly string[]): Promise<unknown[]> {
+  if (d.topology !== 'cluster') {
+    const reply = (await d.send(['MGET', ...keys], keys[0])) as unknown[]
+    return reply.map(toValue)
+  }
+  const out: unknown[] = keys.map(() => undefined)
+  await Promise.all(
+    [...groupBySlot(keys)].map(async ([, indexes]) => {
+      const group = indexes.map((i) => keys[i] as string)
+      const reply = (await d.send(['MGET', ...group], group[0])) as unknown[]
+      indexes.forEach((index, j) => {
+        out[index] = toValue(reply[j])
+      })
+    }),
+  )
+  return out
 }

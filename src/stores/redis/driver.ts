@@ -25,6 +25,11 @@ export interface RedisDriver {
    * (subscriptions.ts) retries and tracks liveness on top of it.
    */
   pubsub(): PubSubConnection
+  /**
+   * The pub/sub connection takes sharded subscriptions (SSUBSCRIBE, Redis 7+): node-redis Cluster
+   * clients, and ioredis Cluster clients created with `shardedSubscribers: true`.
+   */
+  readonly sharded: boolean
   /** Closes connections this store opened; a client the caller passed in is left open. */
   close(): Promise<void>
 }
@@ -49,9 +54,18 @@ export interface PubSubConnection {
   readonly ready: boolean
   /** Called with `true` when the connection is (again) ready, `false` when it is lost. */
   onStatus(listener: (up: boolean) => void): void
-  /** Sends SUBSCRIBE; resolves once the server acknowledged it, rejects if refused (no retry). */
-  subscribe(channel: string, listener: BufferListener): Promise<void>
-  unsubscribe(channel: string, listener: BufferListener): Promise<void>
+  /**
+   * Sends SUBSCRIBE (SSUBSCRIBE to the node owning the channel's slot when `sharded`); resolves
+   * once the server acknowledged it, rejects if refused (no retry).
+   */
+  subscribe(channel: string, listener: BufferListener, sharded?: boolean): Promise<void>
+  unsubscribe(channel: string, listener: BufferListener, sharded?: boolean): Promise<void>
+  /**
+   * Hears of a sharded subscription lost without the connection's status changing (its node
+   * failed over or its slot moved, and the client did not carry it to the new owner): the store
+   * marks it down and subscribes it again.
+   */
+  onLost?(listener: (channel: string, listener: BufferListener) => void): void
   /** Destroys the connection (or, on a client the caller owns, drops this store's channels). */
   close(): Promise<void>
 }

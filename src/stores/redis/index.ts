@@ -1,7 +1,7 @@
 export { RESERVED as RESERVED_KEY_PREFIX } from './bookkeeping.js'
 export type { BreakerOptions, BreakerState } from './breaker.js'
 export { DEFAULT_CHANNEL as INVALIDATION_CHANNEL, redisInvalidationBus } from './bus.js'
-export type { PubSubChannel } from './channel.js'
+export type { PubSubChannel, PubSubChannelOptions } from './channel.js'
 export { redisOptionsFromEnv } from './env.js'
 export type { RedisStoreState } from './guard.js'
 export type { RedisInspection } from './inspect.js'

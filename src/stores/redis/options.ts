@@ -34,6 +34,16 @@ interface Common {
   readonly maxValueBytes?: number
   /** SCAN's COUNT hint for `keys`, `deletePattern` and `clear`. Default 1000. */
   readonly scanCount?: number
+  /**
+   * Pub/sub on Redis Cluster (Redis 7+): `'auto'` (default) uses sharded pub/sub (SSUBSCRIBE,
+   * SPUBLISH: a message goes only to the shard owning its channel's slot, instead of being
+   * broadcast to every node) when the client can (node-redis; ioredis with
+   * `shardedSubscribers: true`), classic otherwise; `true` requires it (creating the store
+   * throws `E_UNSUPPORTED` on a client that cannot); `false` keeps classic pub/sub, e.g. while
+   * processes of an older version still publish on the same channels. Standalone and Sentinel
+   * always use classic pub/sub.
+   */
+  readonly shardedPubSub?: boolean | 'auto'
 }
 
 interface Connect {
@@ -120,6 +130,7 @@ export interface ResolvedOptions {
   readonly onLog: (event: RedisLogEvent) => void
   readonly maxValueBytes: number
   readonly scanCount: number
+  readonly shardedPubSub: boolean | 'auto'
   readonly connectTimeout: number
   readonly maxReconnectDelay: number
   readonly tls: ConnectionOptions | undefined
@@ -164,6 +175,11 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   }
   if (o.onLog !== undefined && typeof o.onLog !== 'function') {
     throw new InvalidOptionError('redisStore onLog must be a function (event) => void')
+  }
+  if (o.shardedPubSub !== undefined && typeof o.shardedPubSub !== 'boolean' && o.shardedPubSub !== 'auto') {
+    throw new InvalidOptionError(
+      `redisStore shardedPubSub must be true, false or 'auto', got ${describe(o.shardedPubSub)}`,
+    )
   }
   const given = o.breaker ?? {}
   if (given !== false && given.coolDown !== undefined && given.coolDownMs !== undefined) {
@@ -227,6 +243,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     onLog: o.onLog ?? defaultLog,
     maxValueBytes: maxValueBytesOption('redisStore', o.maxValueBytes),
     scanCount: positive('scanCount', o.scanCount, 1000),
+    shardedPubSub: o.shardedPubSub ?? 'auto',
     connectTimeout: duration('connectTimeout', o.connectTimeout, 2000),
     maxReconnectDelay: duration('maxReconnectDelay', o.maxReconnectDelay, 1000),
     tls: o.tls,

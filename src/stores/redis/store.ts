@@ -12,8 +12,14 @@ import type {
 } from '../types.js'
 import { checkKey, counterKey } from './bookkeeping.js'
 import { DEFAULT_CHANNEL, redisInvalidationBus } from './bus.js'
-import { type PubSubChannel, pubSubChannel } from './channel.js'
-import { integerError, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
+import {
+  type PubSubChannel,
+  type PubSubChannelOptions,
+  publishVia,
+  pubSubChannel,
+  shardedPubSub,
+} from './channel.js'
+import { integerError, mget, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
 import { connect } from './connect.js'
 import type { RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
 import { Guard, type RedisStoreState } from './guard.js'
@@ -22,7 +28,6 @@ import { redisLeases } from './leases.js'
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { deleteMatching, scanPages } from './scan.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
-import { groupBySlot } from './slot.js'
 import { type RedisStoreStats, redisStoreStats } from './stats.js'
 import { Subscriptions } from './subscriptions.js'
 import { deleteTagged, expireTagged } from './tags.js'
@@ -42,6 +47,8 @@ export class RedisStore implements StoreCore, StoreExtras {
   readonly #options: ResolvedOptions
   readonly #guard: Guard
   readonly #subscriptions: Subscriptions
+  /** Channels (invalidations, `channel()`) use sharded pub/sub: Cluster, see `shardedPubSub`. */
+  readonly #sharded: boolean
   #closing: Promise<void> | undefined
   #leases: StoreLeases | undefined
 
@@ -50,6 +57,7 @@ export class RedisStore implements StoreCore, StoreExtras {
     this.#guard = new Guard(this.#options)
     this.#subscriptions = new Subscriptions(() => this.#guard.driver, this.#guard)
     connect(this.#guard, this.#options)
+    this.#sharded = shardedPubSub(this.#guard.driver, this.#options.shardedPubSub)
   }
 
   /** Declares itself to the other doors (see {@link BACKING}). */
@@ -138,27 +146,7 @@ export class RedisStore implements StoreCore, StoreExtras {
     for (const key of keys) checkKey(key)
     const misses = keys.map(() => undefined)
     if (keys.length === 0) return Promise.resolve(misses)
-    return this.#guard.call(
-      'getMany',
-      async (d) => {
-        if (d.topology !== 'cluster') {
-          const reply = (await d.send(['MGET', ...keys], keys[0])) as unknown[]
-          return reply.map(toValue)
-        }
-        const out: unknown[] = [...misses]
-        await Promise.all(
-          [...groupBySlot(keys)].map(async ([, indexes]) => {
-            const group = indexes.map((i) => keys[i] as string)
-            const reply = (await d.send(['MGET', ...group], group[0])) as unknown[]
-            indexes.forEach((index, j) => {
-              out[index] = toValue(reply[j])
-            })
-          }),
-        )
-        return out
-      },
-      misses,
-    )
+    return this.#guard.call('getMany', (d) => mget(d, keys), misses)
   }
 
   setMany(writes: readonly StoreWrite[]): Promise<void> {
@@ -292,18 +280,20 @@ export class RedisStore implements StoreCore, StoreExtras {
   /**
    * An invalidation bus over this Redis's pub/sub, for tiered caches: `createCache({ tiers: [l1,
    * store] })` uses it unless given another. Its subscription shares the store's pub/sub connection;
-   * the tiered store trusts its L1 only while the subscription is live (status up).
+   * the tiered store trusts its L1 only while the subscription is live (status up). Sharded on
+   * Cluster (see `shardedPubSub`).
    */
   invalidationBus(channel = DEFAULT_CHANNEL): InvalidationBus {
+    const sharded = this.#sharded
     return redisInvalidationBus(
       {
         publish: (name, payload) =>
           this.#guard.call(
             'invalidationBus',
-            (d) => d.send(['PUBLISH', name, payload]).then(() => undefined),
+            (d) => publishVia(d, sharded, name, payload).then(() => undefined),
             RETHROW,
           ),
-        subscribe: (name, listener, status) => this.#subscribe(name, listener, status),
+        subscribe: (name, listener, status) => this.#subscribe(name, listener, status, sharded),
       },
       channel,
     )
@@ -329,12 +319,12 @@ export class RedisStore implements StoreCore, StoreExtras {
    * `subscribe` registers at once and resolves to its unsubscribe function; the subscription runs on
    * the store's one pub/sub connection, is retried until the server accepts it and survives
    * reconnects (`stats().subscriptions` says whether it is live). Messages are at-most-once, as
-   * Redis pub/sub is.
+   * Redis pub/sub is. On Cluster it is sharded (SPUBLISH, SSUBSCRIBE on the node owning the
+   * channel's slot) unless the store's `shardedPubSub` or `options.sharded` says otherwise.
    */
-  channel(name: string): PubSubChannel {
-    return pubSubChannel(this.#guard, name, (channel, listener, status) =>
-      this.#subscribe(channel, listener, status),
-    )
+  channel(name: string, options: PubSubChannelOptions = {}): PubSubChannel {
+    const sharded = this.#sharded && options.sharded !== false
+    return pubSubChannel(this.#guard, name, sharded, (...args) => this.#subscribe(...args))
   }
 
   /** Runs Lua scripts on this Redis under the store's deadline and breaker (for rate limiting, locks). */
@@ -382,9 +372,10 @@ export class RedisStore implements StoreCore, StoreExtras {
     channel: string,
     listener: (message: Buffer) => void,
     status: SubscriptionStatus,
+    sharded = false,
   ): Promise<Unsubscribe> {
     try {
-      return Promise.resolve(this.#subscriptions.add(channel, listener, status))
+      return Promise.resolve(this.#subscriptions.add(channel, listener, status, sharded))
     } catch (error) {
       return Promise.reject(error)
     }

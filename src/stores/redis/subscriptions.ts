@@ -20,6 +20,8 @@ interface Entry {
   readonly channel: string
   readonly listener: BufferListener
   readonly status: SubscriptionStatus
+  /** SSUBSCRIBE on the node owning the channel's slot (Cluster) rather than SUBSCRIBE. */
+  readonly sharded: boolean
   /** SUBSCRIBE acknowledged: the client re-subscribes it by itself after a reconnect. */
   subscribed: boolean
   /** What `status` was last told. */
@@ -73,13 +75,17 @@ export class Subscriptions {
     return { live, pending: this.#entries.size - live }
   }
 
-  /** Registers a subscription and starts making it live; the returned function ends it. */
-  add(channel: string, listener: BufferListener, status: SubscriptionStatus): Unsubscribe {
+  /**
+   * Registers a subscription and starts making it live; the returned function ends it. `sharded`
+   * subscribes with SSUBSCRIBE (only where the driver has `sharded`).
+   */
+  add(channel: string, listener: BufferListener, status: SubscriptionStatus, sharded = false): Unsubscribe {
     if (this.#closed) throw new CacheClosedError('This Redis store was closed; create a new one')
     const entry: Entry = {
       channel,
       listener,
       status,
+      sharded,
       subscribed: false,
       up: false,
       attempting: false,
@@ -95,11 +101,12 @@ export class Subscriptions {
       clearTimeout(entry.timer)
       this.#entries.delete(entry)
       const connection = this.#connection
-      if (entry.subscribed && connection) {
+      // A sharded attempt that failed may have left its listener on a connection that was down.
+      if ((entry.subscribed || entry.sharded) && connection) {
         // The listener is dropped locally at once; the server's acknowledgement is not worth
         // waiting for on a hung server (a tiered cache's close() awaits this).
         await within(
-          connection.unsubscribe(entry.channel, entry.listener).catch(() => {}),
+          connection.unsubscribe(entry.channel, entry.listener, entry.sharded).catch(() => {}),
           UNSUBSCRIBE_WAIT_MS,
         )
       }
@@ -125,6 +132,7 @@ export class Subscriptions {
     this.#connection = connection
     this.#connected = connection.ready
     connection.onStatus((up) => this.#onStatus(up))
+    connection.onLost?.((channel, listener) => this.#onLost(channel, listener))
     return connection
   }
 
@@ -138,6 +146,17 @@ export class Subscriptions {
       // The connection came (back): try now rather than at the end of the backoff.
       clearTimeout(entry.timer)
       entry.timer = undefined
+      void this.#attempt(entry)
+    }
+  }
+
+  /** A sharded subscription's node went away: down until it is subscribed again on the new owner. */
+  #onLost(channel: string, listener: BufferListener): void {
+    if (this.#closed) return
+    for (const entry of this.#entries) {
+      if (entry.channel !== channel || entry.listener !== listener || !entry.subscribed) continue
+      entry.subscribed = false
+      this.#tell(entry, false)
       void this.#attempt(entry)
     }
   }
@@ -161,10 +180,10 @@ export class Subscriptions {
     }
     entry.attempting = true
     try {
-      await connection.subscribe(entry.channel, entry.listener)
+      await connection.subscribe(entry.channel, entry.listener, entry.sharded)
       entry.attempting = false
       if (this.#closed || entry.removed) {
-        await connection.unsubscribe(entry.channel, entry.listener).catch(() => {})
+        await connection.unsubscribe(entry.channel, entry.listener, entry.sharded).catch(() => {})
         return
       }
       entry.subscribed = true

@@ -26,11 +26,15 @@ interface IORedisSubscriber {
   connect(): Promise<unknown>
   subscribe(channel: string): Promise<unknown>
   unsubscribe(channel: string): Promise<unknown>
+  ssubscribe?(channel: string): Promise<unknown>
+  sunsubscribe?(channel: string): Promise<unknown>
   disconnect(): void
 }
 
 interface IORedisClusterLike extends IORedisLike {
   nodes(role?: 'master' | 'slave' | 'all'): IORedisLike[]
+  /** `shardedSubscribers: true` gives the cluster one subscriber per master for SSUBSCRIBE (5.5+). */
+  readonly options?: { readonly shardedSubscribers?: boolean }
 }
 
 /** True for an ioredis client or cluster (it has `callBuffer` and a `status`). */
@@ -62,6 +66,9 @@ export function wrapIORedis(client: object, events: DriverEvents): RedisDriver {
     masters: async () => (cluster ? cluster.nodes('master').map(sender) : [send]),
     isServerError: (error) => error instanceof Error && error.name === 'ReplyError',
     pubsub: lazyPubSub(() => ioredisSubscriber(c.duplicate())),
+    // Without `shardedSubscribers`, an ioredis Cluster sends SSUBSCRIBE down its one subscriber
+    // connection to whichever node, which answers MOVED for most slots.
+    sharded: cluster?.options?.shardedSubscribers === true,
     close: async () => {},
   }
 }
@@ -73,11 +80,16 @@ export function wrapIORedis(client: object, events: DriverEvents): RedisDriver {
  */
 function ioredisSubscriber(subscriber: IORedisSubscriber): PubSubConnection {
   const listeners = new Map<string, Set<BufferListener>>()
+  const shardedListeners = new Map<string, Set<BufferListener>>()
   const onStatus = statusFeed(subscriber, 'close')
-  subscriber.on('messageBuffer', (from: unknown, message: unknown) => {
-    const set = listeners.get(String(from))
-    if (set) for (const listener of set) listener(message as Buffer)
-  })
+  const dispatch =
+    (from: Map<string, Set<BufferListener>>) =>
+    (channel: unknown, message: unknown): void => {
+      const set = from.get(String(channel))
+      if (set) for (const listener of set) listener(message as Buffer)
+    }
+  subscriber.on('messageBuffer', dispatch(listeners))
+  subscriber.on('smessageBuffer', dispatch(shardedListeners))
   // A duplicate of a lazyConnect client waits for a command that, with the queue off, would fail.
   if (subscriber.status === 'wait') subscriber.connect().catch(() => {})
   return {
@@ -85,22 +97,25 @@ function ioredisSubscriber(subscriber: IORedisSubscriber): PubSubConnection {
       return subscriber.status === 'ready'
     },
     onStatus,
-    subscribe: async (channel, listener) => {
-      await subscriber.subscribe(channel)
-      let set = listeners.get(channel)
-      if (!set) listeners.set(channel, (set = new Set()))
+    subscribe: async (channel, listener, sharded) => {
+      await (sharded ? subscriber.ssubscribe!(channel) : subscriber.subscribe(channel))
+      const map = sharded ? shardedListeners : listeners
+      let set = map.get(channel)
+      if (!set) map.set(channel, (set = new Set()))
       set.add(listener)
     },
-    unsubscribe: async (channel, listener) => {
-      const set = listeners.get(channel)
+    unsubscribe: async (channel, listener, sharded) => {
+      const map = sharded ? shardedListeners : listeners
+      const set = map.get(channel)
       set?.delete(listener)
       if (set?.size === 0) {
-        listeners.delete(channel)
-        await subscriber.unsubscribe(channel)
+        map.delete(channel)
+        await (sharded ? subscriber.sunsubscribe!(channel) : subscriber.unsubscribe(channel))
       }
     },
     close: async () => {
       listeners.clear()
+      shardedListeners.clear()
       subscriber.disconnect()
     },
   }

@@ -10,6 +10,7 @@ import type {
   RedisDriver,
 } from '../driver.js'
 import type { RedisConnection } from '../url.js'
+import { clusterPubSub, type SlotsLike } from './sharded.js'
 import { type Emitter, lazyPubSub, statusFeed } from './shared.js'
 
 /**
@@ -37,6 +38,8 @@ interface NodeRedisClientLike extends PubSubLike {
 }
 
 interface NodeRedisClusterLike extends PubSubLike {
+  sSubscribe?(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
+  sUnsubscribe?(channel: string, listener: BufferListener, bufferMode: true): Promise<unknown>
   readonly isReady: boolean
   readonly isOpen: boolean
   readonly masters: readonly unknown[]
@@ -47,8 +50,11 @@ interface NodeRedisClusterLike extends PubSubLike {
     options?: object,
   ): Promise<unknown>
   nodeClient(node: unknown): Promise<NodeRedisClientLike> | NodeRedisClientLike
-  /** node-redis internals (5.x/6.x): the slot map, whose `rediscover()` re-reads the topology. */
-  readonly _slots?: { rediscover?(): Promise<void> }
+  /**
+   * node-redis internals (5.x/6.x): the slot map, whose `rediscover()` re-reads the topology and
+   * whose `slots` hold each master's sharded pub/sub connection (see sharded.ts).
+   */
+  readonly _slots?: SlotsLike
   connect(): Promise<unknown>
   destroy(): unknown
   on(event: string, listener: (...args: unknown[]) => void): unknown
@@ -308,6 +314,7 @@ function oneMaster(
     masters: async () => [send],
     isServerError: isErrorReply,
     pubsub: lazyPubSub(pubsub),
+    sharded: false,
     close,
   }
 }
@@ -339,7 +346,8 @@ function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owne
       )
     },
     isServerError: isErrorReply,
-    pubsub: lazyPubSub(() => ownPubSub(cluster)),
+    pubsub: lazyPubSub(() => clusterPubSub(cluster, () => cluster._slots)),
+    sharded: typeof cluster.sSubscribe === 'function',
     close: async () => {
       if (owned && cluster.isOpen) cluster.destroy()
     },
@@ -347,8 +355,8 @@ function clusterDriver(cluster: NodeRedisClusterLike, events: DriverEvents, owne
 }
 
 /**
- * Sentinel and Cluster clients keep a pub/sub connection of their own and re-subscribe after a
- * failover. Their status listeners are registered once per store, not per attempt; `close()`
+ * Sentinel clients keep a pub/sub connection of their own and re-subscribe after a failover
+ * (Cluster's, with sharded channels, is in sharded.ts). Their status listeners are registered once per store, not per attempt; `close()`
  * drops this store's channels (the client itself is destroyed by the driver when the store owns it).
  */
 function ownPubSub(client: PubSubLike & Emitter & { isReady: boolean }): PubSubConnection {
