@@ -2,6 +2,7 @@ import type { Cache } from '../cache/index.js'
 import type { Clock, Duration } from '../internal/index.js'
 import type { BurstLogEvent } from '../observe/index.js'
 import type { MemoryStore } from '../stores/memory/index.js'
+import type { SqlStore } from '../stores/sql/index.js'
 import type { ScriptRunner } from './backend.js'
 import type { FailurePolicy, RateLimitResult } from './result.js'
 import type { Policy, RuleSet } from './rules.js'
@@ -12,10 +13,16 @@ import type { Policy, RuleSet } from './rules.js'
  */
 export type ProtectionStore = MemoryStore | ScriptRunner | { scriptRunner(): ScriptRunner } | Cache
 
+/**
+ * Where a rate limiter's counters live: a {@link ProtectionStore}, or a SQL store (PostgreSQL,
+ * MySQL/MariaDB, SQLite; a cache on one counts too), which keeps them in its `<table>_rate` table.
+ */
+export type RateLimitStore = ProtectionStore | SqlStore
+
 /** Options of `createRateLimiter`: the store, the named rules, the algorithm and the error policy. */
 export interface RateLimiterOptions<S extends string> {
   /** Where counters live. Default: a private in-process map. */
-  readonly store?: ProtectionStore
+  readonly store?: RateLimitStore
   /** Rules by scope: `{ anon: '100/hour', api: ['10/s', '1000/day'] }`. */
   readonly rules: { readonly [K in S]: RuleSet }
   /** Prepended to every key. Default `'cachekit:rl'`. */
