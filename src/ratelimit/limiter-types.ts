@@ -41,8 +41,10 @@ export interface RateLimiterOptions<S extends string> {
   /** After a Redis failure, skip Redis for this long (straight to the failure policy). Default `'1s'`. */
   readonly retryAfterFailure?: Duration
   /**
-   * Remember refusals until they expire, so blocked keys cost no Redis call. Default true. On a
-   * Redis store (which has pub/sub) refusals and resets are shared with every other instance.
+   * Remember refusals until they expire, so blocked keys cost no Redis call. Default true, except
+   * on a SQL store (false: it has no pub/sub, so a reset, reward or block made by another instance
+   * would not reach this one's cached refusals until they expire). On a Redis store (which has
+   * pub/sub) refusals and resets are shared with every other instance.
    */
   readonly denyCache?: boolean
   /**

@@ -125,7 +125,7 @@ class Limiter<S extends string> implements RateLimiter<S> {
       this.#backend instanceof MemoryRateBackend
         ? this.#backend
         : new MemoryRateBackend(privateStateMap(this.#clock), this.#clock)
-    this.#deny = this.#shared && options.denyCache !== false ? new DenyCache() : undefined
+    this.#deny = this.#shared && (options.denyCache ?? backing.kind !== 'sql') ? new DenyCache() : undefined
     if (backing.kind === 'redis') {
       // The deny channel is joined once the store has answered: a subscription attempted while it
       // connects would only retry (and, if it never connects, outlive close()).
