@@ -119,11 +119,11 @@ describe('stores recognised by declared capabilities', () => {
     const tiered = createCache({
       tiers: [memoryStore(), sqlStore({ dialect: 'sqlite', filename: ':memory:' })],
     })
-    for (const store of [sql, cache, tiered]) {
+    for (const [i, store] of [sql, cache, tiered].entries()) {
       const limiter = createRateLimiter({ store, rules: { login: '2/min' }, onFailure: 'closed' })
-      expect((await limiter.consume('login', 'ip')).allowed).toBe(true)
-      expect((await limiter.consume('login', 'ip')).allowed).toBe(true)
-      const third = await limiter.consume('login', 'ip')
+      expect((await limiter.consume('login', `ip-${i}`)).allowed).toBe(true)
+      expect((await limiter.consume('login', `ip-${i}`)).allowed).toBe(true)
+      const third = await limiter.consume('login', `ip-${i}`)
       expect(third.allowed).toBe(false)
       expect(limiter.stats()).toMatchObject({ degraded: 0, errors: 0 })
       await limiter.close()

@@ -119,6 +119,31 @@ describe.each(all.map((target) => [target.name, target] as const))(
       expect(rows).toEqual([])
     })
 
+    it('the state table comes with migrate(), and is made again if dropped', async () => {
+      const own = uniqueTable()
+      const manual = target.store({ table: own, autoMigrate: false })
+      const l = createRateLimiter({
+        store: manual,
+        rules: { s: '2/min' },
+        onFailure: 'closed',
+        timeout: 5000,
+      })
+      expect(await l.consume('s', 'm')).toMatchObject({ allowed: false, degraded: 'closed' }) // no table
+      await manual.migrate()
+      await new Promise((resolve) => setTimeout(resolve, 1100)) // past retryAfterFailure
+      const after = await l.consume('s', 'm')
+      expect([after.allowed, after.degraded ?? 'no']).toEqual([true, 'no'])
+      await manual.close()
+      const auto = target.store({ table: own })
+      const l2 = createRateLimiter({ store: auto, rules: { s: '2/min' }, onFailure: 'closed', timeout: 5000 })
+      expect((await l2.consume('s', 'm')).remaining).toBe(0)
+      await target.raw(`DROP TABLE ${target.quote(`${own}_rate`)}`)
+      const again = await l2.consume('s', 'm')
+      expect([again.allowed, again.remaining, again.degraded ?? 'no']).toEqual([true, 1, 'no'])
+      await auto.close()
+      await target.drop(own)
+    })
+
     it(`round trips per decision (${target.name})`, async () => {
       const l = limiter({ s: '100/min' })
       await l.consume('s', 'trips') // creates the row
