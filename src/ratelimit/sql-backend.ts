@@ -16,6 +16,17 @@ import { RedisRateBackend } from './redis-backend.js'
 import type { Policy } from './rules.js'
 import { manualBlockKey, type RateWriter } from './writer.js'
 
+/** The most decisions one transaction makes (their rows are all locked until it commits). */
+const MAX_BATCH = 32
+
+interface Waiting {
+  readonly base: string
+  readonly cost: number
+  readonly mode: Mode
+  readonly resolve: (outcomes: PolicyOutcome[]) => void
+  readonly reject: (error: unknown) => void
+}
+
 /** Where a rate limiter's counters live: in memory, in Redis, or in a SQL store's state table. */
 export type RateBacking = Backing | { readonly kind: 'sql'; readonly state: StateAccess }
 
@@ -65,13 +76,18 @@ class RowsMap implements StateMap {
  * the rows of its keys are locked in key order and read with the database's clock, the memory
  * backend's arithmetic ({@link MemoryRateBackend.decideNow}, the same algorithms) runs on them,
  * and what it wrote goes back before the commit. Processes sharing the database therefore share
- * one exact count, as with Redis, at a few round trips per decision instead of one.
+ * one exact count, as with Redis, at a few round trips per transaction instead of one. As on
+ * Redis, the decisions of one scope asked in the same tick share a transaction (up to
+ * {@link MAX_BATCH}), each decided in turn on the rows as the one before left them: a burst
+ * neither queues for the pool connection by connection nor pays a transaction per request.
  */
 export class SqlRateBackend implements RateBackend, RateWriter {
   /** Statements sent, `BEGIN` and `COMMIT` included (0 on SQLite): round trips per decision. */
   readonly trips = { count: 0 }
   /** Decisions made, for the same accounting. */
   decisions = 0
+  /** Batches still filling in this tick, by scope policy list. */
+  readonly #filling = new Map<readonly Policy[], Waiting[]>()
 
   /** `clock` replaces the database's clock (tests only). */
   constructor(
@@ -85,12 +101,41 @@ export class SqlRateBackend implements RateBackend, RateWriter {
 
   decide(base: string, policies: readonly Policy[], cost: number, mode: Mode): Promise<PolicyOutcome[]> {
     this.decisions++
-    const keys = [manualBlockKey(base)]
-    for (const [i, policy] of policies.entries()) {
-      keys.push(stateKey(base, i, policy, IMPLEMENTATIONS[policy.algorithm].code))
-      if (policy.blockMs > 0) keys.push(blockKey(base, i))
+    return new Promise((resolve, reject) => {
+      let batch = this.#filling.get(policies)
+      if (batch === undefined || batch.length >= MAX_BATCH) {
+        const fresh: Waiting[] = []
+        batch = fresh
+        this.#filling.set(policies, fresh)
+        queueMicrotask(() => {
+          if (this.#filling.get(policies) === fresh) this.#filling.delete(policies)
+          this.#send(policies, fresh)
+        })
+      }
+      batch.push({ base, cost, mode, resolve, reject })
+    })
+  }
+
+  /** One transaction for the decisions of one scope asked in the same tick, decided in turn. */
+  #send(policies: readonly Policy[], waiting: readonly Waiting[]): void {
+    const keys: string[] = []
+    for (const { base } of waiting) {
+      keys.push(manualBlockKey(base))
+      for (const [i, policy] of policies.entries()) {
+        keys.push(stateKey(base, i, policy, IMPLEMENTATIONS[policy.algorithm].code))
+        if (policy.blockMs > 0) keys.push(blockKey(base, i))
+      }
     }
-    return this.#apply('rate limit decision', keys, (memory) => memory.decideNow(base, policies, cost, mode))
+    this.#apply('rate limit decision', keys, (memory) =>
+      waiting.map((w) => memory.decideNow(w.base, policies, w.cost, w.mode)),
+    ).then(
+      (outcomes) => {
+        for (const [j, w] of waiting.entries()) w.resolve(outcomes[j] as PolicyOutcome[])
+      },
+      (error: unknown) => {
+        for (const w of waiting) w.reject(error)
+      },
+    )
   }
 
   async adjust(base: string, policies: readonly Policy[], points: number): Promise<void> {

@@ -175,36 +175,40 @@ describe.each(servers)('exact across processes on %s', (_, dialect, where) => {
     if (dialect !== 'sqlite') await target?.drop(table)
   })
 
-  it('8 processes x 100 concurrent consumers -> allowed == limit', async () => {
-    await migrated.migrate() // the tables exist before the processes race
-    const child = fileURLToPath(new URL('../support/fixtures/ratelimit-sql-consumer.ts', import.meta.url))
-    const key = `xproc-${Date.now()}`
-    const run = () =>
-      new Promise<[number, number]>((resolve, reject) => {
-        const proc = spawn(
-          process.execPath,
-          ['--import', 'tsx', child, dialect, where(), table, key, '100'],
-          {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        )
-        let out = ''
-        let err = ''
-        proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
-        proc.stderr.on('data', (d: Buffer) => (err += d.toString()))
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 100_000)
-        proc.on('exit', (code) => {
-          clearTimeout(timer)
-          const [allowed, trips] = out.trim().split(' ').map(Number)
-          if (code === 0) resolve([allowed as number, trips as number])
-          else reject(new Error(`consumer exited ${code}: ${err}`))
+  it.each(['together', 'spread'])(
+    '8 processes x 100 concurrent consumers (%s) -> allowed == limit',
+    async (spread) => {
+      await migrated.migrate() // the tables exist before the processes race
+      const child = fileURLToPath(new URL('../support/fixtures/ratelimit-sql-consumer.ts', import.meta.url))
+      const key = `xproc-${spread}-${Date.now()}`
+      const run = () =>
+        new Promise<[number, number]>((resolve, reject) => {
+          const proc = spawn(
+            process.execPath,
+            ['--import', 'tsx', child, dialect, where(), table, key, '100', spread],
+            {
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          )
+          let out = ''
+          let err = ''
+          proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+          proc.stderr.on('data', (d: Buffer) => (err += d.toString()))
+          const timer = setTimeout(() => proc.kill('SIGKILL'), 100_000)
+          proc.on('exit', (code) => {
+            clearTimeout(timer)
+            const [allowed, trips] = out.trim().split(' ').map(Number)
+            if (code === 0) resolve([allowed as number, trips as number])
+            else reject(new Error(`consumer exited ${code}: ${err}`))
+          })
         })
-      })
-    const counts = await Promise.all(Array.from({ length: 8 }, run))
-    expect(counts.reduce((a, [allowed]) => a + allowed, 0)).toBe(137)
-    const trips = counts.reduce((a, [, t]) => a + t, 0)
-    console.info(`[sql rate limit] ${dialect}: ${trips} round trips for 800 decisions`)
-  }, 120_000)
+      const counts = await Promise.all(Array.from({ length: 8 }, run))
+      expect(counts.reduce((a, [allowed]) => a + allowed, 0)).toBe(137)
+      const trips = counts.reduce((a, [, t]) => a + t, 0)
+      console.info(`[sql rate limit] ${dialect} (${spread}): ${trips} round trips for 800 decisions`)
+    },
+    120_000,
+  )
 })
 
 describe('a database that is down or hangs', () => {
