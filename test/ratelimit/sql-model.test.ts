@@ -22,6 +22,8 @@ type Op =
   | { readonly kind: 'block'; readonly key: number; readonly ms: number }
   | { readonly kind: 'reset'; readonly key: number }
   | { readonly kind: 'wait'; readonly ms: number }
+  /** Concurrent consumes in one tick: one transaction on the SQL side, in call order on the memory side. */
+  | { readonly kind: 'burst'; readonly keys: readonly number[]; readonly cost: number }
 
 const key = fc.integer({ min: 0, max: 2 })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -50,6 +52,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('block' as const), key, ms: fc.integer({ min: 1, max: 5000 }) }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), key }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      keys: fc.array(key, { minLength: 2, maxLength: 8 }),
+      cost: fc.integer({ min: 1, max: 2 }),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 4000 }) }),
@@ -127,6 +137,15 @@ describe.each(all.map((target) => [target.name, target] as const))(
                 await memory.reset(base(op.key), policies)
                 await sql.reset(base(op.key), policies)
                 break
+              case 'burst': {
+                const want = []
+                for (const k of op.keys) want.push(await memory.decide(base(k), policies, op.cost, 'consume'))
+                const got = await Promise.all(
+                  op.keys.map((k) => sql.decide(base(k), policies, op.cost, 'consume')),
+                )
+                expect(got).toEqual(want)
+                break
+              }
             }
           }
         }),
