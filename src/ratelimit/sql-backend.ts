@@ -33,7 +33,10 @@ export type RateBacking = Backing | { readonly kind: 'sql'; readonly state: Stat
 /** A limiter's backing: a SQL store (or a cache or tiers on one) besides what {@link resolveBacking} takes. */
 export function resolveRateBacking(store: unknown, clock: Clock): RateBacking {
   const declared = backingOf(store)
-  if (declared?.kind === 'sql') return { kind: 'sql', state: declared.state }
+  // A SQL store of a copy of cachekit from before the state table declares no `state`: refused.
+  if (declared?.kind === 'sql' && typeof declared.state?.update === 'function') {
+    return { kind: 'sql', state: declared.state }
+  }
   return resolveBacking(store, 'createRateLimiter', clock)
 }
 

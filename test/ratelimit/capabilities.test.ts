@@ -132,6 +132,12 @@ describe('stores recognised by declared capabilities', () => {
     await tiered.close()
   })
 
+  it('refuses a SQL backing declared without its state table (an older copy of cachekit)', () => {
+    const sql = sqlStore({ dialect: 'sqlite', filename: ':memory:' })
+    const older = { [Symbol.for('cachekit.backing')]: () => ({ kind: 'sql', store: sql }) }
+    expect(() => limiterOn(older)).toThrow(ProtectionStoreUnsupportedError)
+  })
+
   it('refuses a SQL store for the login guard and one-time codes, with a typed error saying what to use', async () => {
     const sql = sqlStore({ dialect: 'sqlite', filename: ':memory:' })
     const cache = createCache({ store: sql })
