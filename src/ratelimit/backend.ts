@@ -146,9 +146,14 @@ export function resolveBacking(store: unknown, what: string, clock: Clock): Back
     if (isScriptRunner(store)) return { kind: 'redis', runner: store }
   }
   const name = declared?.store.name ?? storeName(store)
+  if (declared?.kind === 'sql') {
+    throw new ProtectionStoreUnsupportedError(
+      `${what} cannot keep its state in a SQL store ("${name}") yet: use memoryStore() for one process or redisStore() for many (createRateLimiter does accept SQL stores)`,
+    )
+  }
   if (name !== undefined) {
     throw new ProtectionStoreUnsupportedError(
-      `${what} cannot keep its state in the "${name}" store${declared?.kind === 'sql' ? ' (a SQL store)' : ''}: its counters need atomic scripts; use memoryStore() for one process, redisStore() for many, or a cache built on either`,
+      `${what} cannot keep its state in the "${name}" store: its counters need atomic scripts; use memoryStore() for one process, redisStore() for many, or a cache built on either`,
     )
   }
   throw new InvalidOptionError(

@@ -37,6 +37,7 @@ export {
   type RateLimiterOptions,
   type RateLimiterStats,
   type RateLimitResult,
+  type RateLimitStore,
 } from './limiter.js'
 export {
   createLoginGuard,

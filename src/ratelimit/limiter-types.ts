@@ -2,6 +2,7 @@ import type { Cache } from '../cache/index.js'
 import type { Clock, Duration } from '../internal/index.js'
 import type { BurstLogEvent } from '../observe/index.js'
 import type { MemoryStore } from '../stores/memory/index.js'
+import type { SqlStore } from '../stores/sql/index.js'
 import type { ScriptRunner } from './backend.js'
 import type { FailurePolicy, RateLimitResult } from './result.js'
 import type { Policy, RuleSet } from './rules.js'
@@ -12,10 +13,16 @@ import type { Policy, RuleSet } from './rules.js'
  */
 export type ProtectionStore = MemoryStore | ScriptRunner | { scriptRunner(): ScriptRunner } | Cache
 
+/**
+ * Where a rate limiter's counters live: a {@link ProtectionStore}, or a SQL store (PostgreSQL,
+ * MySQL/MariaDB, SQLite; a cache on one counts too), which keeps them in its `<table>_rate` table.
+ */
+export type RateLimitStore = ProtectionStore | SqlStore
+
 /** Options of `createRateLimiter`: the store, the named rules, the algorithm and the error policy. */
 export interface RateLimiterOptions<S extends string> {
   /** Where counters live. Default: a private in-process map. */
-  readonly store?: ProtectionStore
+  readonly store?: RateLimitStore
   /** Rules by scope: `{ anon: '100/hour', api: ['10/s', '1000/day'] }`. */
   readonly rules: { readonly [K in S]: RuleSet }
   /** Prepended to every key. Default `'cachekit:rl'`. */
@@ -34,8 +41,10 @@ export interface RateLimiterOptions<S extends string> {
   /** After a Redis failure, skip Redis for this long (straight to the failure policy). Default `'1s'`. */
   readonly retryAfterFailure?: Duration
   /**
-   * Remember refusals until they expire, so blocked keys cost no Redis call. Default true. On a
-   * Redis store (which has pub/sub) refusals and resets are shared with every other instance.
+   * Remember refusals until they expire, so blocked keys cost no Redis call. Default true, except
+   * on a SQL store (false: it has no pub/sub, so a reset, reward or block made by another instance
+   * would not reach this one's cached refusals until they expire). On a Redis store (which has
+   * pub/sub) refusals and resets are shared with every other instance.
    */
   readonly denyCache?: boolean
   /**

@@ -14,7 +14,6 @@ import {
   type PubSubChannel,
   privateStateMap,
   type RateBackend,
-  resolveBacking,
 } from './backend.js'
 import { withDeadline } from './deadline.js'
 import { type DenialMessage, DenyCache, parseDenial } from './deny-cache.js'
@@ -24,6 +23,7 @@ import { MemoryRateBackend } from './memory-backend.js'
 import { RedisRateBackend } from './redis-backend.js'
 import { type FailurePolicy, type RateLimitResult, summarize, uniform } from './result.js'
 import { capacity, type Policy, parseRules } from './rules.js'
+import { rateBackendOf, resolveRateBacking } from './sql-backend.js'
 import { bounded, StartupWait } from './startup.js'
 import { blockMs, checkPoints, type RateWriter } from './writer.js'
 
@@ -33,6 +33,7 @@ export type {
   RateLimiter,
   RateLimiterOptions,
   RateLimiterStats,
+  RateLimitStore,
 } from './limiter-types.js'
 export type { FailurePolicy, PolicyResult, RateLimitResult } from './result.js'
 
@@ -117,17 +118,14 @@ class Limiter<S extends string> implements RateLimiter<S> {
     const connectMs = wholeMs(options.connectTimeout, '10s', 'createRateLimiter connectTimeout', { min: 1 })
     this.#onError = options.onError
     this.#burst = new BurstLog(options.onLog ?? defaultLog)
-    const backing = resolveBacking(options.store, 'createRateLimiter', this.#clock)
-    this.#shared = backing.kind === 'redis'
-    this.#backend =
-      backing.kind === 'redis'
-        ? new RedisRateBackend(backing.runner)
-        : new MemoryRateBackend(backing.map, this.#clock)
+    const backing = resolveRateBacking(options.store, this.#clock)
+    this.#shared = backing.kind !== 'memory'
+    this.#backend = rateBackendOf(backing, this.#clock)
     this.#local =
       this.#backend instanceof MemoryRateBackend
         ? this.#backend
         : new MemoryRateBackend(privateStateMap(this.#clock), this.#clock)
-    this.#deny = this.#shared && options.denyCache !== false ? new DenyCache() : undefined
+    this.#deny = this.#shared && (options.denyCache ?? backing.kind !== 'sql') ? new DenyCache() : undefined
     if (backing.kind === 'redis') {
       // The deny channel is joined once the store has answered: a subscription attempted while it
       // connects would only retry (and, if it never connects, outlive close()).
@@ -184,9 +182,9 @@ class Limiter<S extends string> implements RateLimiter<S> {
     this.#channel?.publish(JSON.stringify({ origin: this.#origin, ...denial })).catch(() => {})
   }
 
-  /** Script calls sent to Redis so far (0 for the memory backend). */
+  /** Script calls sent to Redis, or statements to a SQL server, so far (0 for the memory backend). */
   get roundTrips(): number {
-    return this.#backend instanceof RedisRateBackend ? this.#backend.calls : 0
+    return (this.#backend as { calls?: number }).calls ?? 0
   }
 
   stats(): RateLimiterStats {

@@ -19,8 +19,45 @@ export const BACKING: unique symbol = Symbol.for('cachekit.backing')
 export type Backing =
   | { readonly kind: 'memory'; readonly store: MemoryStore }
   | { readonly kind: 'redis'; readonly store: RedisStore }
-  | { readonly kind: 'sql'; readonly store: SqlStore }
+  | { readonly kind: 'sql'; readonly store: SqlStore; readonly state: StateAccess }
   | { readonly kind: 'other'; readonly store: Store }
+
+/** A key's new value in {@link StateAccess.update}: JSON-able, until `expiresAt` (epoch ms); `null` deletes. */
+export type StateWrite = { readonly value: unknown; readonly expiresAt: number } | null
+
+/** What {@link StateAccess.update}'s `apply` returns: the caller's answer and the writes to make. */
+export interface StateUpdate<T> {
+  readonly result: T
+  readonly writes: ReadonlyMap<string, StateWrite>
+}
+
+/** Options of one {@link StateAccess.update}. */
+export interface StateUpdateOptions {
+  /** Replaces the database's clock (tests). */
+  readonly clock?: { now(): number } | undefined
+  /** Incremented per statement sent, `BEGIN` and `COMMIT` included (not for SQLite). */
+  readonly trips?: { count: number } | undefined
+}
+
+/**
+ * Small JSON states kept in a SQL store's `<table>_rate` table for request protection (the rate
+ * limiter): each update locks its keys' rows, reads them with the database's clock, applies a
+ * synchronous function and writes back, in one transaction, under the store's timeout and retries.
+ */
+export interface StateAccess {
+  /**
+   * Locks `keys` (sorted), reads their live values and the database's time in ms, calls `apply`
+   * (again on a retry: keep it pure) and writes what it returns.
+   */
+  update<T>(
+    op: string,
+    keys: readonly string[],
+    apply: (now: number, values: ReadonlyMap<string, unknown>) => StateUpdate<T>,
+    options?: StateUpdateOptions,
+  ): Promise<T>
+  /** Statements sent so far, `BEGIN` and `COMMIT` included (0 for SQLite, which has no network). */
+  readonly roundTrips: number
+}
 
 /** An object that declares its {@link Backing}. */
 export interface Backed {

@@ -113,19 +113,39 @@ describe('stores recognised by declared capabilities', () => {
     expect(tiered.namespace('n')[BACKING]()).toEqual({ kind: 'memory', store: l2 })
   })
 
-  it('refuses a SQL store, a cache or tiers over one, with a typed error saying what to use', async () => {
+  it('takes a SQL store, a cache or tiers over one, for the rate limiter', async () => {
     const sql = sqlStore({ dialect: 'sqlite', filename: ':memory:' })
-    // @ts-expect-error a SQL store cannot hold request-protection state
-    expect(() => createRateLimiter({ store: sql, rules: { login: '2/min' } })).toThrow(
-      ProtectionStoreUnsupportedError,
-    )
     const cache = createCache({ store: sql })
     const tiered = createCache({
       tiers: [memoryStore(), sqlStore({ dialect: 'sqlite', filename: ':memory:' })],
     })
+    for (const [i, store] of [sql, cache, tiered].entries()) {
+      const limiter = createRateLimiter({ store, rules: { login: '2/min' }, onFailure: 'closed' })
+      expect((await limiter.consume('login', `ip-${i}`)).allowed).toBe(true)
+      expect((await limiter.consume('login', `ip-${i}`)).allowed).toBe(true)
+      const third = await limiter.consume('login', `ip-${i}`)
+      expect(third.allowed).toBe(false)
+      expect(limiter.stats()).toMatchObject({ degraded: 0, errors: 0 })
+      await limiter.close()
+    }
+    await cache.close()
+    await tiered.close()
+  })
+
+  it('refuses a SQL backing declared without its state table (an older copy of cachekit)', () => {
+    const sql = sqlStore({ dialect: 'sqlite', filename: ':memory:' })
+    const older = { [Symbol.for('cachekit.backing')]: () => ({ kind: 'sql', store: sql }) }
+    expect(() => limiterOn(older)).toThrow(ProtectionStoreUnsupportedError)
+  })
+
+  it('refuses a SQL store for the login guard and one-time codes, with a typed error saying what to use', async () => {
+    const sql = sqlStore({ dialect: 'sqlite', filename: ':memory:' })
+    const cache = createCache({ store: sql })
+    // @ts-expect-error the login guard cannot keep its state in a SQL store
+    expect(() => createLoginGuard({ store: sql, failureLimit: 1, coolOff: '1m' })).toThrow(
+      ProtectionStoreUnsupportedError,
+    )
     const makers = [
-      () => createRateLimiter({ store: cache, rules: { login: '2/min' } }),
-      () => createRateLimiter({ store: tiered, rules: { login: '2/min' } }),
       () => createLoginGuard({ store: cache, failureLimit: 1, coolOff: '1m' }),
       () => createOneTimeCodes({ store: cache, ttl: '5m', secret: 'test-secret-of-at-least-16-bytes' }),
     ]
@@ -139,11 +159,10 @@ describe('stores recognised by declared capabilities', () => {
       expect(error).toBeInstanceOf(ProtectionStoreUnsupportedError)
       expect(error).toMatchObject({ code: 'E_PROTECTION_STORE_UNSUPPORTED' })
       expect((error as Error).message).toMatch(
-        /cannot keep its state in the "sqlite" store \(a SQL store\).*use memoryStore\(\) for one process, redisStore\(\) for many/,
+        /cannot keep its state in a SQL store \("sqlite"\) yet: use memoryStore\(\) for one process or redisStore\(\) for many \(createRateLimiter does accept SQL stores\)/,
       )
     }
     await cache.close()
-    await tiered.close()
   })
 
   it('refuses something that is not a store as an invalid option', () => {

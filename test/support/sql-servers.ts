@@ -72,15 +72,15 @@ export async function mysqlUrl(): Promise<string | undefined> {
   }
 }
 
-/** Drops a test table and its tags table. */
+/** Drops a test table, its tags table and its rate-limit state table. */
 export async function dropPostgres(pool: pg.Pool, table: string): Promise<void> {
   if (!table.startsWith('ck_test_')) throw new Error(`refusing to drop ${table}`)
-  await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_tags"`)
+  await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_tags", "${table}_rate"`)
 }
 
 export async function dropMysql(pool: mysql.Pool, table: string): Promise<void> {
   if (!table.startsWith('ck_test_')) throw new Error(`refusing to drop ${table}`)
-  await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_tags\``)
+  await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_tags\`, \`${table}_rate\``)
 }
 
 /** A temp directory for SQLite files, removed by the returned function. */

@@ -56,7 +56,9 @@ function sqliteTarget(): Target {
     },
     quote: (identifier) => `"${identifier}"`,
     drop: async (table) => {
-      db.exec(`DROP TABLE IF EXISTS "${table}"; DROP TABLE IF EXISTS "${table}_tags"`)
+      db.exec(
+        `DROP TABLE IF EXISTS "${table}"; DROP TABLE IF EXISTS "${table}_tags"; DROP TABLE IF EXISTS "${table}_rate"`,
+      )
     },
     close: async () => {
       db.close()

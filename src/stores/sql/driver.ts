@@ -30,6 +30,14 @@ export interface SqlDriver {
     statements: readonly Statement[],
     verify?: (results: readonly SqlResult[]) => void,
   ): Promise<SqlResult[]>
+  /**
+   * Runs one transaction whose statements depend on what the earlier ones returned: `script`
+   * yields a statement, gets its result back, and returns the transaction's value; the commit
+   * follows. A fresh generator per call, so a retry starts over. SQLite runs it synchronously
+   * (`BEGIN IMMEDIATE`, nothing of this process interleaves); PostgreSQL and MySQL on one pooled
+   * connection between `BEGIN` and `COMMIT`.
+   */
+  converse<T>(script: () => Generator<Statement, T, SqlResult>): Promise<T>
   /** Closes what the store opened; a client the caller passed in is left open. */
   close(): Promise<void>
 }

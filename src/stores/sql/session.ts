@@ -6,6 +6,7 @@ import type { SqlDriver, SqlResult } from './driver.js'
 import { openDriver } from './drivers/index.js'
 import { DeadlineError, isMissingTable, isRetryable, toStoreError } from './errors.js'
 import type { ResolvedSqlOptions } from './options.js'
+import { stateMigration } from './state-table.js'
 
 /** Tries of a call that met a deadlock or serialization failure. */
 const ATTEMPTS = 5
@@ -95,9 +96,11 @@ export class Session implements CallGuard<SqlDriver> {
     }
   }
 
-  /** Creates the tables if they do not exist. */
+  /** Creates the tables (the rate limiter's state table too) if they do not exist. */
   async migrate(driver: SqlDriver): Promise<void> {
     await execute(driver, this.#sql.migrate({ unlogged: this.#options.unlogged }))
+    const { dialect, table, unlogged } = this.#options
+    await execute(driver, stateMigration(dialect, table, unlogged))
   }
 
   /** Runs the migration again (shared by the calls that found the table missing at once). */

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { staleEntry } from '../../codec/index.js'
 import { InvalidKeyError, InvalidOptionError, NotAnIntegerError } from '../../errors.js'
 import { checkValueBytes, globMatcher, RETHROW } from '../../internal/index.js'
@@ -25,7 +24,8 @@ import type { SqlResult, Statement } from './driver.js'
 import { Maintenance } from './maintenance.js'
 import { type ResolvedSqlOptions, resolveOptions, type SqlStoreOptions } from './options.js'
 import { execute, Session } from './session.js'
-import { fitsUtf8, fromColumn, integerOf, keyOf, numberOf, toBuffer } from './values.js'
+import { SqlStateTable } from './state-table.js'
+import { expiry, fitsUtf8, fromColumn, integerOf, keyOf, newVersion, numberOf, toBuffer } from './values.js'
 
 /** What `stats()` reports: the store contract's figures plus the SQL store's own. */
 export interface SqlStoreStats extends StoreStats {
@@ -65,6 +65,7 @@ export class SqlStore implements StoreCore, StoreExtras {
   readonly #sql: Dialect
   readonly #maintenance: Maintenance
   readonly #session: Session
+  readonly #state: SqlStateTable
 
   constructor(options: SqlStoreOptions) {
     this.#options = resolveOptions(options)
@@ -75,6 +76,7 @@ export class SqlStore implements StoreCore, StoreExtras {
     const memory = o.dialect === 'sqlite' && (client ? client.memory === true : o.filename === ':memory:')
     this.capabilities = { valueKind: 'bytes', atomic: true, shared: !memory, tags: true }
     this.#session = new Session(o, this.#sql, () => this.#maintenance.start())
+    this.#state = new SqlStateTable(o.dialect, o.table, this.#session)
     this.#maintenance = new Maintenance(this.#sql, { ...o, now: () => o.clock.now() }, (op, work) =>
       this.#session.call(op, work, RETHROW),
     )
@@ -82,7 +84,7 @@ export class SqlStore implements StoreCore, StoreExtras {
 
   /** Declares itself to the other doors (see {@link BACKING}). */
   [BACKING](): Backing {
-    return { kind: 'sql', store: this }
+    return { kind: 'sql', store: this, state: this.#state }
   }
 
   /** Creates the tables and indexes if they do not exist (Django's `createcachetable`). Idempotent. */
@@ -385,13 +387,4 @@ export class SqlStore implements StoreCore, StoreExtras {
     }
     return tags
   }
-}
-
-function expiry(ttl: number | null, now: number): number | null {
-  return ttl === null ? null : now + Math.max(1, Math.ceil(ttl))
-}
-
-/** A random tag version (48 bits): tag links written with another version no longer count. */
-function newVersion(): number {
-  return randomBytes(6).readUIntBE(0, 6) + 1
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { UnencodableValueError } from '../../errors.js'
 
 /**
@@ -50,4 +51,14 @@ export function integerOf(value: unknown): number | undefined {
 /** True when the string takes at most `limit` bytes in UTF-8 (no count when it is short enough). */
 export function fitsUtf8(text: string, limit: number): boolean {
   return text.length * 3 <= limit || Buffer.byteLength(text, 'utf8') <= limit
+}
+
+/** The expiry (epoch ms, `null` = never) of a write with `ttl` ms made at `now`. */
+export function expiry(ttl: number | null, now: number): number | null {
+  return ttl === null ? null : now + Math.max(1, Math.ceil(ttl))
+}
+
+/** A random tag version (48 bits): tag links written with another version no longer count. */
+export function newVersion(): number {
+  return randomBytes(6).readUIntBE(0, 6) + 1
 }

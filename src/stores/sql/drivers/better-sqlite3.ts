@@ -99,17 +99,27 @@ export function sqliteDriver(
     remote: false,
     memory: db.memory,
     query: (statement) => retry(() => run(statement)),
-    async transaction(statements, verify) {
-      let results: SqlResult[] = []
+    transaction(statements, verify) {
+      return this.converse(function* () {
+        const results: SqlResult[] = []
+        for (const statement of statements) results.push(yield statement)
+        verify?.(results)
+        return results
+      })
+    },
+    async converse<T>(script: () => Generator<Statement, T, SqlResult>): Promise<T> {
+      let value: T | undefined
       await retry(() =>
         db
           .transaction(() => {
-            results = statements.map(run)
-            verify?.(results)
+            const steps = script()
+            let step = steps.next()
+            while (!step.done) step = steps.next(run(step.value))
+            value = step.value
           })
           .immediate(),
       )
-      return results
+      return value as T
     },
     close: async () => {
       prepared.clear()

@@ -64,16 +64,24 @@ export function mysqlDriver(client: MysqlPoolLike, owned: boolean): SqlDriver {
     remote: true,
     memory: false,
     query: (statement) => run(pool, statement),
-    async transaction(statements, verify) {
+    transaction(statements, verify) {
+      return this.converse(function* () {
+        const results: SqlResult[] = []
+        for (const statement of statements) results.push(yield statement)
+        verify?.(results)
+        return results
+      })
+    },
+    async converse(script) {
       const connection = await pool.getConnection()
       let broken = false
       try {
         await connection.beginTransaction()
-        const results: SqlResult[] = []
-        for (const statement of statements) results.push(await run(connection, statement))
-        verify?.(results)
+        const steps = script()
+        let step = steps.next()
+        while (!step.done) step = steps.next(await run(connection, step.value))
         await connection.commit()
-        return results
+        return step.value
       } catch (error) {
         await connection.rollback().catch(() => {
           broken = true

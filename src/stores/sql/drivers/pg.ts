@@ -47,16 +47,24 @@ export function pgDriver(pool: PgPoolLike, owned: boolean): SqlDriver {
     remote: true,
     memory: false,
     query: async (statement) => toResult(await pool.query(toConfig(statement))),
-    async transaction(statements, verify) {
+    transaction(statements, verify) {
+      return this.converse(function* () {
+        const results: SqlResult[] = []
+        for (const statement of statements) results.push(yield statement)
+        verify?.(results)
+        return results
+      })
+    },
+    async converse(script) {
       const client = await pool.connect()
       let broken: Error | undefined
       try {
         await client.query({ text: 'BEGIN' })
-        const results: SqlResult[] = []
-        for (const statement of statements) results.push(toResult(await client.query(toConfig(statement))))
-        verify?.(results)
+        const steps = script()
+        let step = steps.next()
+        while (!step.done) step = steps.next(toResult(await client.query(toConfig(step.value))))
         await client.query({ text: 'COMMIT' })
-        return results
+        return step.value
       } catch (error) {
         await client.query({ text: 'ROLLBACK' }).catch((rollbackError: unknown) => {
           broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
