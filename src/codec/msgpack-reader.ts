@@ -32,40 +32,19 @@ const EXT_TIMESTAMP = 0xff
 
 const decoder = new TextDecoder('utf-8')
 
-/** A record's member names, and whether one of them is `__proto__` (which must be set as data). */
-interface Shape {
-  readonly names: readonly string[]
-  readonly proto: boolean
-}
-
-/**
- * Record shapes seen lately, by the bytes of their member-name list. msgpackr writes each shape's
- * names in every entry; decoding them again each time costs more than the object built from them
- * (and fresh key strings make every member store hash them again). The key is the exact bytes, so
- * a hit gives exactly the names a decode would; the cache is bounded in entries and key length,
- * and cleared when full, so hostile entries can only make it miss.
- */
-const shapes = new Map<number, { readonly bytes: Uint8Array; readonly shape: Shape }>()
-const SHAPE_CACHE_ENTRIES = 512
-const SHAPE_KEY_BYTES = 1024
-
-function shapeOf(names: readonly string[]): Shape {
-  return { names, proto: names.includes('__proto__') }
-}
-
 class Reader {
   pos = 0
   private nodes = 0
   private readonly view: DataView
   private readonly end: number
-  /** Record shapes defined so far in this entry, by id 0-63. */
-  private readonly records: (Shape | undefined)[] = []
+  /** Record shapes (member names) defined so far in this entry, by id 0-63. */
+  private readonly records: (readonly string[] | undefined)[] = []
   /**
    * Member-name lists that carried a structured-clone id. The earlier writer (msgpackr with
    * structured clones) re-used one names array when a record id came round again, so its entries
    * point back at such a list; a pointer is followed there and nowhere else.
    */
-  private names: Map<number, readonly string[]> | undefined
+  private readonly names = new Map<number, readonly string[]>()
 
   constructor(
     private readonly src: Uint8Array,
@@ -218,88 +197,25 @@ class Reader {
     return out
   }
 
-  private record(shape: Shape, depth: number): Record<string, unknown> {
-    const names = shape.names
-    this.enter(depth, names.length)
+  private record(shape: readonly string[], depth: number): Record<string, unknown> {
+    this.enter(depth, shape.length)
     const out: Record<string, unknown> = {}
-    if (shape.proto) for (const name of names) setOwn(out, name, this.read(depth + 1))
-    else for (let i = 0; i < names.length; i++) out[names[i] as string] = this.read(depth + 1)
+    for (const name of shape) setOwn(out, name, this.read(depth + 1))
     return out
   }
-
-  /**
-   * The names list of a record definition from the shape cache, when the next value is an array
-   * of strings whose bytes were seen before: counted against the budgets as a decode would, and
-   * skipped. Anything else (a miss, another layout) leaves the position as it was.
-   */
-  private cachedShape(depth: number): Shape | undefined {
-    const src = this.src
-    const start = this.pos
-    let at = start
-    const head = src[at++]
-    if (head === undefined) return undefined
-    let count: number
-    if (head >= 0x90 && head < 0xa0) count = head - 0x90
-    else if (head === 0xdc && at + 2 <= this.end) {
-      count = this.view.getUint16(at)
-      at += 2
-    } else return undefined
-    for (let i = 0; i < count; i++) {
-      const t = src[at++]
-      if (t === undefined) return undefined
-      if (t >= 0xa0 && t < 0xc0) at += t - 0xa0
-      else if (t === 0xd9 && at < this.end) at += 1 + (src[at] as number)
-      else return undefined
-      if (at - start > SHAPE_KEY_BYTES) return undefined
-    }
-    if (at > this.end) return undefined
-    // FNV-1a over the list's bytes; a hit is confirmed byte for byte.
-    let hash = 0x811c9dc5
-    for (let i = start; i < at; i++) hash = Math.imul(hash ^ (src[i] as number), 0x01000193)
-    const seen = shapes.get(hash)
-    if (seen && sameBytes(seen.bytes, src, start, at)) {
-      // What reading the list would count: the array and each name, and the array's depth.
-      this.nodes += 1 + count
-      if (this.nodes > this.limits.maxNodes) {
-        throw new RangeError(`it holds more than ${this.limits.maxNodes} values (the node budget)`)
-      }
-      this.enter(depth + 1, 0)
-      this.pos = at
-      return seen.shape
-    }
-    this.pending = { hash, start, end: at }
-    return undefined
-  }
-
-  /** Where the names list of a shape-cache miss is, so its shape can be remembered once read. */
-  private pending: { readonly hash: number; readonly start: number; readonly end: number } | undefined
 
   /** A record definition: an id, the member names, then the first object of that shape. */
   private defineRecord(id: number, depth: number): Record<string, unknown> {
     const src = this.src
-    if (src[this.pos] === 0xd6 && src[this.pos + 1] === EXT_POINTER) {
-      const names = this.names?.get(this.view.getUint32(this.take(6) + 2))
-      if (!names) throw new TypeError('a record definition does not list member names')
-      const shape = shapeOf(names)
-      this.records[id & 0x3f] = shape
-      return this.record(shape, depth)
+    const names =
+      src[this.pos] === 0xd6 && src[this.pos + 1] === EXT_POINTER
+        ? this.names.get(this.view.getUint32(this.take(6) + 2))
+        : this.read(depth + 1)
+    if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+      throw new TypeError('a record definition does not list member names')
     }
-    let shape = this.cachedShape(depth)
-    if (!shape) {
-      const miss = this.pending
-      this.pending = undefined
-      const names = this.read(depth + 1)
-      if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
-        throw new TypeError('a record definition does not list member names')
-      }
-      shape = shapeOf(names as string[])
-      if (miss) {
-        if (shapes.size >= SHAPE_CACHE_ENTRIES) shapes.clear()
-        shapes.set(miss.hash, { bytes: src.slice(miss.start, miss.end), shape })
-      }
-    }
-    this.records[id & 0x3f] = shape
-    return this.record(shape, depth)
+    this.records[id & 0x3f] = names as string[]
+    return this.record(names as string[], depth)
   }
 
   private fixext1(depth: number): unknown {
@@ -351,7 +267,6 @@ class Reader {
         if (length !== 4) throw new RangeError('a structured-clone id is not 4 bytes')
         const value = this.read(depth)
         if (Array.isArray(value) && value.every((name) => typeof name === 'string')) {
-          this.names ??= new Map()
           this.names.set(new DataView(data.buffer, data.byteOffset, 4).getUint32(0), value)
         }
         return value
@@ -361,12 +276,6 @@ class Reader {
       `extension type ${type} is not a cache value (references, Error and RegExp are refused)`,
     )
   }
-}
-
-function sameBytes(a: Uint8Array, src: Uint8Array, start: number, end: number): boolean {
-  if (a.byteLength !== end - start) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== src[start + i]) return false
-  return true
 }
 
 /** A two's-complement big-endian integer of any length, as msgpackr's bigint extension writes it. */
