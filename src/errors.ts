@@ -54,6 +54,16 @@ export class CircularValueError extends CacheError {
   static override readonly code = 'E_VALUE_CIRCULAR'
 }
 
+/**
+ * A caller tried to change a `Date`, `Map` or `Set` read from a memory store with the default
+ * `mutation: 'freeze'` policy: those come back read-only (plain objects and arrays come back
+ * frozen, and changing them throws the language's own `TypeError` in strict mode). Copy the value
+ * first (`new Date(d)`, `new Map(m)`), or use `mutation: 'clone'`.
+ */
+export class ImmutableValueError extends CacheError {
+  static override readonly code = 'E_VALUE_IMMUTABLE'
+}
+
 /** Bytes in the store are not a value cachekit wrote (or were written by an incompatible codec). */
 export class CorruptValueError extends CacheError {
   static override readonly code = 'E_VALUE_CORRUPT'

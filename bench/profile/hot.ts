@@ -21,8 +21,8 @@ import { createCache, memoryStore } from '../lib/cachekit.js'
 import { createRateLimiter } from '../lib/cachekit-ratelimit.js'
 import { redisStore } from '../lib/cachekit-redis.js'
 import {
-  account,
   generate,
+  makeValue,
   PREFIX,
   randomOrder,
   STORE_TIMEOUT_MS,
@@ -37,7 +37,8 @@ import { withBenchRedis } from '../lib/redis-server.js'
 const [path = 'memory', seconds = '8', out = `${path}.cpuprofile`] = process.argv.slice(2)
 const ENTRIES = 100_000
 const keys = generate(ENTRIES, userKey)
-const values = generate(ENTRIES, account)
+/** `HOT_VALUE=doc` reads and writes ~1 KB documents (profileDocument) instead of small objects. */
+const values: unknown[] = generate(ENTRIES, makeValue(process.env['HOT_VALUE'] === 'doc' ? 'doc' : 'small'))
 const order = randomOrder(ENTRIES)
 let until = 0
 let calls = 0

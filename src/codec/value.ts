@@ -1,5 +1,6 @@
 import { CircularValueError, UnencodableValueError, ValueTooLargeError } from '../errors.js'
 import { describe } from '../internal/index.js'
+import { immutableDate, immutableMap, immutableSet } from './immutable.js'
 
 /**
  * The values cachekit stores losslessly, in every store and codec: primitives (including
@@ -74,7 +75,11 @@ export type SnapshotMode = 'freeze' | 'clone' | 'check'
 export interface Snapshot {
   /** The value to keep: a deep copy (`freeze`, `clone`) or the caller's own value (`check`). */
   readonly value: unknown
-  /** True when the value holds a Date, Map, Set or typed array, which `Object.freeze` cannot protect. */
+  /**
+   * True when the value holds a part a reader could change in the kept copy: a typed array (in
+   * `freeze` mode, whose Dates, Maps and Sets are read-only), or a Date, Map, Set or typed array
+   * (in the other modes).
+   */
   readonly unfreezable: boolean
   /** A rough size in bytes, for `maxBytes` accounting. */
   readonly bytes: number
@@ -82,7 +87,8 @@ export interface Snapshot {
 
 /**
  * Walks a value once: refuses what cannot be stored (naming the path), measures it, and in `freeze`
- * mode returns a deep copy whose objects and arrays are frozen; in `clone` mode a plain deep copy.
+ * mode returns a deep copy whose objects and arrays are frozen and whose Dates, Maps and Sets are
+ * read-only instances (immutable.ts); in `clone` mode a plain deep copy.
  */
 export function snapshot(
   value: unknown,
@@ -95,37 +101,34 @@ export function snapshot(
 }
 
 /**
- * Frozen copies (from `freeze` snapshots) that hold a Date, Map, Set or typed array somewhere
- * inside: {@link copyMutableParts} copies these and shares every other frozen node.
+ * Frozen copies (from `freeze` snapshots) that hold a typed array somewhere inside:
+ * {@link copyMutableParts} copies these and shares every other frozen node.
  */
 const holdsMutable = new WeakSet<object>()
 
 /**
- * What a read of a frozen snapshot returns when the value holds parts `Object.freeze` cannot
- * protect: fresh copies of those parts and of the objects on the way to them; every other frozen
- * object is shared. A read costs as much as the path to the mutable parts, not the whole value.
+ * What a read of a frozen snapshot returns. A `freeze` snapshot keeps `Date`, `Map` and `Set` as
+ * read-only instances (see immutable.ts), so a value without typed arrays is returned as it is:
+ * zero copy. Typed arrays cannot be made read-only: a read gets fresh copies of those and of the
+ * frozen objects on the way to them, every other part shared.
  */
 export function copyMutableParts(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value
-  if (value instanceof Date) return new Date(value.getTime())
-  if (value instanceof Map) {
-    const out = new Map<unknown, unknown>()
-    for (const [k, v] of value) out.set(copyMutableParts(k), copyMutableParts(v))
-    return out
-  }
-  if (value instanceof Set) {
-    const out = new Set<unknown>()
-    for (const item of value) out.add(copyMutableParts(item))
-    return out
-  }
   if (ArrayBuffer.isView(value)) return copyTypedArray(value)
   if (!holdsMutable.has(value)) return value
-  if (Array.isArray(value)) return Object.freeze(value.map(copyMutableParts))
-  const out: Record<string, unknown> = {}
-  for (const name of Object.keys(value))
-    setOwn(out, name, copyMutableParts((value as Record<string, unknown>)[name]))
+  let out: object
+  if (Array.isArray(value)) out = Object.freeze(value.map(copyMutableParts))
+  else if (value instanceof Map) {
+    out = immutableMap(Array.from(value, ([k, v]) => [copyMutableParts(k), copyMutableParts(v)] as const))
+  } else if (value instanceof Set) out = immutableSet(Array.from(value, copyMutableParts))
+  else {
+    const copy: Record<string, unknown> = {}
+    for (const name of Object.keys(value))
+      setOwn(copy, name, copyMutableParts((value as Record<string, unknown>)[name]))
+    out = Object.freeze(copy)
+  }
   holdsMutable.add(out)
-  return Object.freeze(out)
+  return out
 }
 
 /** One step of the path to a value's part, formatted only when an error needs it. */
@@ -237,34 +240,38 @@ class Walker {
       }
       return this.seal(out)
     }
+    const freezing = this.mode === 'freeze'
     if (value instanceof Date) {
-      this.unfreezable = true
+      // A freeze snapshot's Date is read-only: nothing in it for a reader to change.
+      if (!freezing) this.unfreezable = true
       this.bytes += 24
-      return copying ? new Date(value.getTime()) : value
+      return freezing ? immutableDate(value.getTime()) : copying ? new Date(value.getTime()) : value
     }
     if (value instanceof Map) {
-      this.unfreezable = true
+      if (!freezing) this.unfreezable = true
       this.bytes += 32
-      const out = copying ? new Map<unknown, unknown>() : value
+      const entries: [unknown, unknown][] | undefined = copying ? [] : undefined
       let i = 0
       for (const [k, v] of value) {
         const ck = this.visitAt({ label: `<key ${i}>` }, k, depth)
         const cv = this.visitAt({ label: `<value ${i}>` }, v, depth)
-        if (copying) out.set(ck, cv)
+        entries?.push([ck, cv])
         i++
       }
-      return out
+      if (!entries) return value
+      return freezing ? immutableMap(entries) : new Map(entries)
     }
     if (value instanceof Set) {
-      this.unfreezable = true
+      if (!freezing) this.unfreezable = true
       this.bytes += 32
-      const out = copying ? new Set<unknown>() : value
+      const items: unknown[] | undefined = copying ? [] : undefined
       let i = 0
       for (const item of value) {
         const c = this.visitAt({ label: `<item ${i++}>` }, item, depth)
-        if (copying) out.add(c)
+        items?.push(c)
       }
-      return out
+      if (!items) return value
+      return freezing ? immutableSet(items) : new Set(items)
     }
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
       this.unfreezable = true

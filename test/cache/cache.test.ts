@@ -5,6 +5,7 @@ import {
   type CacheEvent,
   CHANNELS,
   createCache,
+  ImmutableValueError,
   InvalidOptionError,
   key,
   memoryStore,
@@ -170,8 +171,8 @@ describe('memory store', () => {
     original.list.push(99)
     const first = (await cache.get('k')) as typeof original
     expect(() => first.list.push(2)).toThrow(TypeError)
-    first.when.setTime(123)
-    first.tags.add('b')
+    expect(() => first.when.setTime(123)).toThrow(ImmutableValueError)
+    expect(() => first.tags.add('b')).toThrow(expect.objectContaining({ code: 'E_VALUE_IMMUTABLE' }))
     const second = (await cache.get('k')) as typeof original
     expect(second).toEqual({ list: [1], when: new Date(0), tags: new Set(['a']) })
     expect(Object.isFrozen(original)).toBe(false)
