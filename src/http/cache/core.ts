@@ -145,7 +145,8 @@ export class Engine {
     )
     if (got instanceof Promise)
       return this.#awaitLookup(got, own, view, ex, key, primary, names, tags, started)
-    return this.#found(got.value, view, ex, key, primary, names, tags, started)
+    // Read synchronously: no time has passed since `started` worth a second clock read.
+    return this.#found(got.value, view, ex, key, primary, names, tags, started, started)
   }
 
   async #awaitLookup(
@@ -171,7 +172,7 @@ export class Engine {
       return this.#bypass(view, ex, timedOut ? 'timeout' : 'error')
     }
     if (own.filled) return
-    return this.#found(value, view, ex, key, primary, names, tags, started)
+    return this.#found(value, view, ex, key, primary, names, tags, started, Date.now())
   }
 
   /** Serves what the lookup found (not run here): a page, fresh or stale, or a marker. */
@@ -184,13 +185,13 @@ export class Engine {
     names: readonly string[] | undefined,
     tags: string[] | undefined,
     started: number,
+    now: number,
   ): Promise<void> | undefined {
     if (value.kind === 'pass') return this.#bypass(view, ex, value.reason)
     if (value.kind === 'vary') {
       if (names) return this.#bypass(view, ex, 'vary-changed')
       return this.#lookup(view, ex, primary, value.headers, tags, started)
     }
-    const now = Date.now()
     if (now < value.freshUntil) {
       this.#send(view, ex, value, value.storedAt > started ? 'collapsed' : 'hit', now)
       return undefined
