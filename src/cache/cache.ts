@@ -8,7 +8,7 @@ import * as bulk from './bulk.js'
 import { type CachedFunction, type CachedOptions, cached, type MethodDecorator } from './cached.js'
 import { CLOSE_WAIT_MS, closeShared } from './close.js'
 import { CacheContext, type Scope } from './context.js'
-import { type Factory, type GetOrSetOptions, getOrSet } from './get-or-set.js'
+import { type Factory, type GetOrSetOptions, getOrSet, getOrSetNow } from './get-or-set.js'
 import { retime } from './graced.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
 import { noteChange, type Read, type Shared } from './shared.js'
@@ -31,8 +31,7 @@ export interface SetOptions {
 export class Cache {
   readonly #ctx: CacheContext
 
-  // Private, so the public types offer no constructor: caches come from `createCache`,
-  // `cache.namespace()` and `cache.withVersion()`.
+  // Private, so no public constructor: caches come from `createCache`, `namespace()`, `withVersion()`.
   private constructor(shared: Shared, scope: Scope, parent?: Cache) {
     this.#ctx = new CacheContext(shared, scope, parent === undefined ? undefined : parent.#ctx)
   }
@@ -275,10 +274,14 @@ export class Cache {
    */
   getOrSet<T>(key: string, value: Exclude<T, Function>, options?: GetOrSetOptions<T>): Promise<T>
   getOrSet<T>(key: string, factory: Factory<T> | T, options?: GetOrSetOptions<T>): Promise<T> {
-    // `undefined` is left to getOrSet's own check: a missing factory is far likelier a bug than a
-    // default value, and it says so with a typed error.
+    // `undefined` is left to getOrSet's own check: a missing factory is likelier a bug (typed error).
     const make = typeof factory === 'function' || factory === undefined ? factory : () => factory
     return getOrSet(this.#ctx, key, make as Factory<T>, options)
+  }
+
+  /** @internal `getOrSet`, answering `{ value }` at once on a fresh value the store gave synchronously. */
+  getOrSetNow<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): { value: T } | Promise<T> {
+    return getOrSetNow(this.#ctx, key, factory, options)
   }
 
   /**
@@ -357,10 +360,7 @@ export class Cache {
     return to
   }
 
-  /**
-   * Moves a key's value back to an earlier version (Django's `decr_version`) and resolves to the
-   * new version number. Needs `createCache({ version })`; the version never goes below 0.
-   */
+  /** Moves a key's value back to an earlier version (Django's `decr_version`; never below 0). */
   decrVersion(key: string, delta = 1): Promise<number> {
     return this.incrVersion(key, -delta)
   }
@@ -394,6 +394,4 @@ export class Cache {
   }
 }
 
-function freshValue(read: Read): unknown {
-  return read.state === 'fresh' ? read.value : undefined
-}
+const freshValue = (read: Read): unknown => (read.state === 'fresh' ? read.value : undefined)

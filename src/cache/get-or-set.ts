@@ -102,22 +102,63 @@ function checkOptions(options: GetOrSetOptions<unknown>, key: string): void {
   }
 }
 
-export async function getOrSet<T>(
+export function getOrSet<T>(
   cache: CacheInternals,
   key: string,
   factory: Factory<T>,
   options: GetOrSetOptions<T> = EMPTY,
 ): Promise<T> {
-  const full = cache.full(key)
-  if (typeof factory !== 'function') {
-    throw new InvalidOptionError('getOrSet needs a factory function that produces the value', { key })
+  const now = getOrSetNow(cache, key, factory, options)
+  return now instanceof Promise ? now : Promise.resolve(now.value)
+}
+
+/**
+ * {@link getOrSet}, answering at once (as `{ value }`, not through a promise) when the store gave
+ * a fresh value synchronously (a memory store, or the L1 of tiers): the same reads, counts and
+ * events, minus the promise. Bad input still comes back as a rejected promise, never a throw.
+ */
+export function getOrSetNow<T>(
+  cache: CacheInternals,
+  key: string,
+  factory: Factory<T>,
+  options: GetOrSetOptions<T> = EMPTY,
+): { readonly value: T } | Promise<T> {
+  let pending: Read | Promise<Read>
+  let timedAt: number
+  try {
+    cache.full(key)
+    if (typeof factory !== 'function') {
+      throw new InvalidOptionError('getOrSet needs a factory function that produces the value', { key })
+    }
+    // Options are checked on every call, but resolved into a plan only when the factory may run:
+    // a hit is the hot path.
+    if (options !== EMPTY) checkOptions(options, key)
+    timedAt = timingStart()
+    pending = cache.read(key)
+  } catch (error) {
+    return Promise.reject(error)
   }
-  // Options are checked on every call, but resolved into a plan only when the factory may run:
-  // a hit is the hot path.
-  if (options !== EMPTY) checkOptions(options, key)
+  if (!(pending instanceof Promise) && pending.state === 'fresh') {
+    if (timedAt >= 0) cache.timed(timedAt, 'getOrSet', 'hit', 'l1')
+    cache.counters.hits++
+    cache.counters.l1Hits++
+    cache.publish('hit', key)
+    return { value: pending.value as T }
+  }
+  return settle(cache, key, factory, options, timedAt, pending)
+}
+
+/** The rest of {@link getOrSet}, once the read is under way: a read from a later store, or no fresh value. */
+async function settle<T>(
+  cache: CacheInternals,
+  key: string,
+  factory: Factory<T>,
+  options: GetOrSetOptions<T>,
+  timedAt: number,
+  pending: Read | Promise<Read>,
+): Promise<T> {
+  const full = cache.full(key)
   const { shared } = cache
-  const timedAt = timingStart()
-  const pending = cache.read(key)
   const tier = pending instanceof Promise ? 'l2' : 'l1'
   let read: Read
   let flight: Flight | undefined

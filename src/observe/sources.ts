@@ -50,9 +50,37 @@ export interface LabelLimits {
   readonly maxLabelValues?: number
 }
 
+/** Maps keyed field by field: `map.get(a).get(b)...` down to a label set. */
+type NestedMap = Map<string, NestedMap | Labels>
+
+function nestedGet(map: NestedMap, path: readonly string[]): Labels | undefined {
+  let at: NestedMap | Labels | undefined = map
+  for (const part of path) {
+    at = (at as NestedMap).get(part)
+    if (at === undefined) return undefined
+  }
+  return at as Labels
+}
+
+function nestedSet(map: NestedMap, path: readonly string[], labels: Labels): void {
+  let at = map
+  for (let i = 0; i < path.length - 1; i++) {
+    let next = at.get(path[i] as string) as NestedMap | undefined
+    if (next === undefined) at.set(path[i] as string, (next = new Map()))
+    at = next
+  }
+  at.set(path[path.length - 1] as string, labels)
+}
+
 /** Subscribes a sink to every channel; returns the unsubscribe. */
-export function subscribeEvents(sink: EventSink, limits: LabelLimits = {}): () => void {
+export function subscribeEvents(
+  sink: EventSink,
+  limits: LabelLimits = {},
+  /** Hands the sink one timing event in this many (dropped before any label work). Default 1. */
+  timingEvery = 1,
+): () => void {
   const max = limits.maxLabelValues ?? 100
+  let timingTick = 0
   const guards = new Map<string, LabelGuard>()
   const label = (name: string, raw: string | undefined, fallback = '') => {
     let guard = guards.get(name)
@@ -64,15 +92,22 @@ export function subscribeEvents(sink: EventSink, limits: LabelLimits = {}): () =
     namespace: label('namespace', namespace),
   })
   // Timing events come often (one operation in TIMING_SAMPLE_EVERY): each label set is built once
-  // and handed over as the same frozen object, so sinks can key their series by identity.
-  const timingLabels = new Map<string, Labels>()
+  // and handed over as the same frozen object, so sinks can key their series by identity. Found
+  // through one map per field (each lookup hashes a string the event already holds) rather than
+  // under a key joined per event.
+  const timingLabels: NestedMap = new Map()
+  let timingSeries = 0
   const handlers: Array<readonly [string, (message: unknown) => void]> = [
     [
       TIMING_CHANNEL,
       (message) => {
+        if (timingEvery > 1) {
+          if (++timingTick < timingEvery) return
+          timingTick = 0
+        }
         const e = message as TimingEvent
-        const id = `${e.prefix}\u0000${e.namespace}\u0000${e.operation}\u0000${e.result}\u0000${e.tier}`
-        let labels = timingLabels.get(id)
+        const path = [e.prefix, e.namespace, e.operation, e.result, e.tier] as const
+        let labels = nestedGet(timingLabels, path)
         if (labels === undefined) {
           labels = Object.freeze({
             ...cacheLabels(e.prefix, e.namespace),
@@ -81,7 +116,10 @@ export function subscribeEvents(sink: EventSink, limits: LabelLimits = {}): () =
             result: e.result,
           })
           // Bounded like the labels themselves: past the limit, build per event (still bounded values).
-          if (timingLabels.size < max * 50) timingLabels.set(id, labels)
+          if (timingSeries < max * 50) {
+            timingSeries++
+            nestedSet(timingLabels, path, labels)
+          }
         }
         sink.timing(labels, e.durationMs / 1000, e)
       },

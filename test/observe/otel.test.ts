@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { responseCache } from '../../src/http/cache/index.js'
 import { type Cache, createCache, memoryStore, TIMING_SAMPLE_EVERY } from '../../src/index.js'
 import { registerOtelMetrics } from '../../src/observe/otel/index.js'
 import { createRateLimiter } from '../../src/ratelimit/index.js'
@@ -159,17 +160,49 @@ describe.skipIf(!redisAvailable())('OpenTelemetry door over Redis', () => {
 })
 
 describe('OpenTelemetry door sampling', () => {
-  it('records one timing sample in timingSample (default 2: one operation in 64)', async () => {
+  it('records one timing sample in timingSample (default 16: one operation in 512)', async () => {
     const sdk = setup()
     const cache = createCache({ store: memoryStore(), prefix: 'otel-sampling' })
     await cache.set('k', 1)
     const otel = registerOtelMetrics({ meterProvider: sdk.meterProvider, caches: [cache] })
-    for (let i = 0; i < TIMING_SAMPLE_EVERY * 2 * 10; i++) await cache.get('k')
+    for (let i = 0; i < TIMING_SAMPLE_EVERY * 16 * 10; i++) await cache.get('k')
     const timed = sum(points(await sdk.collect(), 'cachekit.cache.operation.duration'), {
       'cachekit.cache': 'otel-sampling',
     })
     expect(timed).toBeGreaterThanOrEqual(9)
     expect(timed).toBeLessThanOrEqual(11)
+    otel.close()
+    await cache.close()
+    await sdk.meterProvider.shutdown()
+  })
+})
+
+describe('OpenTelemetry door event counters', () => {
+  it('adds up counted events per attribute set and reports exact cumulative totals at each collection', async () => {
+    const sdk = setup()
+    const otel = registerOtelMetrics({ meterProvider: sdk.meterProvider })
+    const cache = createCache({ store: memoryStore(), prefix: 'otel-events' })
+    const pages = responseCache({ cache, ttl: '1m', name: 'page' })
+    const next = () => new Response('hello', { headers: { 'content-type': 'text/plain' } })
+    const serve = (path: string, init?: RequestInit) =>
+      pages.handle(new Request(`http://t${path}`, init), next)
+    const requests = async () => points(await sdk.collect(), 'cachekit.http_cache.requests')
+    await serve('/a') // miss, stored
+    for (let i = 0; i < 999; i++) await serve('/a') // hits
+    for (let i = 0; i < 7; i++) await serve('/a', { headers: { authorization: 'x' } }) // bypass
+    let counted = await requests()
+    expect(sum(counted, { 'cachekit.result': 'hit', 'cachekit.route': 'page' })).toBe(999)
+    expect(sum(counted, { 'cachekit.result': 'miss' })).toBe(1)
+    expect(sum(counted, { 'cachekit.result': 'bypass' })).toBe(7)
+    // One series per attribute set, the same attributes object each time.
+    expect(counted.filter((p) => p.attributes['cachekit.result'] === 'hit')).toHaveLength(1)
+    const refusals = points(await sdk.collect(), 'cachekit.http_cache.refusals')
+    expect(sum(refusals, { 'cachekit.reason': 'authorization' })).toBe(7)
+    // Cumulative: the next collection reports the totals so far, not what came since.
+    for (let i = 0; i < 500; i++) await serve('/a')
+    counted = await requests()
+    expect(sum(counted, { 'cachekit.result': 'hit' })).toBe(1499)
+    expect(sum(points(await sdk.collect(), 'cachekit.http_cache.stores'))).toBe(1)
     otel.close()
     await cache.close()
     await sdk.meterProvider.shutdown()

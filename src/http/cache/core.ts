@@ -68,73 +68,148 @@ interface Filled {
  */
 export class Engine {
   readonly pages: Cache
+  /** The lookup's getOrSet options for untagged pages, built once (a hit is the hot path). */
+  readonly #untagged: { readonly ttl: number; readonly grace: 0 }
 
   constructor(
     readonly o: Resolved,
     namespace: string,
   ) {
     this.pages = o.cache.namespace(namespace)
+    this.#untagged = Object.freeze({ ttl: o.ttl + o.grace, grace: 0 })
   }
 
   async serve(view: RequestView, ex: Exchange): Promise<void> {
-    const o = this.o
-    const refusal = requestRefusal(view, o)
-    if (refusal) return this.#bypass(view, ex, refusal)
-    const primary = primaryKey(view, o)
-    if (typeof primary === 'string') return this.#bypass(view, ex, primary)
-    const tags = o.tags ? [...o.tags(view)] : undefined
-    if (view.method === 'HEAD') return this.#head(view, ex, primary.key)
-    if (o.honorNoCache && requestDirectives(view).has('no-cache')) {
-      await this.#fill(view, ex, { fwd: 'request', capture: true }, primary.key, undefined, tags, true)
-      return
-    }
-    const started = Date.now()
-    await this.#lookup(view, ex, primary.key, undefined, tags, started)
+    await this.serveNow(view, ex)
   }
 
-  async #lookup(
+  /**
+   * {@link Engine.serve}, replying before it returns (and returning undefined) when the page is
+   * a fresh hit the store gave synchronously (memory, L1): no promise on the hot path. Otherwise
+   * a promise settled once the request is served; errors always come back as a rejection.
+   */
+  serveNow(view: RequestView, ex: Exchange): Promise<void> | undefined {
+    try {
+      const o = this.o
+      const refusal = requestRefusal(view, o)
+      if (refusal) return this.#bypass(view, ex, refusal)
+      const primary = primaryKey(view, o)
+      if (typeof primary === 'string') return this.#bypass(view, ex, primary)
+      const tags = o.tags ? [...o.tags(view)] : undefined
+      if (view.method === 'HEAD') return this.#head(view, ex, primary.key)
+      if (o.honorNoCache && requestDirectives(view).has('no-cache')) {
+        return this.#fill(
+          view,
+          ex,
+          { fwd: 'request', capture: true },
+          primary.key,
+          undefined,
+          tags,
+          true,
+        ).then(noop)
+      }
+      return this.#lookup(view, ex, primary.key, undefined, tags, Date.now())
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #lookup(
     view: RequestView,
     ex: Exchange,
     primary: string,
     names: readonly string[] | undefined,
     tags: string[] | undefined,
     started: number,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const key = names ? variantKey(primary, names, view) : primary
-    let own: Promise<Filled> | undefined
+    const own: { filled?: Promise<Filled> } = {}
+    const got = this.pages.getOrSetNow<Stored>(
+      key,
+      async (ctx: FactoryContext<Stored>) => {
+        const filled = await (own.filled = this.#fill(
+          view,
+          ex,
+          { fwd: 'miss', capture: true },
+          primary,
+          names,
+          tags,
+          false,
+        ))
+        ctx.setTtl(filled.ttl)
+        return filled.value
+      },
+      // grace 0: the cache's own getOrSet defaults must never refresh a page in the background,
+      // since only a request can run the handler. Grace is this engine's (refresh lock below).
+      tags ? { ...this.#untagged, tags } : this.#untagged,
+    )
+    if (got instanceof Promise)
+      return this.#awaitLookup(got, own, view, ex, key, primary, names, tags, started)
+    // Read synchronously: no time has passed since `started` worth a second clock read.
+    return this.#found(got.value, view, ex, key, primary, names, tags, started, started)
+  }
+
+  async #awaitLookup(
+    got: Promise<Stored>,
+    own: { filled?: Promise<Filled> },
+    view: RequestView,
+    ex: Exchange,
+    key: string,
+    primary: string,
+    names: readonly string[] | undefined,
+    tags: string[] | undefined,
+    started: number,
+  ): Promise<void> {
     let value: Stored
     try {
-      value = await this.pages.getOrSet<Stored>(
-        key,
-        async (ctx: FactoryContext<Stored>) => {
-          own = this.#fill(view, ex, { fwd: 'miss', capture: true }, primary, names, tags, false)
-          const filled = await own
-          ctx.setTtl(filled.ttl)
-          return filled.value
-        },
-        // grace 0: the cache's own getOrSet defaults must never refresh a page in the background,
-        // since only a request can run the handler. Grace is this engine's (refresh lock below).
-        { ttl: this.o.ttl + this.o.grace, grace: 0, ...(tags ? { tags } : {}) },
-      )
+      value = await got
     } catch (error) {
       // The handler ran here: its response is this request's (and its error, if it threw, is the
       // caller's). Otherwise the cache is out of order (store down, waited past hardTimeout on
       // another request's run): serve the request uncached.
-      if (own) return void (await own)
+      if (own.filled) return void (await own.filled)
       const timedOut = (error as { code?: unknown } | null)?.code === 'E_FACTORY_TIMEOUT'
       return this.#bypass(view, ex, timedOut ? 'timeout' : 'error')
     }
-    if (own) return
+    if (own.filled) return
+    return this.#found(value, view, ex, key, primary, names, tags, started, Date.now())
+  }
+
+  /** Serves what the lookup found (not run here): a page, fresh or stale, or a marker. */
+  #found(
+    value: Stored,
+    view: RequestView,
+    ex: Exchange,
+    key: string,
+    primary: string,
+    names: readonly string[] | undefined,
+    tags: string[] | undefined,
+    started: number,
+    now: number,
+  ): Promise<void> | undefined {
     if (value.kind === 'pass') return this.#bypass(view, ex, value.reason)
     if (value.kind === 'vary') {
       if (names) return this.#bypass(view, ex, 'vary-changed')
       return this.#lookup(view, ex, primary, value.headers, tags, started)
     }
-    const now = Date.now()
     if (now < value.freshUntil) {
-      return this.#send(view, ex, value, value.storedAt > started ? 'collapsed' : 'hit', now)
+      this.#send(view, ex, value, value.storedAt > started ? 'collapsed' : 'hit', now)
+      return undefined
     }
-    // Stale, inside grace: one request refreshes it (the one that takes the lock), the rest get it stale.
+    return this.#stale(value, view, ex, key, primary, names, tags, now)
+  }
+
+  /** Stale, inside grace: one request refreshes it (the one that takes the lock), the rest get it stale. */
+  async #stale(
+    value: StoredPage,
+    view: RequestView,
+    ex: Exchange,
+    key: string,
+    primary: string,
+    names: readonly string[] | undefined,
+    tags: string[] | undefined,
+    now: number,
+  ): Promise<void> {
     const lock = `${key}!refresh`
     const won = await this.pages.add(lock, 1, { ttl: REFRESH_LOCK_MS }).catch(() => false)
     if (!won) return this.#send(view, ex, value, 'stale', now)

@@ -77,10 +77,20 @@ export function learnedVary(headers: HeaderList, o: Resolved): string[] {
   return [...new Set(names)].sort()
 }
 
+/**
+ * Primary keys already worked out, per options: the key is a pure function of the request parts
+ * read below, so a repeated request (the common case: a hot page) skips the query normalisation
+ * and the hash. Bounded in entries and in the length of what is remembered.
+ */
+const memos = new WeakMap<Resolved, Map<string, string>>()
+const MEMO_ENTRIES = 4096
+const MEMO_INPUT_CHARS = 1024
+
 /** The primary key of a request: readable path, then a hash of everything else; or a refusal. */
 export function primaryKey(view: RequestView, o: Resolved): { key: string; path: string } | string {
-  const q = view.url.indexOf('?')
-  const path = q < 0 ? view.url : view.url.slice(0, q)
+  const url = view.url
+  const q = url.indexOf('?')
+  const path = q < 0 ? url : url.slice(0, q)
   if (path.length > MAX_PATH) return 'path-too-long'
   let user = ''
   if (o.key) {
@@ -88,11 +98,25 @@ export function primaryKey(view: RequestView, o: Resolved): { key: string; path:
     if (part === undefined) return 'key'
     user = part
   }
+  // Everything the key depends on, raw: the URL (path and query as sent), then the same parts
+  // as the hashed input below, separated by NUL (the hash input uses the same separators).
+  let raw = `${view.method === 'HEAD' ? 'GET' : view.method}\0${view.header('host') ?? ''}\0${user}`
+  for (const name of o.vary) raw += `\0${view.header(name) ?? '\u0001'}`
+  const memoKey = `${url}\0${raw}`
+  let memo = memos.get(o)
+  if (memo === undefined) memos.set(o, (memo = new Map()))
+  const known = memo.get(memoKey)
+  if (known !== undefined) return { key: known, path }
   let input = `${view.method === 'HEAD' ? 'GET' : view.method}\0${view.header('host') ?? ''}\0${
-    q < 0 ? '' : normaliseQuery(view.url.slice(q + 1), o)
+    q < 0 ? '' : normaliseQuery(url.slice(q + 1), o)
   }\0${user}`
   for (const name of o.vary) input += `\0${view.header(name) ?? '\u0001'}`
-  return { key: `${path}#${sha1(input)}`, path }
+  const key = `${path}#${sha1(input)}`
+  if (memoKey.length <= MEMO_INPUT_CHARS) {
+    if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value as string)
+    memo.set(memoKey, key)
+  }
+  return { key, path }
 }
 
 /** The key of one variant of a page whose responses vary on `names`. */

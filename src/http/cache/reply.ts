@@ -118,32 +118,54 @@ interface Prepared {
   readonly lastModified: number
   readonly bytes: Uint8Array
   readonly typed: boolean
+  /** `Content-Length` of the body, as sent. */
+  readonly length: string
+  /** The last `Cache-Status` of a hit and the TTL it was made for: it changes once a second at most. */
+  hitTtl: number
+  hitStatus: string
 }
 
 /**
- * Pages are immutable once stored: their grouped headers are worked out once per entry. Keyed by
- * ETag and store time, not by object: a memory store in its default `freeze` mode hands out a fresh
- * copy of a page on every read (its body is a typed array, which cannot be frozen).
+ * Pages are immutable once stored: their grouped headers are worked out once per entry. Found by
+ * object first (a memory store in its default `freeze` mode hands out the same frozen page on
+ * every read), else by ETag and store time (stores that decode or copy on each read).
  */
-const preparedBy = new WeakMap<Resolved, Map<string, Prepared>>()
+interface PreparedPages {
+  readonly byPage: WeakMap<StoredPage, Prepared>
+  readonly byId: Map<string, Prepared>
+}
+const preparedBy = new WeakMap<Resolved, PreparedPages>()
 const MAX_PREPARED = 2000
 
 function prepare(page: StoredPage, o: Resolved): Prepared {
   let prepared = preparedBy.get(o)
-  if (!prepared) preparedBy.set(o, (prepared = new Map()))
-  const id = `${page.storedAt}:${page.status}:${page.etag}`
-  let p = prepared.get(id)
+  if (!prepared) preparedBy.set(o, (prepared = { byPage: new WeakMap(), byId: new Map() }))
+  let p = prepared.byPage.get(page)
   if (p) return p
-  const headers = [...page.headers]
-  clientCacheHeaders(o, page.headers, headers)
-  const full = grouped(headers)
-  const notModified = full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name.toLowerCase()))
-  const lm = headerValue(page.headers, 'last-modified')
-  const bytes = Buffer.from(page.body, page.encoding ?? 'utf8')
-  const typed = headerValue(page.headers, 'content-type') !== undefined
-  p = { full, notModified, lastModified: lm ? Date.parse(lm) : Number.NaN, bytes, typed }
-  if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value as string)
-  prepared.set(id, p)
+  const id = `${page.storedAt}:${page.status}:${page.etag}`
+  p = prepared.byId.get(id)
+  if (!p) {
+    const headers = [...page.headers]
+    clientCacheHeaders(o, page.headers, headers)
+    const full = grouped(headers)
+    const notModified = full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name.toLowerCase()))
+    const lm = headerValue(page.headers, 'last-modified')
+    const bytes = Buffer.from(page.body, page.encoding ?? 'utf8')
+    const typed = headerValue(page.headers, 'content-type') !== undefined
+    p = {
+      full,
+      notModified,
+      lastModified: lm ? Date.parse(lm) : Number.NaN,
+      bytes,
+      typed,
+      length: String(bytes.byteLength),
+      hitTtl: Number.NaN,
+      hitStatus: '',
+    }
+    if (prepared.byId.size >= MAX_PREPARED) prepared.byId.delete(prepared.byId.keys().next().value as string)
+    prepared.byId.set(id, p)
+  }
+  if (Object.isFrozen(page)) prepared.byPage.set(page, p)
   return p
 }
 
@@ -163,17 +185,26 @@ export function isNotModified(page: StoredPage, view: RequestView, lastModified:
 export function replyFor(page: StoredPage, view: RequestView, as: ServedAs, o: Resolved, now: number): Reply {
   const p = prepare(page, o)
   const notModified = isNotModified(page, view, p.lastModified)
-  const headers = [...(notModified ? p.notModified : p.full)]
+  const headers = (notModified ? p.notModified : p.full).slice()
   headers.push(['Age', String(Math.max(0, Math.floor((now - page.storedAt) / 1000)))])
   if (o.debugHeaders) {
-    const ttl = Math.floor((page.freshUntil - now) / 1000)
+    let status: string
+    if (as === 'collapsed') status = 'cachekit; fwd=miss; collapsed'
+    else {
+      const ttl = Math.floor((page.freshUntil - now) / 1000)
+      if (ttl !== p.hitTtl) {
+        p.hitTtl = ttl
+        p.hitStatus = `cachekit; hit; ttl=${ttl}`
+      }
+      status = p.hitStatus
+    }
     headers.push(
-      ['Cache-Status', as === 'collapsed' ? 'cachekit; fwd=miss; collapsed' : `cachekit; hit; ttl=${ttl}`],
+      ['Cache-Status', status],
       ['X-Cache', as === 'stale' ? 'STALE' : as === 'hit' ? 'HIT' : 'MISS'],
     )
   }
   const encoding = page.encoding ?? 'utf8'
   if (notModified) return { status: 304, headers, body: undefined, text: undefined, encoding, typed: p.typed }
-  if (page.status !== 204) headers.push(['Content-Length', String(p.bytes.byteLength)])
+  if (page.status !== 204) headers.push(['Content-Length', p.length])
   return { status: page.status, headers, body: p.bytes, text: page.body, encoding, typed: p.typed }
 }

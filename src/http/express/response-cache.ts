@@ -126,10 +126,13 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 export function cacheResponses(rc: ResponseCache, options: ExpressCacheResponsesOptions = {}) {
   return function cachekitResponseCache(req: Request, res: Response, next: NextFunction): void {
     const view = nodeView(req.method, req.originalUrl, req.headers)
-    rc.serve(view, {
-      run: (forward) => run(rc, req, res, next, forward),
-      reply: (reply) => writeReply(res as unknown as ServerResponse, reply),
-      route: () => options.name,
-    }).catch(next)
+    // A fresh hit in memory is served before serveNow returns (no promise).
+    rc.engine
+      .serveNow(view, {
+        run: (forward) => run(rc, req, res, next, forward),
+        reply: (reply) => writeReply(res as unknown as ServerResponse, reply),
+        route: () => options.name,
+      })
+      ?.catch(next)
   }
 }

@@ -41,44 +41,49 @@ function payloadBytes(payload: unknown): Uint8Array | undefined {
 export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponsesOptions = {}) {
   const o = rc.engine.o
 
-  function onRequest(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    return new Promise((resolveHook, rejectHook) => {
-      const state: State = { status: 200, headers: [] }
-      ;(request as WithState)[STATE] = state
-      const route = () => options.name ?? request.routeOptions?.url
-      rc.serve(nodeView(request.method, request.url, request.headers), {
+  // Callback-style: a fresh hit in memory is sent before this returns (no promise). A hook that
+  // sends a reply does not call `done`: the chain stops there.
+  function onRequest(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+    let moved = false
+    const proceed = (error?: unknown) => {
+      if (moved) return
+      moved = true
+      done(error as Error | undefined)
+    }
+    const route = () => options.name ?? request.routeOptions?.url
+    rc.engine
+      .serveNow(nodeView(request.method, request.url, request.headers), {
         run(forward) {
-          state.forward = forward
+          const state: State = { status: 200, headers: [], forward }
+          ;(request as WithState)[STATE] = state
           if (forward.capture) stripConditionals(request.headers)
-          const done = new Promise<Captured>((resolve) => {
+          const captured = new Promise<Captured>((resolve) => {
             let settled = false
-            state.finish = (captured) => {
+            state.finish = (result) => {
               if (settled) return
               settled = true
-              resolve(captured)
+              resolve(result)
             }
           })
           reply.raw.once('close', () => {
             if (!reply.raw.writableFinished) state.finish?.({ status: 0, headers: [], refused: 'aborted' })
           })
-          resolveHook(undefined)
-          return done
+          proceed()
+          return captured
         },
         reply(cached) {
+          moved = true
           reply.code(cached.status)
           for (const [name, value] of cached.headers) {
             if (!reply.hasHeader(name) || OWN.has(name)) reply.header(name, value)
           }
           const { body } = cached
-          resolveHook(
-            body === undefined
-              ? reply.send()
-              : reply.send(cached.encoding === 'utf8' && cached.typed ? cached.text : (body as Buffer)),
-          )
+          if (body === undefined) reply.send()
+          else reply.send(cached.encoding === 'utf8' && cached.typed ? cached.text : (body as Buffer))
         },
         route,
-      }).catch(rejectHook)
-    })
+      })
+      ?.catch(proceed)
   }
 
   // Callback-style hooks: on a hit they do nothing, and cost no promise.

@@ -33,13 +33,14 @@ export function cacheResponses(
   options: HonoCacheResponsesOptions = {},
 ): MiddlewareHandler {
   const o = rc.engine.o
-  return async function cachekitResponseCache(c, next) {
+  // Not async: a fresh hit in memory returns its Response at once, without a promise.
+  return function cachekitResponseCache(c, next) {
     // On @hono/node-server, Node has already parsed the headers: reading them there spares
     // building a web Headers object on every hit.
     const incoming = (c.env as NodeBindings | undefined)?.incoming?.headers
     const view = incoming ? nodeView(c.req.method, pathAndQuery(c.req.url), incoming) : webView(c.req.raw)
     let replied: Response | undefined
-    await rc.serve(view, {
+    const served = rc.engine.serveNow(view, {
       async run(forward) {
         if (forward.capture) {
           // The handler must answer in full: the cache answers 304 itself, from the stored ETag.
@@ -62,6 +63,8 @@ export function cacheResponses(
       },
       route: () => options.name,
     })
-    return replied
+    // Hono awaits what a middleware returns, so a Response itself is as good as a promise of one.
+    if (served === undefined) return replied as unknown as Promise<Response>
+    return served.then(() => replied)
   }
 }

@@ -129,4 +129,22 @@ describe('response cache core', () => {
       expect.objectContaining({ code: 'E_INVALID_OPTION' }),
     )
   })
+
+  it('keeps requests apart that differ only in Host, in a Vary header or in the query, once their keys are remembered', async () => {
+    const { fetch, runs } = site({ vary: ['accept-language'] })
+    for (let round = 0; round < 3; round++) {
+      for (const host of ['a.test', 'b.test']) {
+        for (const lang of ['fr', 'en']) {
+          await fetch('/k?x=1&y=2', { headers: { host, 'accept-language': lang } })
+          await fetch('/k?y=2&x=1', { headers: { host, 'accept-language': lang } })
+        }
+      }
+      await fetch('/k?x=2&y=2')
+    }
+    // 4 host × language variants (the two query orders share one) and one other query.
+    expect(runs).toHaveLength(5)
+    const hit = await fetch('/k?y=2&x=1', { headers: { host: 'b.test', 'accept-language': 'en' } })
+    expect(hit.res.headers.get('x-cache')).toBe('HIT')
+    expect(hit.text).toBe('body of /k?x=1&y=2 #4')
+  })
 })
