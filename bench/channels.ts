@@ -5,7 +5,6 @@
  * node-redis PUBLISH/SUBSCRIBE with JSON as the limit. Two loads: paced (one message every
  * millisecond or so, each awaited) and a burst (every message of the round in flight at once).
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient } from 'redis'
@@ -14,6 +13,7 @@ import { redisStore } from './lib/cachekit-redis.js'
 import type { Contender, Reply, Request, Sent } from './lib/channel-child.js'
 import { table } from './lib/format.js'
 import { quantile } from './lib/invalidation.js'
+import { IpcChild } from './lib/ipc-child.js'
 import { type BenchRedis, withBenchRedis } from './lib/redis-server.js'
 import { defineScenario, progress } from './lib/scenario.js'
 
@@ -139,46 +139,8 @@ async function makePublisher(contender: Contender, url: string, name: string): P
   return { publish: (m) => ch.publish(m), close: () => store.close() }
 }
 
-class Child {
-  readonly #process: ChildProcess
-  readonly #replies: Reply[] = []
-  readonly #waiting: { type: Reply['type']; resolve: (reply: Reply) => void }[] = []
-
+class Child extends IpcChild<Request, Reply> {
   constructor(contender: Contender, url: string, name: string) {
-    this.#process = fork(childScript, [contender, url, name], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    this.#process.on('message', (reply: Reply) => {
-      const at = this.#waiting.findIndex((w) => w.type === reply.type)
-      if (at >= 0) this.#waiting.splice(at, 1)[0]?.resolve(reply)
-      else this.#replies.push(reply)
-    })
-  }
-
-  send(request: Request): void {
-    this.#process.send(request)
-  }
-
-  next<T extends Reply['type']>(type: T, timeoutMs = 30_000): Promise<Extract<Reply, { type: T }>> {
-    const at = this.#replies.findIndex((r) => r.type === type)
-    if (at >= 0) return Promise.resolve(this.#replies.splice(at, 1)[0] as Extract<Reply, { type: T }>)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no ${type} from a channel child in ${timeoutMs} ms`)),
-        timeoutMs,
-      )
-      this.#waiting.push({
-        type,
-        resolve: (reply) => {
-          clearTimeout(timer)
-          resolve(reply as Extract<Reply, { type: T }>)
-        },
-      })
-    })
-  }
-
-  close(): void {
-    if (this.#process.connected) this.#process.send({ type: 'close' } satisfies Request)
-    setTimeout(() => this.#process.kill('SIGKILL'), 2_000).unref()
+    super(childScript, [contender, url, name], 'a channel child', { type: 'close' })
   }
 }

@@ -3,11 +3,11 @@
  * child processes running lib/invalidation-child.ts, each with its own locally cached client of one
  * library on the same Redis, driven over IPC; and the latency test built on them.
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generate } from './data.js'
 import type { Library, Reply, Request } from './invalidation-child.js'
+import { IpcChild } from './ipc-child.js'
 import { type BenchRedis, command } from './redis-server.js'
 
 export interface Latency {
@@ -81,49 +81,10 @@ export async function invalidationLatency(
   }
 }
 
-/** One child process (lib/invalidation-child.ts) and the replies it sent, taken in order by type. */
-export class Child {
-  readonly #process: ChildProcess
-  readonly #replies: Reply[] = []
-  readonly #waiting: { type: Reply['type']; resolve: (reply: Reply) => void }[] = []
-  #failure: Error | undefined
-
+/** One child process (lib/invalidation-child.ts) of one library, driven over IPC. */
+export class Child extends IpcChild<Request, Reply> {
   constructor(library: Library, url: string) {
-    this.#process = fork(childScript, [library, url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.#process.on('message', (reply: Reply) => {
-      const at = this.#waiting.findIndex((w) => w.type === reply.type)
-      if (at >= 0) this.#waiting.splice(at, 1)[0]!.resolve(reply)
-      else this.#replies.push(reply)
-    })
-    this.#process.on('exit', (code) => {
-      if (code !== 0) this.#failure = new Error(`invalidation child exited with code ${code}`)
-    })
-  }
-
-  send(request: Request): void {
-    this.#process.send(request)
-  }
-
-  next<T extends Reply['type']>(type: T, timeoutMs = 30_000): Promise<Extract<Reply, { type: T }>> {
-    const at = this.#replies.findIndex((r) => r.type === type)
-    if (at >= 0) return Promise.resolve(this.#replies.splice(at, 1)[0] as Extract<Reply, { type: T }>)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(this.#failure ?? new Error(`no ${type} from an invalidation child within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.#waiting.push({
-        type,
-        resolve: (reply) => {
-          clearTimeout(timer)
-          resolve(reply as Extract<Reply, { type: T }>)
-        },
-      })
-    })
-  }
-
-  close(): void {
-    if (this.#process.connected) this.#process.send({ type: 'close' } satisfies Request)
-    setTimeout(() => this.#process.kill('SIGKILL'), 2_000).unref()
+    super(childScript, [library, url], 'an invalidation child', { type: 'close' })
   }
 }
 
