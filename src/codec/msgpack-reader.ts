@@ -1,4 +1,11 @@
+import { definitionEnd, hashBytes, knownShape, type RecordBuilder, rememberShape } from './record-builders.js'
 import { type DecodeLimits, setOwn, TYPED_ARRAYS } from './value.js'
+
+/** A record shape of this entry: its member names and, once the shape is common, its builder. */
+interface Shape {
+  readonly names: readonly string[]
+  readonly build: RecordBuilder | undefined
+}
 
 /**
  * A MessagePack reader that builds cache values and nothing else. It reads what cachekit's
@@ -38,13 +45,13 @@ class Reader {
   private readonly view: DataView
   private readonly end: number
   /** Record shapes (member names) defined so far in this entry, by id 0-63. */
-  private readonly records: (readonly string[] | undefined)[] = []
+  private readonly records: (Shape | undefined)[] = []
   /**
    * Member-name lists that carried a structured-clone id. The earlier writer (msgpackr with
    * structured clones) re-used one names array when a record id came round again, so its entries
    * point back at such a list; a pointer is followed there and nowhere else.
    */
-  private readonly names = new Map<number, readonly string[]>()
+  private names: Map<number, readonly string[]> | undefined
 
   constructor(
     private readonly src: Uint8Array,
@@ -55,9 +62,7 @@ class Reader {
   }
 
   read(depth: number): unknown {
-    if (++this.nodes > this.limits.maxNodes) {
-      throw new RangeError(`it holds more than ${this.limits.maxNodes} values (the node budget)`)
-    }
+    if (++this.nodes > this.limits.maxNodes) throw this.overBudget()
     const token = this.byte()
     if (token < 0x40) return token
     if (token < 0x80) {
@@ -137,6 +142,10 @@ class Reader {
     throw new RangeError(`byte 0x${token.toString(16)} does not start a MessagePack value`)
   }
 
+  private overBudget(): RangeError {
+    return new RangeError(`it holds more than ${this.limits.maxNodes} values (the node budget)`)
+  }
+
   private byte(): number {
     if (this.pos >= this.end) throw new RangeError('the value is cut short')
     return this.src[this.pos++] as number
@@ -197,25 +206,48 @@ class Reader {
     return out
   }
 
-  private record(shape: readonly string[], depth: number): Record<string, unknown> {
-    this.enter(depth, shape.length)
+  private record(shape: Shape, depth: number): Record<string, unknown> {
+    const names = shape.names
+    this.enter(depth, names.length)
+    if (shape.build !== undefined) return shape.build(this, depth + 1)
     const out: Record<string, unknown> = {}
-    for (const name of shape) setOwn(out, name, this.read(depth + 1))
+    for (const name of names) setOwn(out, name, this.read(depth + 1))
     return out
   }
 
   /** A record definition: an id, the member names, then the first object of that shape. */
   private defineRecord(id: number, depth: number): Record<string, unknown> {
     const src = this.src
+    const start = this.pos
+    const end = definitionEnd(src, start, this.end)
+    if (end > 0) {
+      // Seen before (by its bytes): the names come from the table, charged to the budgets as if read.
+      const hash = hashBytes(src, start, end)
+      const known = knownShape(src, start, end, hash)
+      if (known !== undefined) {
+        this.nodes += known.names.length + 1
+        if (this.nodes > this.limits.maxNodes) throw this.overBudget()
+        this.enter(depth + 1, 0)
+        this.pos = end
+        this.records[id & 0x3f] = known
+        return this.record(known, depth)
+      }
+      const names = this.read(depth + 1) as string[]
+      rememberShape(src, start, end, hash, names)
+      const shape: Shape = { names, build: undefined }
+      this.records[id & 0x3f] = shape
+      return this.record(shape, depth)
+    }
     const names =
       src[this.pos] === 0xd6 && src[this.pos + 1] === EXT_POINTER
-        ? this.names.get(this.view.getUint32(this.take(6) + 2))
+        ? this.names?.get(this.view.getUint32(this.take(6) + 2))
         : this.read(depth + 1)
     if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
       throw new TypeError('a record definition does not list member names')
     }
-    this.records[id & 0x3f] = names as string[]
-    return this.record(names as string[], depth)
+    const shape: Shape = { names: names as string[], build: undefined }
+    this.records[id & 0x3f] = shape
+    return this.record(shape, depth)
   }
 
   private fixext1(depth: number): unknown {
@@ -267,6 +299,7 @@ class Reader {
         if (length !== 4) throw new RangeError('a structured-clone id is not 4 bytes')
         const value = this.read(depth)
         if (Array.isArray(value) && value.every((name) => typeof name === 'string')) {
+          this.names ??= new Map()
           this.names.set(new DataView(data.buffer, data.byteOffset, 4).getUint32(0), value)
         }
         return value

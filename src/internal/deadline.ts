@@ -13,16 +13,36 @@ export class DeadlineTimeoutError extends Error {
   }
 }
 
-interface Pending {
-  readonly at: number
-  settled: boolean
-  reject: (error: unknown) => void
+/**
+ * An operation on the clock. Call {@link Watched.done} when it settles: the entry stays queued
+ * until the sweep passes it, and must not keep the caller's closures (and through them its
+ * values) alive that long.
+ */
+export interface Watched {
+  readonly settled: boolean
+  done(): void
+}
+
+function ignore(): void {}
+
+/** One queued deadline; `done()` drops what the caller gave it. */
+class Entry implements Watched {
+  settled = false
+  constructor(
+    readonly at: number,
+    public reject: (error: unknown) => void,
+  ) {}
+
+  done(): void {
+    this.settled = true
+    this.reject = ignore
+  }
 }
 
 export class Deadlines {
   readonly timeoutMs: number
   readonly #tickMs: number
-  #queue: Pending[] = []
+  #queue: Entry[] = []
   #head = 0
   #timer: NodeJS.Timeout | undefined
   #sweepQueued = false
@@ -33,19 +53,31 @@ export class Deadlines {
     this.#tickMs = Math.max(2, Math.min(25, Math.floor(timeoutMs / 10)))
   }
 
+  /**
+   * Starts the clock on one operation: `onTimeout` is called with a {@link DeadlineTimeoutError}
+   * once the deadline passes (or with `failAll`'s error), unless the caller marks the returned
+   * entry `settled` first. For callers that settle their own promise: one promise per call, not two.
+   */
+  watch(onTimeout: (error: unknown) => void): Watched {
+    const entry = new Entry(performance.now() + this.timeoutMs, onTimeout)
+    this.#queue.push(entry)
+    if (this.#timer === undefined) this.#start()
+    return entry
+  }
+
   /** Settles with `promise`, or rejects with {@link DeadlineTimeoutError} once the deadline passes. */
   run<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { at: performance.now() + this.timeoutMs, settled: false, reject }
+      const entry = new Entry(performance.now() + this.timeoutMs, reject)
       this.#queue.push(entry)
       if (this.#timer === undefined) this.#start()
       promise.then(
         (value) => {
-          entry.settled = true
+          entry.done()
           resolve(value)
         },
         (error: unknown) => {
-          entry.settled = true
+          entry.done()
           reject(error)
         },
       )
@@ -60,10 +92,11 @@ export class Deadlines {
   /** Rejects everything pending now (used by close). */
   failAll(error: unknown): void {
     for (let i = this.#head; i < this.#queue.length; i++) {
-      const entry = this.#queue[i] as Pending
+      const entry = this.#queue[i] as Entry
       if (!entry.settled) {
-        entry.settled = true
-        entry.reject(error)
+        const reject = entry.reject
+        entry.done()
+        reject(error)
       }
     }
     this.#queue = []
@@ -97,11 +130,12 @@ export class Deadlines {
     const queue = this.#queue
     let head = this.#head
     while (head < queue.length) {
-      const entry = queue[head] as Pending
+      const entry = queue[head] as Entry
       if (!entry.settled) {
         if (entry.at > now) break
-        entry.settled = true
-        entry.reject(new DeadlineTimeoutError(this.timeoutMs))
+        const reject = entry.reject
+        entry.done()
+        reject(new DeadlineTimeoutError(this.timeoutMs))
       }
       head++
     }

@@ -149,7 +149,7 @@ export class Guard implements CallGuard<RedisDriver> {
    */
   call<T>(op: string, run: (driver: RedisDriver) => Promise<T>, fallback: NoInfer<Fallback<T>>): Promise<T> {
     if (this.#phase !== 'open') return Promise.reject(closedError())
-    return this.#track(this.#attempt(op, run, fallback))
+    return this.#attempt(op, run, fallback)
   }
 
   #attempt<T>(op: string, run: (driver: RedisDriver) => Promise<T>, fallback: Fallback<T>): Promise<T> {
@@ -160,13 +160,15 @@ export class Guard implements CallGuard<RedisDriver> {
       if (startup !== undefined) {
         // Waited for once: the startup promise settles at connectTimeout at the latest.
         this.#waiting++
-        return startup.promise.then(
-          () => {
-            this.counters.startupWaits++
-            this.#degraded('startup-wait', op, 'waited for the first connection')
-            return this.#attempt(op, run, fallback)
-          },
-          (error: unknown) => this.#unavailable(op, error, fallback),
+        return this.#track(
+          startup.promise.then(
+            () => {
+              this.counters.startupWaits++
+              this.#degraded('startup-wait', op, 'waited for the first connection')
+              return this.#attempt(op, run, fallback)
+            },
+            (error: unknown) => this.#unavailable(op, error, fallback),
+          ),
         )
       }
       const reason = this.#lastError ? `not connected (${this.#lastError})` : 'not connected'
@@ -188,23 +190,41 @@ export class Guard implements CallGuard<RedisDriver> {
     } catch (error) {
       promise = Promise.reject(error)
     }
-    return this.deadlines.run(promise).then(
-      (value) => {
-        if (breaker !== undefined) breaker.success()
-        this.#recovered()
-        return value
-      },
-      (error: unknown) => {
+    // One promise per call: the deadline, the breaker and the drain count settle it directly,
+    // instead of a deadline promise, a guard promise and a tracking reaction around the reply.
+    this.#inflight++
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        deadline.done()
+        this.#settledOne()
         if (driver.isServerError(error) && !TRANSIENT.test((error as Error).message)) {
           breaker?.success()
-          throw error
+          reject(error)
+          return
         }
-        if (error instanceof CacheError) throw error
+        if (error instanceof CacheError) {
+          reject(error)
+          return
+        }
         breaker?.failure()
         if (error instanceof DeadlineTimeoutError) this.counters.timeouts++
-        return this.#unavailable(op, error, fallback)
-      },
-    )
+        this.#unavailable(op, error, fallback).then(resolve, reject)
+      }
+      const deadline = this.deadlines.watch(fail)
+      promise.then(
+        (value) => {
+          if (deadline.settled) return
+          deadline.done()
+          this.#settledOne()
+          if (breaker !== undefined) breaker.success()
+          this.#recovered()
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (!deadline.settled) fail(error)
+        },
+      )
+    })
   }
 
   /** Called when the driver reports a live connection. */
@@ -303,11 +323,14 @@ export class Guard implements CallGuard<RedisDriver> {
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#inflight++
-    const done = () => {
-      if (--this.#inflight === 0) this.#drained?.()
-    }
+    const done = () => this.#settledOne()
     promise.then(done, done)
     return promise
+  }
+
+  /** One accepted call is over: the last one lets a waiting `drain()` go on. */
+  #settledOne(): void {
+    if (--this.#inflight === 0) this.#drained?.()
   }
 
   #endStartup(error: Error | undefined): void {
