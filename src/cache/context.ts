@@ -13,7 +13,7 @@ import {
 import type { ScopedAccess } from '../stores/index.js'
 import type { GetOrSetOptions } from './get-or-set.js'
 import { assertKey, assertSegment, SEPARATOR } from './keys.js'
-import { interpret, MISS, noteChange, owe, type Read, type Shared, toStored } from './shared.js'
+import { interpret, MISS, noteChange, type Read, type Shared, toStored } from './shared.js'
 import { Counters } from './stats.js'
 
 /** What distinguishes a namespace or version of a cache from its root. */
@@ -181,17 +181,27 @@ export class CacheContext {
     const stored = this.encode(value, key)
     noteChange(this.shared, [full])
     const scoped = this.scoped
-    const written = this.call('set', key, () =>
+    const shared = this.shared
+    // close() waits for writes under way before it releases the store (see `owe`; inlined here,
+    // where every write passes, to spend one reaction per write instead of two).
+    const written: Promise<void> = this.call('set', key, () =>
       // The scoped write keeps the caller's own key string, which later hits look up by identity.
       scoped === undefined
-        ? this.shared.store.set(full, stored, { ttl, tags })
+        ? shared.store.set(full, stored, { ttl, tags })
         : scoped.set(key, stored, { ttl, tags }),
-    ).then(() => {
-      this.counters.sets++
-      if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
-    })
-    // close() waits for writes under way before it releases the store.
-    return owe(this.shared, written)
+    ).then(
+      () => {
+        shared.owed.delete(written)
+        this.counters.sets++
+        if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
+      },
+      (error: unknown) => {
+        shared.owed.delete(written)
+        throw error
+      },
+    )
+    shared.owed.add(written)
+    return written
   }
 
   /**

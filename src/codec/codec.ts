@@ -1,6 +1,7 @@
 import { CorruptValueError, InvalidOptionError } from '../errors.js'
 import { checkValueBytes, maxValueBytesOption } from '../internal/index.js'
 import { type CompressionOptions, type Compressor, createCompressor, decompress } from './compression.js'
+import { isPlainData } from './plain-data.js'
 import { jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js'
 import { DEFAULT_LIMITS, Envelope, snapshot } from './value.js'
 
@@ -59,7 +60,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
     if (typeof value === 'number' && Number.isSafeInteger(value) && !Object.is(value, -0)) {
       return Buffer.from(String(value), 'latin1')
     }
-    snapshot(value, 'check')
+    if (!isPlainData(value)) snapshot(value, 'check')
     let flags = 0
     let envelope: Buffer | undefined
     let inner = value

@@ -41,19 +41,17 @@ export function px(ttl: number, key: string): string {
 }
 
 /** SET with PX, and the entry's tags in the same round trip. */
-export async function writeEntry(
+export function writeEntry(
   d: RedisDriver,
   key: string,
   bytes: Buffer,
   options: StoreWriteOptions,
-): Promise<void> {
+): Promise<unknown> {
   const args: RedisArg[] =
     options.ttl === null ? ['SET', key, bytes] : ['SET', key, bytes, 'PX', px(options.ttl, key)]
-  if (!options.tags || options.tags.length === 0) {
-    await d.send(args, key)
-    return
-  }
-  await Promise.all([d.send(args, key), tagEntry(d, key, bytes, options.tags, options.ttl)])
+  // Not an async function: an untagged write is the command's own promise, not a second one.
+  if (!options.tags || options.tags.length === 0) return d.send(args, key)
+  return Promise.all([d.send(args, key), tagEntry(d, key, bytes, options.tags, options.ttl)])
 }
 
 /**

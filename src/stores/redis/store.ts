@@ -122,7 +122,8 @@ export class RedisStore implements StoreCore, StoreExtras {
   set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
     checkKey(key)
     const bytes = toBytes(this.#options.maxValueBytes, value, key)
-    return this.#guard.call('set', (d) => writeEntry(d, key, bytes, options), undefined)
+    // Resolves with the server's reply ('OK') as it came, typed void: no promise spent on hiding it.
+    return this.#guard.call('set', (d) => writeEntry(d, key, bytes, options) as Promise<void>, undefined)
   }
 
   add(key: string, value: unknown, options: StoreWriteOptions): Promise<boolean> {
