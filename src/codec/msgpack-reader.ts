@@ -37,7 +37,8 @@ const EXT_SET = 0x73
 const EXT_TYPED_ARRAY = 0x74
 const EXT_TIMESTAMP = 0xff
 
-const decoder = new TextDecoder('utf-8')
+/** Keeps a leading U+FEFF: by default a TextDecoder drops it, which lost it from stored strings. */
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
 
 class Reader {
   pos = 0
@@ -175,12 +176,18 @@ class Reader {
       let out = ''
       for (let i = start; i < start + length; i++) {
         const c = src[i] as number
-        if (c >= 0x80) return decoder.decode(src.subarray(start, start + length))
+        if (c >= 0x80) return this.utf8(start, start + length)
         out += String.fromCharCode(c)
       }
       return out
     }
-    return decoder.decode(src.subarray(start, start + length))
+    return this.utf8(start, start + length)
+  }
+
+  /** UTF-8 text (malformed bytes become U+FFFD); a Buffer's own decoder is the faster one. */
+  private utf8(start: number, end: number): string {
+    const src = this.src
+    return src instanceof Buffer ? src.toString('utf8', start, end) : decoder.decode(src.subarray(start, end))
   }
 
   private bin(length: number, depth: number): Buffer {
@@ -293,7 +300,7 @@ class Reader {
       }
       case EXT_TIMESTAMP:
         this.enter(depth, 0)
-        return timestamp(data)
+        return timestamp(this.view, start, length)
       case EXT_ID: {
         // An id only names the value that follows; what matters is never following a pointer to it.
         if (length !== 4) throw new RangeError('a structured-clone id is not 4 bytes')
@@ -318,20 +325,19 @@ function bigIntFrom(data: Uint8Array): bigint {
   return (data[0] as number) & 0x80 ? magnitude - (1n << BigInt(data.byteLength * 8)) : magnitude
 }
 
-/** The MessagePack timestamp extension (32, 64 and 96 bits) as a `Date`. */
-function timestamp(data: Uint8Array): Date {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
-  switch (data.byteLength) {
+/** The MessagePack timestamp extension (32, 64 and 96 bits) at `at` of the entry, as a `Date`. */
+function timestamp(view: DataView, at: number, length: number): Date {
+  switch (length) {
     case 4:
-      return new Date(view.getUint32(0) * 1000)
+      return new Date(view.getUint32(at) * 1000)
     case 8: {
-      const high = view.getUint32(0)
+      const high = view.getUint32(at)
       const nanos = high >>> 2
-      const seconds = (high & 0x3) * 0x100000000 + view.getUint32(4)
+      const seconds = (high & 0x3) * 0x100000000 + view.getUint32(at + 4)
       return new Date(seconds * 1000 + nanos / 1e6)
     }
     case 12:
-      return new Date(Number(view.getBigInt64(4)) * 1000 + view.getUint32(0) / 1e6)
+      return new Date(Number(view.getBigInt64(at + 4)) * 1000 + view.getUint32(at) / 1e6)
   }
   throw new RangeError('a timestamp has an unknown length')
 }

@@ -164,3 +164,13 @@ describe('codec settings', () => {
     expect(() => createCodec({ compression: { algorithm: 'lz4' as 'gzip' } })).toThrow(InvalidOptionError)
   })
 })
+
+describe('strings', () => {
+  it('keeps a leading U+FEFF (a byte-order mark is text inside a value)', () => {
+    const codec = createCodec()
+    for (const text of ['\ufeff', '\ufeffabc', `\ufeff${'a'.repeat(40)}`, `x\ufeff`]) {
+      expect(codec.decode(codec.encode(text))).toBe(text)
+      expect(codec.decode(Uint8Array.from(codec.encode({ text })))).toStrictEqual({ text })
+    }
+  })
+})
