@@ -3,32 +3,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { snapshot } from '../../../src/codec/index.js'
 import { createCodec, ImmutableValueError, memoryStore } from '../../../src/index.js'
+import { cacheValue } from '../../support/values.js'
 
-/** Random cache values with Dates, Maps, Sets and typed arrays at any depth. */
-const value = fc.letrec((tie) => ({
-  leaf: fc.oneof(
-    fc.string(),
-    fc.double(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.constant(undefined),
-    fc.bigInt(),
-    fc.date({ noInvalidDate: false }),
-    fc.uint8Array({ maxLength: 8 }),
-  ),
-  node: fc.oneof(
-    { depthSize: 'small' },
-    tie('leaf'),
-    fc.array(tie('node'), { maxLength: 4 }),
-    fc.dictionary(
-      fc.string().filter((k) => k !== '__proto__'),
-      tie('node'),
-      { maxKeys: 4, noNullPrototype: true },
-    ),
-    fc.array(fc.tuple(tie('leaf'), tie('node')), { maxLength: 3 }).map((entries) => new Map(entries)),
-    fc.array(tie('node'), { maxLength: 3 }).map((items) => new Set(items)),
-  ),
-})).node
+const value = cacheValue({ encoded: false })
 
 const opts = { ttl: null }
 
