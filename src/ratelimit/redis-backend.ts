@@ -9,25 +9,13 @@ import {
   script,
   stateKey,
 } from './backend.js'
+import { DecisionBatcher, type PendingDecision, settle } from './batcher.js'
 import { adjustScript, rateScript } from './lua/index.js'
 import type { Policy } from './rules.js'
 import { manualBlockKey, type RateWriter } from './writer.js'
 
 /** The most decisions sent in one script call: the server runs a script without interruption. */
 const MAX_BATCH = 64
-
-interface Waiting {
-  readonly base: string
-  readonly cost: number
-  readonly mode: Mode
-  readonly resolve: (outcomes: PolicyOutcome[]) => void
-  readonly reject: (error: unknown) => void
-}
-
-interface Batch {
-  readonly policies: readonly Policy[]
-  readonly waiting: Waiting[]
-}
 
 /**
  * Decisions in Redis: every policy of a request, block included, in one script call; and the
@@ -43,35 +31,17 @@ export class RedisRateBackend implements RateBackend, RateWriter {
   decisions = 0
   /** The script for each scope's policy list (fixed arrays), so a decision does no lookup work. */
   readonly #scripts = new WeakMap<readonly Policy[], Script>()
-  /** Batches still filling in this tick, by scope policy list. */
-  readonly #filling = new Map<readonly Policy[], Batch>()
+  readonly #batcher = new DecisionBatcher(MAX_BATCH, (policies, waiting) => this.#send(policies, waiting))
 
   constructor(readonly runner: ScriptRunner) {}
 
   decide(base: string, policies: readonly Policy[], cost: number, mode: Mode): Promise<PolicyOutcome[]> {
     this.decisions++
-    return new Promise((resolve, reject) => {
-      const waiting: Waiting = { base, cost, mode, resolve, reject }
-      if (this.runner.anySlot !== true) {
-        this.#send({ policies, waiting: [waiting] })
-        return
-      }
-      let batch = this.#filling.get(policies)
-      if (batch === undefined || batch.waiting.length >= MAX_BATCH) {
-        const fresh: Batch = { policies, waiting: [] }
-        batch = fresh
-        this.#filling.set(policies, fresh)
-        queueMicrotask(() => {
-          if (this.#filling.get(policies) === fresh) this.#filling.delete(policies)
-          this.#send(fresh)
-        })
-      }
-      batch.waiting.push(waiting)
-    })
+    // On a Cluster (or before the topology is known) a call carries one decision: its keys share a slot.
+    return this.#batcher.add(base, policies, cost, mode, this.runner.anySlot !== true)
   }
 
-  #send(batch: Batch): void {
-    const { policies, waiting } = batch
+  #send(policies: readonly Policy[], waiting: readonly PendingDecision[]): void {
     const keys: string[] = []
     const args: (string | number)[] = [policies.length, waiting.length]
     const codes = policies.map((policy) => IMPLEMENTATIONS[policy.algorithm].code)
@@ -88,19 +58,15 @@ export class RedisRateBackend implements RateBackend, RateWriter {
     this.calls++
     let script = this.#scripts.get(policies)
     if (!script) this.#scripts.set(policies, (script = rateScript(policies.map((p) => p.algorithm))))
-    this.runner.run(script, keys, args).then(
-      (reply) => {
-        const per = policies.length * 5
+    const per = policies.length * 5
+    settle(
+      waiting,
+      this.runner.run(script, keys, args).then((reply) => {
         if (!Array.isArray(reply) || reply.length !== per * waiting.length) {
-          const error = new Error(`unexpected reply from the rate limit script: ${String(reply)}`)
-          for (const w of waiting) w.reject(error)
-          return
+          throw new Error(`unexpected reply from the rate limit script: ${String(reply)}`)
         }
-        for (const [j, w] of waiting.entries()) w.resolve(outcomes(reply, j * per, policies.length))
-      },
-      (error: unknown) => {
-        for (const w of waiting) w.reject(error)
-      },
+        return waiting.map((_, j) => outcomes(reply, j * per, policies.length))
+      }),
     )
   }
 

@@ -11,6 +11,7 @@ import {
   type StateMap,
   stateKey,
 } from './backend.js'
+import { DecisionBatcher, type PendingDecision, settle } from './batcher.js'
 import { MemoryRateBackend } from './memory-backend.js'
 import { RedisRateBackend } from './redis-backend.js'
 import type { Policy } from './rules.js'
@@ -18,14 +19,6 @@ import { manualBlockKey, type RateWriter } from './writer.js'
 
 /** The most decisions one transaction makes (their rows are all locked until it commits). */
 const MAX_BATCH = 32
-
-interface Waiting {
-  readonly base: string
-  readonly cost: number
-  readonly mode: Mode
-  readonly resolve: (outcomes: PolicyOutcome[]) => void
-  readonly reject: (error: unknown) => void
-}
 
 /** Where a rate limiter's counters live: in memory, in Redis, or in a SQL store's state table. */
 export type RateBacking = Backing | { readonly kind: 'sql'; readonly state: StateAccess }
@@ -89,8 +82,7 @@ export class SqlRateBackend implements RateBackend, RateWriter {
   readonly trips = { count: 0 }
   /** Decisions made, for the same accounting. */
   decisions = 0
-  /** Batches still filling in this tick, by scope policy list. */
-  readonly #filling = new Map<readonly Policy[], Waiting[]>()
+  readonly #batcher = new DecisionBatcher(MAX_BATCH, (policies, waiting) => this.#send(policies, waiting))
 
   /** `clock` replaces the database's clock (tests only). */
   constructor(
@@ -104,23 +96,11 @@ export class SqlRateBackend implements RateBackend, RateWriter {
 
   decide(base: string, policies: readonly Policy[], cost: number, mode: Mode): Promise<PolicyOutcome[]> {
     this.decisions++
-    return new Promise((resolve, reject) => {
-      let batch = this.#filling.get(policies)
-      if (batch === undefined || batch.length >= MAX_BATCH) {
-        const fresh: Waiting[] = []
-        batch = fresh
-        this.#filling.set(policies, fresh)
-        queueMicrotask(() => {
-          if (this.#filling.get(policies) === fresh) this.#filling.delete(policies)
-          this.#send(policies, fresh)
-        })
-      }
-      batch.push({ base, cost, mode, resolve, reject })
-    })
+    return this.#batcher.add(base, policies, cost, mode)
   }
 
   /** One transaction for the decisions of one scope asked in the same tick, decided in turn. */
-  #send(policies: readonly Policy[], waiting: readonly Waiting[]): void {
+  #send(policies: readonly Policy[], waiting: readonly PendingDecision[]): void {
     const keys: string[] = []
     for (const { base } of waiting) {
       keys.push(manualBlockKey(base))
@@ -129,15 +109,11 @@ export class SqlRateBackend implements RateBackend, RateWriter {
         if (policy.blockMs > 0) keys.push(blockKey(base, i))
       }
     }
-    this.#apply('rate limit decision', keys, (memory) =>
-      waiting.map((w) => memory.decideNow(w.base, policies, w.cost, w.mode)),
-    ).then(
-      (outcomes) => {
-        for (const [j, w] of waiting.entries()) w.resolve(outcomes[j] as PolicyOutcome[])
-      },
-      (error: unknown) => {
-        for (const w of waiting) w.reject(error)
-      },
+    settle(
+      waiting,
+      this.#apply('rate limit decision', keys, (memory) =>
+        waiting.map((w) => memory.decideNow(w.base, policies, w.cost, w.mode)),
+      ),
     )
   }
 
