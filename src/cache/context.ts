@@ -182,26 +182,44 @@ export class CacheContext {
     noteChange(this.shared, [full])
     const scoped = this.scoped
     const shared = this.shared
-    // close() waits for writes under way before it releases the store (see `owe`; inlined here,
-    // where every write passes, to spend one reaction per write instead of two).
-    const written: Promise<void> = this.call('set', key, () =>
+    const start = timingStart()
+    let result: void | Promise<void>
+    try {
       // The scoped write keeps the caller's own key string, which later hits look up by identity.
-      scoped === undefined
-        ? shared.store.set(full, stored, { ttl, tags })
-        : scoped.set(key, stored, { ttl, tags }),
-    ).then(
+      result =
+        scoped === undefined
+          ? shared.store.set(full, stored, { ttl, tags })
+          : scoped.set(key, stored, { ttl, tags })
+    } catch (error) {
+      if (start >= 0) this.timed(start, 'set', 'error', 'l1', error)
+      return Promise.reject(this.failure('set', key, error))
+    }
+    if (!(result instanceof Promise)) {
+      if (start >= 0) this.timed(start, 'set', 'ok', 'l1')
+      this.#written(key)
+      return Promise.resolve()
+    }
+    // What `call` and `owe` do, in one reaction: every write passes here. close() waits for
+    // writes under way before it releases the store.
+    const written: Promise<void> = result.then(
       () => {
         shared.owed.delete(written)
-        this.counters.sets++
-        if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
+        if (start >= 0) this.timed(start, 'set', 'ok', 'l2')
+        this.#written(key)
       },
       (error: unknown) => {
         shared.owed.delete(written)
-        throw error
+        if (start >= 0) this.timed(start, 'set', 'error', 'l2', error)
+        return this.failed('set', key, error)
       },
     )
     shared.owed.add(written)
     return written
+  }
+
+  #written(key: string): void {
+    this.counters.sets++
+    if (channel.set.hasSubscribers) channel.set.publish(this.event('set', key))
   }
 
   /**
