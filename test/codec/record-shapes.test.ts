@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -115,5 +117,17 @@ describe('record shapes remembered across entries', () => {
     for (let cut = 4; cut < bytes.byteLength; cut++) {
       expect(() => codec.decode(bytes.subarray(0, cut))).toThrow(CorruptValueError)
     }
+  })
+})
+
+describe('record shapes without code generation', () => {
+  it('builds objects member by member where code generation from strings is disabled', () => {
+    const fixture = fileURLToPath(new URL('../support/fixtures/decode-without-codegen.ts', import.meta.url))
+    const out = execFileSync(
+      process.execPath,
+      ['--disallow-code-generation-from-strings', '--import', 'tsx', fixture],
+      { encoding: 'utf8', timeout: 60_000 },
+    )
+    expect(out).toBe('ok')
   })
 })
