@@ -149,10 +149,31 @@ export class Guard implements CallGuard<RedisDriver> {
    */
   call<T>(op: string, run: (driver: RedisDriver) => Promise<T>, fallback: NoInfer<Fallback<T>>): Promise<T> {
     if (this.#phase !== 'open') return Promise.reject(closedError())
-    return this.#attempt(op, run, fallback)
+    return this.#attempt(op, run, fallback, undefined)
   }
 
-  #attempt<T>(op: string, run: (driver: RedisDriver) => Promise<T>, fallback: Fallback<T>): Promise<T> {
+  /**
+   * {@link call} for a command whose reply the store turns into its answer with `map` (nil into
+   * a miss, a count into a boolean): the mapping runs in the guard's own reaction, no promise of
+   * its own. A `map` that throws fails the call with that error.
+   */
+  command<R, T>(
+    op: string,
+    run: (driver: RedisDriver) => Promise<R>,
+    map: (reply: R) => T,
+    fallback: NoInfer<Fallback<T>>,
+  ): Promise<T> {
+    if (this.#phase !== 'open') return Promise.reject(closedError())
+    return this.#attempt(op, run, fallback, map)
+  }
+
+  /** Without `map`, the reply is the answer (`R` is `T`). */
+  #attempt<R, T>(
+    op: string,
+    run: (driver: RedisDriver) => Promise<R>,
+    fallback: Fallback<T>,
+    map: ((reply: R) => T) | undefined,
+  ): Promise<T> {
     if (this.#phase === 'closed') return Promise.reject(closedError())
     const driver = this.driver
     if (driver === undefined || !driver.ready) {
@@ -165,7 +186,7 @@ export class Guard implements CallGuard<RedisDriver> {
             () => {
               this.counters.startupWaits++
               this.#degraded('startup-wait', op, 'waited for the first connection')
-              return this.#attempt(op, run, fallback)
+              return this.#attempt(op, run, fallback, map)
             },
             (error: unknown) => this.#unavailable(op, error, fallback),
           ),
@@ -184,7 +205,7 @@ export class Guard implements CallGuard<RedisDriver> {
         'circuit-open',
       )
     }
-    let promise: Promise<T>
+    let promise: Promise<R>
     try {
       promise = run(driver)
     } catch (error) {
@@ -218,7 +239,14 @@ export class Guard implements CallGuard<RedisDriver> {
           this.#settledOne()
           if (breaker !== undefined) breaker.success()
           this.#recovered()
-          resolve(value)
+          if (map === undefined) resolve(value as unknown as T)
+          else {
+            try {
+              resolve(map(value))
+            } catch (error) {
+              reject(error)
+            }
+          }
         },
         (error: unknown) => {
           if (!deadline.settled) fail(error)

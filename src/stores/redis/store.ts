@@ -97,7 +97,7 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   get(key: string): Promise<unknown> {
     checkKey(key)
-    return this.#guard.call('get', (d) => d.send(['GET', key], key).then(toValue), undefined)
+    return this.#guard.command('get', (d) => d.send(['GET', key], key), toValue, undefined)
   }
 
   getEntry(key: string): Promise<StoreEntry | undefined> {
@@ -116,7 +116,12 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   has(key: string): Promise<boolean> {
     checkKey(key)
-    return this.#guard.call('has', (d) => d.send(['EXISTS', key], key).then((n) => Number(n) === 1), false)
+    return this.#guard.command(
+      'has',
+      (d) => d.send(['EXISTS', key], key),
+      (n) => Number(n) === 1,
+      false,
+    )
   }
 
   set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
@@ -169,7 +174,12 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   delete(key: string): Promise<boolean> {
     checkKey(key)
-    return this.#guard.call('delete', (d) => d.send(['UNLINK', key], key).then((n) => Number(n) > 0), false)
+    return this.#guard.command(
+      'delete',
+      (d) => d.send(['UNLINK', key], key),
+      (n) => Number(n) > 0,
+      false,
+    )
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
