@@ -1,5 +1,6 @@
 import type { SqlDriver, SqlResult, Statement } from '../driver.js'
 import { interop, loadPackage } from '../load.js'
+import { transactionVia } from './transaction.js'
 
 /** A prepared statement of `better-sqlite3`, as the store uses it. */
 export interface SqliteStatementLike {
@@ -100,12 +101,7 @@ export function sqliteDriver(
     memory: db.memory,
     query: (statement) => retry(() => run(statement)),
     transaction(statements, verify) {
-      return this.converse(function* () {
-        const results: SqlResult[] = []
-        for (const statement of statements) results.push(yield statement)
-        verify?.(results)
-        return results
-      })
+      return transactionVia(this, statements, verify)
     },
     async converse<T>(script: () => Generator<Statement, T, SqlResult>): Promise<T> {
       let value: T | undefined

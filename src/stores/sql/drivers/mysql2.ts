@@ -1,5 +1,6 @@
 import type { PoolConnect, SqlDriver, SqlResult, Statement } from '../driver.js'
 import { interop, loadPackage } from '../load.js'
+import { converseOn, transactionVia } from './transaction.js'
 
 interface PromiseConnection {
   query(sql: string, values: unknown[]): Promise<[unknown, unknown]>
@@ -65,33 +66,21 @@ export function mysqlDriver(client: MysqlPoolLike, owned: boolean): SqlDriver {
     memory: false,
     query: (statement) => run(pool, statement),
     transaction(statements, verify) {
-      return this.converse(function* () {
-        const results: SqlResult[] = []
-        for (const statement of statements) results.push(yield statement)
-        verify?.(results)
-        return results
-      })
+      return transactionVia(this, statements, verify)
     },
     async converse(script) {
       const connection = await pool.getConnection()
-      let broken = false
-      try {
-        await connection.beginTransaction()
-        const steps = script()
-        let step = steps.next()
-        while (!step.done) step = steps.next(await run(connection, step.value))
-        await connection.commit()
-        return step.value
-      } catch (error) {
-        await connection.rollback().catch(() => {
-          broken = true
-        })
-        throw error
-      } finally {
-        // A connection that could not roll back is in an unknown state: drop it from the pool.
-        if (broken) connection.destroy()
-        else connection.release()
-      }
+      return converseOn(
+        {
+          begin: () => connection.beginTransaction(),
+          run: (statement) => run(connection, statement),
+          commit: () => connection.commit(),
+          rollback: () => connection.rollback(),
+          // A connection that could not roll back is in an unknown state: drop it from the pool.
+          release: (broken) => (broken ? connection.destroy() : connection.release()),
+        },
+        script,
+      )
     },
     close: async () => {
       if (owned) await pool.end()

@@ -1,5 +1,6 @@
 import type { PoolConnect, SqlDriver, SqlResult, Statement } from '../driver.js'
 import { interop, loadPackage } from '../load.js'
+import { converseOn, transactionVia } from './transaction.js'
 
 interface PgQueryResult {
   readonly rows: unknown[]
@@ -48,32 +49,21 @@ export function pgDriver(pool: PgPoolLike, owned: boolean): SqlDriver {
     memory: false,
     query: async (statement) => toResult(await pool.query(toConfig(statement))),
     transaction(statements, verify) {
-      return this.converse(function* () {
-        const results: SqlResult[] = []
-        for (const statement of statements) results.push(yield statement)
-        verify?.(results)
-        return results
-      })
+      return transactionVia(this, statements, verify)
     },
     async converse(script) {
       const client = await pool.connect()
-      let broken: Error | undefined
-      try {
-        await client.query({ text: 'BEGIN' })
-        const steps = script()
-        let step = steps.next()
-        while (!step.done) step = steps.next(toResult(await client.query(toConfig(step.value))))
-        await client.query({ text: 'COMMIT' })
-        return step.value
-      } catch (error) {
-        await client.query({ text: 'ROLLBACK' }).catch((rollbackError: unknown) => {
-          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
-        })
-        throw error
-      } finally {
-        // A client that could not roll back is in an unknown state: destroy it, do not reuse it.
-        client.release(broken)
-      }
+      return converseOn(
+        {
+          begin: () => client.query({ text: 'BEGIN' }),
+          run: async (statement) => toResult(await client.query(toConfig(statement))),
+          commit: () => client.query({ text: 'COMMIT' }),
+          rollback: () => client.query({ text: 'ROLLBACK' }),
+          // A client that could not roll back is in an unknown state: destroy it, do not reuse it.
+          release: (broken) => client.release(broken),
+        },
+        script,
+      )
     },
     close: async () => {
       if (owned) await pool.end()
