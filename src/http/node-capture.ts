@@ -39,8 +39,9 @@ export function currentHeaders(res: ServerResponse): string[] {
  */
 export function writeReply(res: ServerResponse, reply: Reply): void {
   res.statusCode = reply.status
-  for (const [name, value] of reply.headers) {
-    if (!res.hasHeader(name) || OWN.has(name)) res.setHeader(name, value)
+  const { fields } = reply
+  for (const name in fields) {
+    if (OWN.has(name) || !res.hasHeader(name)) res.setHeader(name, fields[name] as string | string[])
   }
   if (reply.text === undefined) res.end()
   else res.end(reply.text, reply.encoding)
