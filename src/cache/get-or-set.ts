@@ -85,6 +85,11 @@ const noop = () => {}
 const MAX_BACKOFFS = 10_000
 const EMPTY: GetOrSetOptions<never> = Object.freeze({})
 const DURATIONS = ['grace', 'graceBackoff', 'timeout', 'hardTimeout'] as const
+/**
+ * Frozen options objects found valid: they cannot change, so a caller that passes the same one on
+ * every call (the response cache, per request) has it checked once. Weak: they are the caller's.
+ */
+const checked = new WeakSet<object>()
 /** Default {@link GetOrSetOptions.hardTimeout}: 30 s. */
 export const DEFAULT_HARD_TIMEOUT = 30_000
 
@@ -132,7 +137,10 @@ export function getOrSetNow<T>(
     }
     // Options are checked on every call, but resolved into a plan only when the factory may run:
     // a hit is the hot path.
-    if (options !== EMPTY) checkOptions(options, key)
+    if (options !== EMPTY && !checked.has(options)) {
+      checkOptions(options, key)
+      if (Object.isFrozen(options)) checked.add(options)
+    }
     timedAt = timingStart()
     pending = cache.read(key)
   } catch (error) {

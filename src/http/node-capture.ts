@@ -39,8 +39,15 @@ export function currentHeaders(res: ServerResponse): string[] {
  */
 export function writeReply(res: ServerResponse, reply: Reply): void {
   res.statusCode = reply.status
-  for (const [name, value] of reply.headers) {
-    if (!res.hasHeader(name) || OWN.has(name)) res.setHeader(name, value)
+  const { fields } = reply
+  for (const name in fields) {
+    if (OWN.has(name) || !res.hasHeader(name)) res.setHeader(name, fields[name] as string | string[])
+  }
+  // Node counts the body it is given, unless a length was set: one an earlier middleware set is
+  // stale. (Removing an absent one would stop Node from sending its own.)
+  if (!('Content-Length' in fields) && res.hasHeader('content-length')) {
+    if (reply.text === undefined) res.removeHeader('content-length')
+    else res.setHeader('Content-Length', Buffer.byteLength(reply.text, reply.encoding))
   }
   if (reply.text === undefined) res.end()
   else res.end(reply.text, reply.encoding)

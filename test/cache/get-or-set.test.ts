@@ -105,6 +105,18 @@ describe.each([
     await expect(cache.getOrSet('', () => 1)).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
   })
 
+  it('checks a frozen options object once it is found valid, and a bad one on every call', async () => {
+    const { cache } = setup()
+    const good = Object.freeze({ ttl: 60_000 })
+    expect(await cache.getOrSet('k', () => 1, good)).toBe(1)
+    expect(await cache.getOrSet('k', () => 2, good)).toBe(1)
+    const bad = Object.freeze({ ttl: 'a while' })
+    for (let i = 0; i < 2; i++) {
+      // @ts-expect-error not a duration
+      await expect(cache.getOrSet('j', () => 1, bad)).rejects.toMatchObject({ code: 'E_INVALID_TTL' })
+    }
+  })
+
   it('refuses a factory value it cannot store, and tells the caller', async () => {
     const { cache } = setup()
     await expect(cache.getOrSet('k', () => ({ fn: () => 1 }))).rejects.toMatchObject({

@@ -77,18 +77,44 @@ export function learnedVary(headers: HeaderList, o: Resolved): string[] {
   return [...new Set(names)].sort()
 }
 
+/** A primary key and the path it starts with; shared by every request that maps to it. */
+export interface PrimaryKey {
+  readonly key: string
+  readonly path: string
+}
+
 /**
  * Primary keys already worked out, per options: the key is a pure function of the request parts
  * read below, so a repeated request (the common case: a hot page) skips the query normalisation
- * and the hash. Bounded in entries and in the length of what is remembered.
+ * and the hash. Bounded in entries and in the length of what is remembered. `byUrl` serves the
+ * common configuration (no per-user key, no `vary`) for GET and HEAD, where the URL and the host
+ * are all the key depends on: one lookup by the URL string, nothing concatenated.
  */
-const memos = new WeakMap<Resolved, Map<string, string>>()
+interface Memo {
+  readonly general: Map<string, PrimaryKey>
+  readonly byUrl: Map<string, { readonly host: string; readonly primary: PrimaryKey }>
+}
+const memos = new WeakMap<Resolved, Memo>()
 const MEMO_ENTRIES = 4096
 const MEMO_INPUT_CHARS = 1024
 
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (key.length > MEMO_INPUT_CHARS) return
+  if (map.size >= MEMO_ENTRIES) map.delete(map.keys().next().value as string)
+  map.set(key, value)
+}
+
 /** The primary key of a request: readable path, then a hash of everything else; or a refusal. */
-export function primaryKey(view: RequestView, o: Resolved): { key: string; path: string } | string {
+export function primaryKey(view: RequestView, o: Resolved): PrimaryKey | string {
   const url = view.url
+  let memo = memos.get(o)
+  if (memo === undefined) memos.set(o, (memo = { general: new Map(), byUrl: new Map() }))
+  const simple =
+    o.key === undefined && o.vary.length === 0 && (view.method === 'GET' || view.method === 'HEAD')
+  if (simple) {
+    const known = memo.byUrl.get(url)
+    if (known !== undefined && known.host === (view.header('host') ?? '')) return known.primary
+  }
   const q = url.indexOf('?')
   const path = q < 0 ? url : url.slice(0, q)
   if (path.length > MAX_PATH) return 'path-too-long'
@@ -98,25 +124,23 @@ export function primaryKey(view: RequestView, o: Resolved): { key: string; path:
     if (part === undefined) return 'key'
     user = part
   }
+  const host = view.header('host') ?? ''
   // Everything the key depends on, raw: the URL (path and query as sent), then the same parts
   // as the hashed input below, separated by NUL (the hash input uses the same separators).
-  let raw = `${view.method === 'HEAD' ? 'GET' : view.method}\0${view.header('host') ?? ''}\0${user}`
+  let raw = `${view.method === 'HEAD' ? 'GET' : view.method}\0${host}\0${user}`
   for (const name of o.vary) raw += `\0${view.header(name) ?? '\u0001'}`
   const memoKey = `${url}\0${raw}`
-  let memo = memos.get(o)
-  if (memo === undefined) memos.set(o, (memo = new Map()))
-  const known = memo.get(memoKey)
-  if (known !== undefined) return { key: known, path }
-  let input = `${view.method === 'HEAD' ? 'GET' : view.method}\0${view.header('host') ?? ''}\0${
-    q < 0 ? '' : normaliseQuery(url.slice(q + 1), o)
-  }\0${user}`
-  for (const name of o.vary) input += `\0${view.header(name) ?? '\u0001'}`
-  const key = `${path}#${sha1(input)}`
-  if (memoKey.length <= MEMO_INPUT_CHARS) {
-    if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value as string)
-    memo.set(memoKey, key)
+  let primary = memo.general.get(memoKey)
+  if (primary === undefined) {
+    let input = `${view.method === 'HEAD' ? 'GET' : view.method}\0${host}\0${
+      q < 0 ? '' : normaliseQuery(url.slice(q + 1), o)
+    }\0${user}`
+    for (const name of o.vary) input += `\0${view.header(name) ?? '\u0001'}`
+    primary = { key: `${path}#${sha1(input)}`, path }
+    remember(memo.general, memoKey, primary)
   }
-  return { key, path }
+  if (simple) remember(memo.byUrl, url, { host, primary })
+  return primary
 }
 
 /** The key of one variant of a page whose responses vary on `names`. */

@@ -57,10 +57,20 @@ export interface Captured {
   readonly route?: string
 }
 
+/** Header fields by name, as `setHeader` and `writeHead` take them (a repeated name: an array). */
+export type HeaderFields = Readonly<Record<string, string | string[]>>
+
 /** A response served from the cache. */
 export interface Reply {
   readonly status: number
+  /** The headers as `[name, value]` pairs, in the order of {@link Reply.fields}. */
   readonly headers: ReadonlyArray<readonly [string, string | string[]]>
+  /**
+   * The same headers by name, in the case they are sent (never two names that differ in case
+   * only), for `writeHead` or a web `Response`. Shared between replies of one entry: never mutate it.
+   * `Content-Length` is there for HEAD only: with a body, the server sending it counts it.
+   */
+  readonly fields: HeaderFields
   /** Undefined for 304. Shared between replies of one entry: never mutate it. */
   readonly body: Uint8Array | undefined
   /** The same bytes as a string in `encoding`, for `res.end(text, encoding)`. */
@@ -113,16 +123,26 @@ function clientCacheHeaders(o: Resolved, headers: HeaderList, add: string[]): vo
 }
 
 interface Prepared {
-  readonly full: Array<[string, string | string[]]>
-  readonly notModified: Array<[string, string | string[]]>
+  /** The page's headers (and the client cache headers), grouped by name; the 304 ones apart. */
+  readonly full: ReadonlyArray<readonly [string, string | string[]]>
+  readonly notModified: ReadonlyArray<readonly [string, string | string[]]>
   readonly lastModified: number
   readonly bytes: Uint8Array
   readonly typed: boolean
   /** `Content-Length` of the body, as sent. */
   readonly length: string
-  /** The last `Cache-Status` of a hit and the TTL it was made for: it changes once a second at most. */
-  hitTtl: number
-  hitStatus: string
+  /**
+   * The last reply made of this entry for each way of serving it (see `slot`): a reply changes
+   * only when its `Age` or its `Cache-Status` TTL does, once a second at most, so hits in between
+   * get the same (immutable) reply.
+   */
+  readonly replies: Array<Made | undefined>
+}
+
+interface Made {
+  readonly age: number
+  readonly ttl: number
+  readonly reply: Reply
 }
 
 /**
@@ -148,19 +168,16 @@ function prepare(page: StoredPage, o: Resolved): Prepared {
     const headers = [...page.headers]
     clientCacheHeaders(o, page.headers, headers)
     const full = grouped(headers)
-    const notModified = full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name.toLowerCase()))
     const lm = headerValue(page.headers, 'last-modified')
     const bytes = Buffer.from(page.body, page.encoding ?? 'utf8')
-    const typed = headerValue(page.headers, 'content-type') !== undefined
     p = {
       full,
-      notModified,
+      notModified: full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name.toLowerCase())),
       lastModified: lm ? Date.parse(lm) : Number.NaN,
       bytes,
-      typed,
+      typed: headerValue(page.headers, 'content-type') !== undefined,
       length: String(bytes.byteLength),
-      hitTtl: Number.NaN,
-      hitStatus: '',
+      replies: [],
     }
     if (prepared.byId.size >= MAX_PREPARED) prepared.byId.delete(prepared.byId.keys().next().value as string)
     prepared.byId.set(id, p)
@@ -182,29 +199,60 @@ export function isNotModified(page: StoredPage, view: RequestView, lastModified:
   return !Number.isNaN(since) && lastModified <= since
 }
 
+/** Index in `Prepared.replies`: way of serving, then + 1 for a 304, + 6 for HEAD. */
+const SLOT = { hit: 0, stale: 2, collapsed: 4 } as const
+const X_CACHE = { hit: 'HIT', stale: 'STALE', collapsed: 'MISS' } as const
+
+/**
+ * A reply of a stored page: its own headers (grouped once per entry), then `Age` and the debug
+ * headers. Made once per entry, way of serving and second (see `Prepared.replies`): a hit in
+ * between costs two lookups and no allocation. `Content-Length` only answers HEAD: where there is
+ * a body, the server counts it as it sends it (Node, Fastify and web runtimes all do), which
+ * costs less than a header checked and written by hand, and is never stale.
+ */
 export function replyFor(page: StoredPage, view: RequestView, as: ServedAs, o: Resolved, now: number): Reply {
   const p = prepare(page, o)
   const notModified = isNotModified(page, view, p.lastModified)
-  const headers = (notModified ? p.notModified : p.full).slice()
-  headers.push(['Age', String(Math.max(0, Math.floor((now - page.storedAt) / 1000)))])
+  const age = Math.max(0, Math.floor((now - page.storedAt) / 1000))
+  const ttl = Math.floor((page.freshUntil - now) / 1000)
+  const head = view.method === 'HEAD'
+  const slot = SLOT[as] + (notModified ? 1 : 0) + (head ? 6 : 0)
+  const made = p.replies[slot]
+  if (made !== undefined && made.age === age && made.ttl === ttl) return made.reply
+  const fields: Record<string, string | string[]> = {}
+  for (const [name, value] of notModified ? p.notModified : p.full) fields[name] = value
+  fields['Age'] = String(age)
   if (o.debugHeaders) {
-    let status: string
-    if (as === 'collapsed') status = 'cachekit; fwd=miss; collapsed'
-    else {
-      const ttl = Math.floor((page.freshUntil - now) / 1000)
-      if (ttl !== p.hitTtl) {
-        p.hitTtl = ttl
-        p.hitStatus = `cachekit; hit; ttl=${ttl}`
-      }
-      status = p.hitStatus
-    }
-    headers.push(
-      ['Cache-Status', status],
-      ['X-Cache', as === 'stale' ? 'STALE' : as === 'hit' ? 'HIT' : 'MISS'],
-    )
+    fields['Cache-Status'] =
+      as === 'collapsed' ? 'cachekit; fwd=miss; collapsed' : `cachekit; hit; ttl=${ttl}`
+    fields['X-Cache'] = X_CACHE[as]
   }
   const encoding = page.encoding ?? 'utf8'
-  if (notModified) return { status: 304, headers, body: undefined, text: undefined, encoding, typed: p.typed }
-  if (page.status !== 204) headers.push(['Content-Length', p.length])
-  return { status: page.status, headers, body: p.bytes, text: page.body, encoding, typed: p.typed }
+  let reply: Reply
+  if (notModified) reply = new CachedReply(304, fields, undefined, undefined, encoding, p.typed)
+  else {
+    if (head && page.status !== 204) fields['Content-Length'] = p.length
+    reply = new CachedReply(page.status, fields, p.bytes, page.body, encoding, p.typed)
+  }
+  // Not frozen: writing a frozen record's headers costs Node several µs more per response.
+  p.replies[slot] = { age, ttl, reply }
+  return reply
+}
+
+/** A {@link Reply} whose `[name, value]` pairs are made only when a door asks for them. */
+class CachedReply implements Reply {
+  #headers: ReadonlyArray<readonly [string, string | string[]]> | undefined
+  constructor(
+    readonly status: number,
+    readonly fields: HeaderFields,
+    readonly body: Uint8Array | undefined,
+    readonly text: string | undefined,
+    readonly encoding: 'utf8' | 'latin1',
+    readonly typed: boolean,
+  ) {}
+
+  get headers(): ReadonlyArray<readonly [string, string | string[]]> {
+    this.#headers ??= Object.entries(this.fields)
+    return this.#headers
+  }
 }

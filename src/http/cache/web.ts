@@ -122,13 +122,21 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 }
 
 /**
- * A web `Response` for a reply from the cache (no body for HEAD and 304). Headers go as a plain
- * record (a repeated name joined with `, `, which no stored header forbids: Set-Cookie is never
- * stored): runtimes such as @hono/node-server pass such a record straight to the socket.
+ * A web `Response` for a reply from the cache (no body for HEAD and 304). Headers go as the reply's
+ * own record (a repeated name joined with `, `, which no stored header forbids: Set-Cookie is never
+ * stored): runtimes such as @hono/node-server pass such a record straight to `writeHead`, without
+ * building a `Headers` object.
  */
 export function webReply(reply: Reply, method: string): Response {
-  const headers: Record<string, string> = {}
-  for (const [name, value] of reply.headers) headers[name] = Array.isArray(value) ? value.join(', ') : value
+  let headers = reply.fields
+  for (const name in headers) {
+    if (Array.isArray(headers[name])) {
+      headers = Object.fromEntries(
+        Object.entries(headers).map(([n, v]) => [n, Array.isArray(v) ? v.join(', ') : v]),
+      )
+      break
+    }
+  }
   // UTF-8 text goes as a string (written with the head in one piece); a string would add a
   // Content-Type of its own to a page without one, so such pages and other bytes go as bytes.
   const body =
@@ -137,5 +145,8 @@ export function webReply(reply: Reply, method: string): Response {
       : reply.encoding === 'utf8' && reply.typed
         ? (reply.text as string)
         : reply.body
-  return new Response(body as ConstructorParameters<typeof Response>[0], { status: reply.status, headers })
+  return new Response(body as ConstructorParameters<typeof Response>[0], {
+    status: reply.status,
+    headers: headers as Record<string, string>,
+  })
 }

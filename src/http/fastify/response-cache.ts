@@ -36,7 +36,7 @@ function payloadBytes(payload: unknown): Uint8Array | undefined {
  * A Fastify plugin serving pages from a {@link ResponseCache}: `app.register(cacheResponses(pages))`
  * (like fastify-plugin, it applies to the routes of the instance that registers it). The payload
  * is captured in an `onSend` hook (hooks registered later run again on every request) and stored
- * in `onResponse`, once every hook has run: a `Set-Cookie` added by any of them is caught.
+ * once the response is finished, every hook having run: a `Set-Cookie` added by any of them is caught.
  */
 export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponsesOptions = {}) {
   const o = rc.engine.o
@@ -65,6 +65,9 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
               resolve(result)
             }
           })
+          // On the raw response rather than in an onResponse hook: a hook would make Fastify watch
+          // every response of the scope for its end, hits included.
+          reply.raw.once('finish', () => finished(request, reply, state))
           reply.raw.once('close', () => {
             if (!reply.raw.writableFinished) state.finish?.({ status: 0, headers: [], refused: 'aborted' })
           })
@@ -74,8 +77,9 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
         reply(cached) {
           moved = true
           reply.code(cached.status)
-          for (const [name, value] of cached.headers) {
-            if (!reply.hasHeader(name) || OWN.has(name)) reply.header(name, value)
+          const { fields } = cached
+          for (const name in fields) {
+            if (OWN.has(name) || !reply.hasHeader(name)) reply.header(name, fields[name])
           }
           const { body } = cached
           if (body === undefined) reply.send()
@@ -86,7 +90,7 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
       ?.catch(proceed)
   }
 
-  // Callback-style hooks: on a hit they do nothing, and cost no promise.
+  // Callback-style hook: on a hit it does nothing, and costs no promise.
   function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: OnSendDone): void {
     const state = (request as WithState)[STATE]
     const forward = state?.forward
@@ -109,10 +113,9 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
     done(null, payload)
   }
 
-  function onResponse(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    const state = (request as WithState)[STATE]
-    done()
-    if (!state?.finish) return
+  // Once the response is sent, every hook has run: a Set-Cookie added by any of them is seen.
+  function finished(request: FastifyRequest, reply: FastifyReply, state: State): void {
+    if (!state.finish) return
     const route = options.name ?? request.routeOptions?.url
     const lateCookie = reply.getHeader('set-cookie') !== undefined ? 'set-cookie' : undefined
     const refused = state.refused ?? lateCookie
@@ -128,7 +131,6 @@ export function cacheResponses(rc: ResponseCache, options: FastifyCacheResponses
   return openPlugin('cachekit-response-cache', function cachekitResponseCachePlugin(fastify, _opts, done) {
     fastify.addHook('onRequest', onRequest)
     fastify.addHook('onSend', onSend)
-    fastify.addHook('onResponse', onResponse)
     done()
   })
 }
