@@ -55,8 +55,8 @@ export class Deadlines {
 
   /**
    * Starts the clock on one operation: `onTimeout` is called with a {@link DeadlineTimeoutError}
-   * once the deadline passes (or with `failAll`'s error), unless the caller marks the returned
-   * entry `settled` first. For callers that settle their own promise: one promise per call, not two.
+   * once the deadline passes (or with `failAll`'s error), unless the caller calls `done()` on the
+   * returned entry first. For callers that settle their own promise: one promise per call, not two.
    */
   watch(onTimeout: (error: unknown) => void): Watched {
     const entry = new Entry(performance.now() + this.timeoutMs, onTimeout)

@@ -10,19 +10,11 @@ import {
 import { BurstLog, publishDegraded } from '../../observe/index.js'
 import { CircuitBreaker } from './breaker.js'
 import type { RedisDriver } from './driver.js'
-import type { RedisLogEvent, ResolvedOptions } from './options.js'
+import { FirstConnection } from './first-connection.js'
+import type { RedisLogEvent, RedisStoreState, ResolvedOptions } from './options.js'
 
 /** Server replies that mean "not now" rather than "wrong call": they count as unavailability. */
 const TRANSIENT = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS|NOPERM|BUSY|OOM)\b/
-
-/**
- * Where the store stands. `connecting`: the first connection is being made (calls wait for it,
- * once, up to `connectTimeout`). `ready`: connected, circuit closed. `degraded`: the first attempt
- * failed or timed out, the connection is lost, or the circuit is open; calls fail fast (or resolve
- * to their fallback under `onError: 'ignore'`) while the client reconnects in the background.
- * `closing`: `close()` runs; no new call is accepted, accepted ones finish. `closed`: done.
- */
-export type RedisStoreState = 'connecting' | 'ready' | 'degraded' | 'closing' | 'closed'
 
 export interface GuardCounters {
   /** Calls that failed because Redis was unreachable, slow, or the circuit was open. */
@@ -67,12 +59,8 @@ export class Guard implements CallGuard<RedisDriver> {
   #phase: 'open' | 'closing' | 'closed' = 'open'
   /** Set once close() stops waiting for accepted calls: whatever is still pending fails. */
   #cut = false
-  /** Pending while the first connection is being made; settled (and dropped) once it succeeds or fails. */
-  #startup: { promise: Promise<void>; settle: (error?: Error) => void } | undefined
-  #startupTimer: NodeJS.Timeout | undefined
+  readonly #startup: FirstConnection
   #lastError = ''
-  /** Calls waiting for the first connection now, logged once when it ends. */
-  #waiting = 0
   #inflight = 0
   #drained: (() => void) | undefined
   readonly #readyWaiters = new Set<(error?: Error) => void>()
@@ -93,32 +81,19 @@ export class Guard implements CallGuard<RedisDriver> {
       }
     }
     this.#failures = new BurstLog((event) => this.log(event))
-    let settle: (error?: Error) => void = () => {}
-    const promise = new Promise<void>((resolve, reject) => {
-      settle = (error) => (error === undefined ? resolve() : reject(error))
-    })
-    promise.catch(() => {})
-    this.#startup = { promise, settle }
+    this.#startup = new FirstConnection(options.connectTimeout, (error, waited) =>
+      this.#startupEnded(error, waited),
+    )
   }
 
-  /**
-   * Starts the clock on the first attempt, once the client exists (loading the library is not
-   * counted). The attempt ends here whatever the connection does: a server that accepts TCP and
-   * never answers the handshake must not make every call wait.
-   */
+  /** Starts the clock on the first connection (see {@link FirstConnection.begin}). */
   begin(): void {
-    if (this.#startup === undefined || this.#startupTimer !== undefined) return
-    const ms = this.#options.connectTimeout
-    this.#startupTimer = setTimeout(
-      () => this.#endStartup(new Error(`no connection within ${ms} ms (connectTimeout)`)),
-      ms,
-    )
-    this.#startupTimer.unref()
+    this.#startup.begin()
   }
 
   get state(): RedisStoreState {
     if (this.#phase !== 'open') return this.#phase
-    if (this.#startup) return 'connecting'
+    if (this.#startup.pending) return 'connecting'
     if (this.driver?.ready === true && (this.breaker?.state ?? 'closed') === 'closed') return 'ready'
     return 'degraded'
   }
@@ -140,7 +115,7 @@ export class Guard implements CallGuard<RedisDriver> {
 
   /** True while the first connection is still being made. */
   get starting(): boolean {
-    return this.#startup !== undefined
+    return this.#startup.pending
   }
 
   /**
@@ -177,12 +152,12 @@ export class Guard implements CallGuard<RedisDriver> {
     if (this.#phase === 'closed') return Promise.reject(closedError())
     const driver = this.driver
     if (driver === undefined || !driver.ready) {
-      const startup = this.#startup
+      const startup = this.#startup.promise
       if (startup !== undefined) {
         // Waited for once: the startup promise settles at connectTimeout at the latest.
-        this.#waiting++
+        this.#startup.waiting++
         return this.#track(
-          startup.promise.then(
+          startup.then(
             () => {
               this.counters.startupWaits++
               this.#degraded('startup-wait', op, 'waited for the first connection')
@@ -258,7 +233,7 @@ export class Guard implements CallGuard<RedisDriver> {
   /** Called when the driver reports a live connection. */
   connected(): void {
     if (this.#cut) return
-    this.#endStartup(undefined)
+    this.#startup.end(undefined)
     this.breaker?.success()
     this.#recovered()
     for (const wake of this.#readyWaiters) wake()
@@ -268,7 +243,7 @@ export class Guard implements CallGuard<RedisDriver> {
   down(error: unknown): void {
     if (this.#cut) return
     this.#lastError = this.scrub(error instanceof Error ? error.message : String(error))
-    this.#endStartup(error instanceof Error ? error : new Error(this.#lastError))
+    this.#startup.end(error instanceof Error ? error : new Error(this.#lastError))
   }
 
   /** Called with node-redis's backoff delay before a reconnection attempt. */
@@ -318,7 +293,7 @@ export class Guard implements CallGuard<RedisDriver> {
       this.#drained = undefined
     }
     this.#cut = true
-    this.#endStartup(closedError())
+    this.#startup.end(closedError())
     this.deadlines.failAll(closedError())
   }
 
@@ -361,12 +336,7 @@ export class Guard implements CallGuard<RedisDriver> {
     if (--this.#inflight === 0) this.#drained?.()
   }
 
-  #endStartup(error: Error | undefined): void {
-    const startup = this.#startup
-    if (startup === undefined) return
-    this.#startup = undefined
-    clearTimeout(this.#startupTimer)
-    this.#startupTimer = undefined
+  #startupEnded(error: Error | undefined, waited: number): void {
     if (error !== undefined && !(error instanceof CacheClosedError)) {
       this.#lastError ||= this.scrub(error.message)
       // A first attempt that failed or never completed its handshake counts like any failure.
@@ -375,11 +345,9 @@ export class Guard implements CallGuard<RedisDriver> {
         `Redis unavailable at startup (${this.scrub(error.message)}); calls fail fast until it connects`,
       )
     }
-    if (error === undefined && this.#waiting > 0) {
-      this.log({ level: 'info', message: `${this.#waiting} calls waited for the first Redis connection` })
+    if (error === undefined && waited > 0) {
+      this.log({ level: 'info', message: `${waited} calls waited for the first Redis connection` })
     }
-    this.#waiting = 0
-    startup.settle(error)
   }
 
   #degraded(kind: string, operation: string, reason: string): void {

@@ -3,7 +3,6 @@ export type { BreakerOptions, BreakerState } from './breaker.js'
 export { DEFAULT_CHANNEL as INVALIDATION_CHANNEL, redisInvalidationBus } from './bus.js'
 export type { PubSubChannel, PubSubChannelOptions } from './channel.js'
 export { redisOptionsFromEnv } from './env.js'
-export type { RedisStoreState } from './guard.js'
 export type { RedisInspection } from './inspect.js'
 export type {
   RedisClientOptions,
@@ -12,6 +11,7 @@ export type {
   RedisLogEvent,
   RedisSentinelOptions,
   RedisStoreOptions,
+  RedisStoreState,
   RedisUrlOptions,
 } from './options.js'
 export { type Script, type ScriptRunner, script } from './scripts.js'

@@ -252,3 +252,12 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     secrets,
   }
 }
+
+/**
+ * Where the store stands. `connecting`: the first connection is being made (calls wait for it,
+ * once, up to `connectTimeout`). `ready`: connected, circuit closed. `degraded`: the first attempt
+ * failed or timed out, the connection is lost, or the circuit is open; calls fail fast (or resolve
+ * to their fallback under `onError: 'ignore'`) while the client reconnects in the background.
+ * `closing`: `close()` runs; no new call is accepted, accepted ones finish. `closed`: done.
+ */
+export type RedisStoreState = 'connecting' | 'ready' | 'degraded' | 'closing' | 'closed'

@@ -1,6 +1,7 @@
 import type { StoreStats } from '../types.js'
 import type { BreakerState } from './breaker.js'
-import type { Guard, RedisStoreState } from './guard.js'
+import type { Guard } from './guard.js'
+import type { RedisStoreState } from './options.js'
 import type { SubscriptionCounts, Subscriptions } from './subscriptions.js'
 
 /** What a Redis store has done: the common store stats plus timeouts, breaker trips and ignored errors. */

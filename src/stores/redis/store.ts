@@ -22,10 +22,15 @@ import {
 import { integerError, mget, px, tagEntry, toBytes, toValue, unlink, writeEntry } from './commands.js'
 import { connect } from './connect.js'
 import type { RedisArg, RedisDriver, SubscriptionStatus, Unsubscribe } from './driver.js'
-import { Guard, type RedisStoreState } from './guard.js'
+import { Guard } from './guard.js'
 import { inspectNodes, type RedisInspection } from './inspect.js'
 import { redisLeases } from './leases.js'
-import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import {
+  type RedisStoreOptions,
+  type RedisStoreState,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js'
 import { deleteMatching, scanPages } from './scan.js'
 import { INCR, runScript, type ScriptRunner } from './scripts.js'
 import { type RedisStoreStats, redisStoreStats } from './stats.js'
