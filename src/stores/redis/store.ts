@@ -39,6 +39,10 @@ import { deleteTagged, expireTagged } from './tags.js'
 
 const CAPABILITIES: StoreCapabilities = { valueKind: 'bytes', atomic: true, shared: true, tags: true }
 
+/** Integer replies as answers: EXISTS of one key, UNLINK of one key. */
+const isOne = (n: unknown) => Number(n) === 1
+const isPositive = (n: unknown) => Number(n) > 0
+
 /** The most close() may take, whatever the state: drain (1 s at most), teardown, timers. */
 const CLOSE_BUDGET_MS = 1900
 
@@ -121,12 +125,7 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   has(key: string): Promise<boolean> {
     checkKey(key)
-    return this.#guard.command(
-      'has',
-      (d) => d.send(['EXISTS', key], key),
-      (n) => Number(n) === 1,
-      false,
-    )
+    return this.#guard.command('has', (d) => d.send(['EXISTS', key], key), isOne, false)
   }
 
   set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
@@ -179,12 +178,7 @@ export class RedisStore implements StoreCore, StoreExtras {
 
   delete(key: string): Promise<boolean> {
     checkKey(key)
-    return this.#guard.command(
-      'delete',
-      (d) => d.send(['UNLINK', key], key),
-      (n) => Number(n) > 0,
-      false,
-    )
+    return this.#guard.command('delete', (d) => d.send(['UNLINK', key], key), isPositive, false)
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
