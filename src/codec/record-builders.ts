@@ -82,9 +82,12 @@ export function knownShape(
 ): KnownShape | undefined {
   const slot = table.get(hash)
   if (slot === undefined) return undefined
-  const shape = Array.isArray(slot) ? slot.find((s) => sameBytes(s.bytes, src, start, end)) : slot
-  if (shape === undefined || (!Array.isArray(slot) && !sameBytes(shape.bytes, src, start, end)))
-    return undefined
+  const shape = Array.isArray(slot)
+    ? slot.find((s) => sameBytes(s.bytes, src, start, end))
+    : sameBytes(slot.bytes, src, start, end)
+      ? slot
+      : undefined
+  if (shape === undefined) return undefined
   if (shape.build === undefined && codegen && ++shape.seen === COMPILE_AFTER)
     shape.build = compile(shape.names)
   return shape
