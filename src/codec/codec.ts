@@ -1,8 +1,9 @@
 import { CorruptValueError, InvalidOptionError } from '../errors.js'
 import { checkValueBytes, maxValueBytesOption } from '../internal/index.js'
 import { type CompressionOptions, type Compressor, createCompressor, decompress } from './compression.js'
+import { packPlain } from './msgpack-writer.js'
 import { isPlainData } from './plain-data.js'
-import { jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js'
+import { jsonSerializer, MSGPACK_SERIALIZERS, msgpackSerializer, type Serializer } from './serializers.js'
 import { DEFAULT_LIMITS, Envelope, snapshot } from './value.js'
 
 /** Encodes cache values for stores that keep bytes (Redis, SQL) and decodes them back. */
@@ -55,12 +56,12 @@ export function createCodec(options: CodecOptions = {}): Codec {
   for (const s of [msgpackSerializer(), jsonSerializer(), serializer]) readers.set(s.id, s)
   // cachekit's own readers build only cache values; what your serializer returns is checked.
   const trusted = new Set([1, 2])
+  const writesPlain = MSGPACK_SERIALIZERS.has(serializer)
 
   function encode(value: unknown): Uint8Array {
     if (typeof value === 'number' && Number.isSafeInteger(value) && !Object.is(value, -0)) {
       return Buffer.from(String(value), 'latin1')
     }
-    if (!isPlainData(value)) snapshot(value, 'check')
     let flags = 0
     let envelope: Buffer | undefined
     let inner = value
@@ -70,7 +71,19 @@ export function createCodec(options: CodecOptions = {}): Codec {
       envelope = encodeEnvelope(value)
       inner = value.value
     }
-    let payload = serializer.serialize(inner)
+    const extra = envelope ? envelope.byteLength : 0
+    // Plain data is checked and written in one walk, straight after the header's room.
+    const plain = writesPlain ? packPlain(inner, compressor ? 0 : HEADER + extra) : undefined
+    if (plain !== undefined && !compressor) {
+      checkValueBytes(plain.byteLength, maxValueBytes)
+      plain[0] = MAGIC
+      plain[1] = serializer.id
+      plain[2] = flags
+      if (envelope) plain.set(envelope, HEADER)
+      return plain
+    }
+    if (plain === undefined && !isPlainData(value)) snapshot(value, 'check')
+    let payload = plain ?? serializer.serialize(inner)
     if (compressor && payload.byteLength >= compressor.threshold) {
       const packed = compressor.compress(payload)
       if (packed.byteLength < payload.byteLength) {
@@ -78,7 +91,6 @@ export function createCodec(options: CodecOptions = {}): Codec {
         flags |= compressor.code
       }
     }
-    const extra = envelope ? envelope.byteLength : 0
     const total = HEADER + extra + payload.byteLength
     checkValueBytes(total, maxValueBytes)
     const out = Buffer.allocUnsafe(total)

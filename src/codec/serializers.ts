@@ -30,13 +30,21 @@ export function msgpackSerializer(limits: DecodeLimits = DEFAULT_LIMITS): Serial
     useBigIntExtension: true,
     moreTypes: true,
   })
-  return {
+  const serializer: Serializer = {
     id: 1,
     name: 'msgpack',
     serialize: (value) => packr.pack(value),
     deserialize: (bytes) => readMsgpack(bytes, limits),
   }
+  MSGPACK_SERIALIZERS.add(serializer)
+  return serializer
 }
+
+/**
+ * The serializers {@link msgpackSerializer} made: the codec writes plain data for these with
+ * `packPlain` (msgpack-writer.ts), which writes the bytes their msgpackr would.
+ */
+export const MSGPACK_SERIALIZERS = new WeakSet<Serializer>()
 
 const TAG = '$ck'
 
