@@ -1,7 +1,6 @@
 import type { Codec } from '../codec/index.js'
-import { Envelope, UNDEFINED } from '../codec/index.js'
 import { CorruptValueError, InvalidOptionError } from '../errors.js'
-import type { Clock, MaybePromise } from '../internal/index.js'
+import { type Clock, type MaybePromise, within } from '../internal/index.js'
 import { channel } from '../observe/index.js'
 import type {
   CompleteStore,
@@ -17,21 +16,10 @@ import type {
 } from '../stores/index.js'
 import { BACKING, type Backing, backingThrough } from '../stores/index.js'
 import { type Invalidation, type InvalidationBus, instanceId } from './bus.js'
+import { fromL2, isCounter, toL2 } from './l2-form.js'
 
 /** How long `close()` waits for the bus to stop delivering before it releases the tiers anyway. */
 const UNSUBSCRIBE_WAIT_MS = 300
-
-/** A bare safe integer: what `incr` works on, kept unwrapped in L2. */
-function isCounter(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value)
-}
-
-/** Waits for `work` at most `ms`. */
-async function within(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
-  clearTimeout(timer)
-}
 
 export interface TieredStoreOptions {
   /** The longest an L1 copy lives, whatever the entry's TTL (`null`: no cap). */
@@ -318,36 +306,12 @@ export class TieredStore implements StoreCore, StoreExtras {
     return value
   }
 
-  /** The L2 form of a value: tags folded into the entry, encoded when L2 keeps bytes. */
   #encode(value: unknown, tags: readonly string[] | undefined): unknown {
-    let wrapped = value
-    // A counter stays a bare integer so L2 can `incr` it; L2 keeps its tags itself.
-    if (tags && tags.length > 0 && !isCounter(value)) {
-      wrapped =
-        value instanceof Envelope
-          ? new Envelope(value.value, value.staleAt, tags)
-          : new Envelope(value, Infinity, tags)
-    }
-    const { codec } = this.#options
-    if (!codec) return wrapped
-    if (wrapped === UNDEFINED) return codec.encode(undefined)
-    if (wrapped instanceof Envelope && wrapped.value === UNDEFINED) {
-      return codec.encode(new Envelope(undefined, wrapped.staleAt, wrapped.tags))
-    }
-    return codec.encode(wrapped)
+    return toL2(value, tags, this.#options.codec)
   }
 
-  /** The cache's form of an L2 entry, and the tags it carried. */
   #decode(raw: unknown): { value: unknown; tags: readonly string[] | undefined } {
-    let value = this.#options.codec ? this.#options.codec.decode(raw as Uint8Array) : raw
-    let tags: readonly string[] | undefined
-    if (value instanceof Envelope) {
-      tags = value.tags
-      const inner = value.value === undefined ? UNDEFINED : value.value
-      // A graced entry keeps its tags inside, so `touch` can rewrite it without losing them.
-      value = value.staleAt === Infinity ? inner : new Envelope(inner, value.staleAt, tags)
-    } else if (value === undefined) value = UNDEFINED
-    return { value, tags }
+    return fromL2(raw, this.#options.codec)
   }
 
   #l1Options(options: StoreWriteOptions): StoreWriteOptions {
