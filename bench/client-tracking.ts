@@ -83,7 +83,7 @@ async function runOn(server: BenchRedis, quick: boolean) {
   const latency = new Map<string, Latency>()
   for (const library of LIBRARIES) {
     progress(`invalidation: ${library}, 1 writer + ${READERS} readers, ${writes} writes`)
-    latency.set(library, await invalidationLatency(server, library, writes, READERS))
+    latency.set(library, await invalidationLatency(server, library, writes, READERS, 'spin'))
   }
 
   const costs = new Map<string, WriteCost>()

@@ -6,6 +6,7 @@
  * (lib/invalidation-child.ts), one writing, two reading.
  */
 
+import os from 'node:os'
 import { createKeyv } from '@keyv/redis'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
@@ -120,7 +121,7 @@ async function runOn(server: BenchRedis, quick: boolean) {
   const latency = new Map<Library, Latency>()
   for (const library of ['cachekit', 'bentocache'] as const) {
     progress(`invalidation: ${library}, 1 writer + ${READERS} readers, ${writes} writes`)
-    latency.set(library, await invalidationLatency(server, library, writes, READERS))
+    latency.set(library, await invalidationLatency(server, library, writes, READERS, 'paced'))
   }
 
   const ck = hitResults.get(CACHEKIT)!
@@ -176,7 +177,9 @@ async function runOn(server: BenchRedis, quick: boolean) {
     '',
     '### Invalidation latency across 3 processes',
     '',
-    `Three Node processes, each with its own tiered cache on the same Redis: one writer and ${READERS} readers. Before timing, the writer writes one key per round (value \`{ round, v: 0 }\`) and, after 300 ms for its bus messages to pass, each reader reads them all, which fills its L1. Each round: the parent deletes the round's key from Redis directly (no bus message), so a reader that still reads \`v: 0\` proves the key comes from its L1 (a round where any reader fails this proof is discarded); the readers then read the key in a loop, yielding to the event loop between reads, and the writer records t0 and calls \`set(key, { round, v: 1 })\`. A reader's latency is the time from t0 to its first read of \`v: 1\`, which it can only get once the invalidation has dropped its L1 copy; times come from \`process.hrtime.bigint()\` (CLOCK_MONOTONIC, shared by the processes). ${writes} writes × ${READERS} readers; "lost" counts reader rounds that never saw the new value within 2 s. "write" is the writer's own \`set\` (L2 write + publish).`,
+    `Three Node processes, each with its own tiered cache on the same Redis: one writer and ${READERS} readers. Before timing, the writer writes one key per round (value \`{ round, v: 0 }\`) and, after 300 ms for its bus messages to pass, each reader reads them all, which fills its L1. Each round: the parent deletes the round's key from Redis directly (no bus message), so a reader that still reads \`v: 0\` proves the key comes from its L1 (a round where any reader fails this proof is discarded); the readers then read the key about once a millisecond (\`setTimeout(1)\` between reads, idle in between, as a server answering ~1,000 requests/s would be), and the writer records t0 and calls \`set(key, { round, v: 1 })\`. A reader's latency is the time from t0 to its first read of \`v: 1\`, which it can only get once the invalidation has dropped its L1 copy, so it includes the wait for the reader's next read (up to ~1 ms, later when a busy machine fires the timer late); times come from \`process.hrtime.bigint()\` (CLOCK_MONOTONIC, shared by the processes). ${writes} writes × ${READERS} readers; "lost" counts reader rounds that never saw the new value within 2 s. "write" is the writer's own \`set\` (cachekit on standalone Redis sends the SET and its PUBLISH in one round trip).`,
+    '',
+    `Until December 2026 the readers read in a busy loop (\`setImmediate\` between reads). Two always-runnable readers then shared the machine's ${os.availableParallelism()} cores with the writer, Redis and this runner, and the tail followed the OS scheduler: timing each step of a round (t0, PUBLISH answered, message handled in the reader, read) showed the slowest rounds were those where a reader process did not run at all for tens of ms, often after the writer's PUBLISH had long been answered. That method gave cachekit p50 2.05 ms, p99 11.92 ms (BentoCache p99 15.68 ms) on a quiet machine; bench/client-tracking.ts still uses it.`,
     '',
     table(['Tiered cache', 'samples', 'p50', 'p90', 'p99', 'max', 'write p50', 'lost'], latencyRows),
     '',

@@ -6,7 +6,7 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generate } from './data.js'
-import type { Library, Reply, Request } from './invalidation-child.js'
+import type { Library, Pace, Reply, Request } from './invalidation-child.js'
 import { IpcChild } from './ipc-child.js'
 import { type BenchRedis, command } from './redis-server.js'
 
@@ -26,14 +26,15 @@ const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'inv
  * One writer and `readers` readers, `writes` rounds. Before timing, the writer writes one key per
  * round (value `{ round, v: 0 }`) and, after 300 ms for its messages to pass, each reader reads
  * them all, which fills its local cache. Each round, every reader first proves it serves the key
- * locally (how depends on the library, see {@link Reply} `started`), then reads it in a loop until
- * it sees the writer's `{ round, v: 1 }`.
+ * locally (how depends on the library, see {@link Reply} `started`), then reads it in a loop (at
+ * `pace`) until it sees the writer's `{ round, v: 1 }`.
  */
 export async function invalidationLatency(
   server: BenchRedis,
   library: Library,
   writes: number,
   readers: number,
+  pace: Pace,
 ): Promise<Latency> {
   const children = Array.from({ length: 1 + readers }, () => new Child(library, server.url))
   try {
@@ -57,7 +58,7 @@ export async function invalidationLatency(
       if (started[0]!.proof === 'l2-delete' && (await command(server.port, `DEL ${l2Key(key)}`)) !== '1') {
         throw new Error(`${library}: ${l2Key(key)} was not in Redis; the L1 proof would mean nothing`)
       }
-      for (const reader of others) reader.send({ type: 'arm', key, round })
+      for (const reader of others) reader.send({ type: 'arm', key, round, pace })
       const armed = await Promise.all(others.map((r) => r.next('armed')))
       const seen = Promise.all(others.map((r) => r.next('seen')))
       writer.send({ type: 'write', key, round })

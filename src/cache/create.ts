@@ -121,9 +121,13 @@ function resolveStore(options: CacheOptions, clock: Clock): Store {
   const l1 = completeStore(options.tiers[0])
   const l2 = completeStore(withFallback(options.tiers[1], options, clock, false))
   const bus = options.bus === false ? undefined : (options.bus ?? busOf(options.tiers[1]))
+  // Writes through a fallback store may go elsewhere, and later: only a bare L2 can be vouched for.
+  const shared = options.tiers[1]
+  const inOrderWith = options.fallback === undefined ? bus?.inOrderWith?.bind(bus) : undefined
   return new TieredStore(options.tiers, l1, l2, {
     l1Ttl: options.l1Ttl === undefined ? null : ttlToMs(options.l1Ttl),
     bus,
+    ...(inOrderWith ? { inOrder: () => inOrderWith(shared) } : {}),
     codec: l2.capabilities.valueKind === 'bytes' ? resolveCodec(options.codec) : undefined,
     clock,
     release: async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Store } from '../stores/index.js'
 
 /**
  * What one instance tells the others after a write: which L1 copies to drop. Keys, patterns and
@@ -36,6 +37,15 @@ export interface InvalidationBus {
    * it for more than a moment, so a bus that ignores `signal` cannot hold `close()` up.
    */
   subscribe(listener: BusListener, signal?: AbortSignal): Promise<() => Promise<void>>
+  /**
+   * Optional. True when a `publish` called right after `store.set`, `setMany`, `delete` or
+   * `deleteMany` was called (before it resolved) cannot reach another instance before that write
+   * took effect: the store sends both down one connection to one server, which runs them in that
+   * order (the Redis store's own bus, on a standalone server). A tiered cache then sends a write
+   * and its invalidation in one round trip; otherwise it publishes only once the write is answered,
+   * so no instance can refill its L1 from the value being replaced.
+   */
+  inOrderWith?(store: Store): boolean
 }
 
 /** A bus inside one process, with `disconnect`/`reconnect` to rehearse outages in tests. */

@@ -1,7 +1,6 @@
 import type { Codec } from '../codec/index.js'
-import { Envelope, UNDEFINED } from '../codec/index.js'
 import { CorruptValueError, InvalidOptionError } from '../errors.js'
-import type { Clock, MaybePromise } from '../internal/index.js'
+import { type Clock, type MaybePromise, within } from '../internal/index.js'
 import { channel } from '../observe/index.js'
 import type {
   CompleteStore,
@@ -17,27 +16,21 @@ import type {
 } from '../stores/index.js'
 import { BACKING, type Backing, backingThrough } from '../stores/index.js'
 import { type Invalidation, type InvalidationBus, instanceId } from './bus.js'
+import { fromL2, isCounter, toL2 } from './l2-form.js'
 
 /** How long `close()` waits for the bus to stop delivering before it releases the tiers anyway. */
 const UNSUBSCRIBE_WAIT_MS = 300
-
-/** A bare safe integer: what `incr` works on, kept unwrapped in L2. */
-function isCounter(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value)
-}
-
-/** Waits for `work` at most `ms`. */
-async function within(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
-  clearTimeout(timer)
-}
 
 export interface TieredStoreOptions {
   /** The longest an L1 copy lives, whatever the entry's TTL (`null`: no cap). */
   readonly l1Ttl: number | null
   /** Carries invalidations to the other instances; none for a single instance. */
   readonly bus: InvalidationBus | undefined
+  /**
+   * True while an invalidation published right after an L2 write was sent cannot overtake it
+   * (the bus's {@link InvalidationBus.inOrderWith} for the L2 tier); absent: never.
+   */
+  readonly inOrder?: () => boolean
   /** Encodes L2 entries when L2 keeps bytes. */
   readonly codec: Codec | undefined
   readonly clock: Clock
@@ -155,9 +148,8 @@ export class TieredStore implements StoreCore, StoreExtras {
   }
 
   async set(key: string, value: unknown, options: StoreWriteOptions): Promise<void> {
-    await this.#l2.set(key, this.#encode(value, options.tags), options)
-    await this.#l1.set(key, value, this.#l1Options(options))
-    await this.#publish({ keys: [key] })
+    const l2 = this.#l2.set(key, this.#encode(value, options.tags), options)
+    return this.#written(l2, () => this.#l1.set(key, value, this.#l1Options(options)), { keys: [key] })
   }
 
   /**
@@ -170,6 +162,7 @@ export class TieredStore implements StoreCore, StoreExtras {
     options: StoreWriteOptions,
     route: { readonly l2: boolean; readonly bus: boolean },
   ): Promise<void> {
+    if (route.l2 && route.bus) return this.set(key, value, options)
     if (route.l2) await this.#l2.set(key, this.#encode(value, options.tags), options)
     await this.#l1.set(key, value, this.#l1Options(options))
     if (route.bus) await this.#publish({ keys: [key] })
@@ -196,25 +189,19 @@ export class TieredStore implements StoreCore, StoreExtras {
   }
 
   async setMany(writes: readonly StoreWrite[]): Promise<void> {
-    await this.#l2.setMany(
+    const l2 = this.#l2.setMany(
       writes.map((write) => ({ ...write, value: this.#encode(write.value, write.tags) })),
     )
-    await this.#l1.setMany(writes.map((write) => ({ ...write, ...this.#l1Options(write) })))
-    await this.#publish({ keys: writes.map((write) => write.key) })
+    const setL1 = () => this.#l1.setMany(writes.map((write) => ({ ...write, ...this.#l1Options(write) })))
+    return this.#written(l2, setL1, { keys: writes.map((write) => write.key) })
   }
 
   async delete(key: string): Promise<boolean> {
-    const deleted = await this.#l2.delete(key)
-    await this.#l1.delete(key)
-    await this.#publish({ keys: [key] })
-    return deleted
+    return this.#written(this.#l2.delete(key), () => this.#l1.delete(key), { keys: [key] })
   }
 
   async deleteMany(keys: readonly string[]): Promise<number> {
-    const deleted = await this.#l2.deleteMany(keys)
-    await this.#l1.deleteMany(keys)
-    await this.#publish({ keys })
-    return deleted
+    return this.#written(this.#l2.deleteMany(keys), () => this.#l1.deleteMany(keys), { keys })
   }
 
   async incr(key: string, delta: number, options: StoreWriteOptions): Promise<number> {
@@ -318,36 +305,12 @@ export class TieredStore implements StoreCore, StoreExtras {
     return value
   }
 
-  /** The L2 form of a value: tags folded into the entry, encoded when L2 keeps bytes. */
   #encode(value: unknown, tags: readonly string[] | undefined): unknown {
-    let wrapped = value
-    // A counter stays a bare integer so L2 can `incr` it; L2 keeps its tags itself.
-    if (tags && tags.length > 0 && !isCounter(value)) {
-      wrapped =
-        value instanceof Envelope
-          ? new Envelope(value.value, value.staleAt, tags)
-          : new Envelope(value, Infinity, tags)
-    }
-    const { codec } = this.#options
-    if (!codec) return wrapped
-    if (wrapped === UNDEFINED) return codec.encode(undefined)
-    if (wrapped instanceof Envelope && wrapped.value === UNDEFINED) {
-      return codec.encode(new Envelope(undefined, wrapped.staleAt, wrapped.tags))
-    }
-    return codec.encode(wrapped)
+    return toL2(value, tags, this.#options.codec)
   }
 
-  /** The cache's form of an L2 entry, and the tags it carried. */
   #decode(raw: unknown): { value: unknown; tags: readonly string[] | undefined } {
-    let value = this.#options.codec ? this.#options.codec.decode(raw as Uint8Array) : raw
-    let tags: readonly string[] | undefined
-    if (value instanceof Envelope) {
-      tags = value.tags
-      const inner = value.value === undefined ? UNDEFINED : value.value
-      // A graced entry keeps its tags inside, so `touch` can rewrite it without losing them.
-      value = value.staleAt === Infinity ? inner : new Envelope(inner, value.staleAt, tags)
-    } else if (value === undefined) value = UNDEFINED
-    return { value, tags }
+    return fromL2(raw, this.#options.codec)
   }
 
   #l1Options(options: StoreWriteOptions): StoreWriteOptions {
@@ -378,6 +341,26 @@ export class TieredStore implements StoreCore, StoreExtras {
         error,
       })
     }
+  }
+
+  /**
+   * Finishes a write whose L2 command is on its way (`l2`): L1 is updated once L2 took it, and the
+   * other instances are told. Their L1 must not refill from the old L2 value, so the message may
+   * not reach them before the write took effect: it leaves at once, in the same round trip, when
+   * the bus vouches it cannot overtake the write (`inOrder`: one connection to one server, which
+   * runs them in order), else only once L2 has answered (two round trips).
+   */
+  async #written<T>(
+    l2: MaybePromise<T>,
+    l1: () => unknown,
+    invalidation: Omit<Invalidation, 'origin'>,
+  ): Promise<T> {
+    // A failed write's early message only costs the others an L1 refill: it never rejects.
+    const early = this.#options.inOrder?.() ? this.#publish(invalidation) : undefined
+    const result = await l2
+    await l1()
+    await (early ?? this.#publish(invalidation))
+    return result
   }
 
   async #publish(invalidation: Omit<Invalidation, 'origin'>): Promise<void> {

@@ -278,3 +278,84 @@ describe('tier configuration', () => {
     expect(await b.get('k')).toBe(1)
   })
 })
+
+/** A memory L2 whose writes take effect at once but are answered only when `answer()` is called. */
+function answeredLater() {
+  const inner = memoryStore()
+  const waiting: (() => void)[] = []
+  const held = new Set<PropertyKey>(['set', 'setMany', 'delete', 'deleteMany'])
+  const store = new Proxy(inner, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target)
+      if (typeof value !== 'function') return value
+      if (!held.has(property)) return value.bind(target)
+      return (...args: unknown[]) => {
+        const result = value.apply(target, args)
+        return new Promise((resolve) => waiting.push(() => resolve(result)))
+      }
+    },
+  }) as Store
+  return {
+    store,
+    unanswered: () => waiting.length,
+    answer: () => {
+      for (const resolve of waiting.splice(0)) resolve()
+    },
+  }
+}
+
+/** A bus that records what is published, vouching for the order of writes to `ordered` only. */
+function recordingBus(published: unknown[], ordered: Store | undefined): InvalidationBus {
+  return {
+    publish: async (invalidation) => {
+      published.push(invalidation.keys)
+    },
+    subscribe: async (listener) => {
+      listener.up()
+      return async () => {}
+    },
+    inOrderWith: (store) => store === ordered,
+  }
+}
+
+describe('invalidations in the same round trip as the write', () => {
+  it('a bus that vouches for the order with L2 gets each invalidation before L2 has answered', async () => {
+    const l2 = answeredLater()
+    const published: unknown[] = []
+    const cache = createCache({ tiers: [memoryStore(), l2.store], bus: recordingBus(published, l2.store) })
+    caches.push(cache)
+    const writes: Promise<unknown>[] = [cache.set('k', 1), cache.setMany([['m', 2]])]
+    writes.push(cache.delete('d'), cache.deleteMany(['x', 'y']))
+    await tick()
+    expect(l2.unanswered()).toBe(4)
+    expect(published).toEqual([['k'], ['m'], ['d'], ['x', 'y']])
+    let settled = false
+    const all = Promise.all(writes).then(() => (settled = true))
+    await tick()
+    expect(settled).toBe(false) // a write resolves once L2 answered it
+    l2.answer()
+    await all
+    expect(await cache.get('k')).toBe(1)
+  })
+
+  it('otherwise the invalidation waits for L2 to answer: no vouching, another store, or a fallback', async () => {
+    for (const variant of ['none', 'other', 'fallback'] as const) {
+      const l2 = answeredLater()
+      const published: unknown[] = []
+      const ordered = variant === 'other' ? memoryStore() : variant === 'fallback' ? l2.store : undefined
+      const cache = createCache({
+        tiers: [memoryStore(), l2.store],
+        bus: recordingBus(published, ordered),
+        ...(variant === 'fallback' ? { fallback: memoryStore() } : {}),
+      })
+      caches.push(cache)
+      const write = cache.set('k', 1)
+      await tick()
+      expect(l2.unanswered(), variant).toBe(1)
+      expect(published, variant).toEqual([])
+      l2.answer()
+      await write
+      expect(published, variant).toEqual([['k']])
+    }
+  })
+})

@@ -1,4 +1,5 @@
 import type { Invalidation, InvalidationBus } from '../../tiers/index.js'
+import type { Store } from '../types.js'
 import type { SubscriptionStatus, Unsubscribe } from './driver.js'
 
 /** What the bus needs from the store: a guarded PUBLISH and a subscription that outlives outages. */
@@ -9,6 +10,12 @@ export interface BusTransport {
     listener: (message: Buffer) => void,
     status: SubscriptionStatus,
   ): Promise<Unsubscribe>
+  /**
+   * See {@link InvalidationBus.inOrderWith}: true for the store itself on a standalone server, one
+   * connection that runs a PUBLISH after the write sent before it. Not on Sentinel (a client may
+   * pool its master connections) nor Cluster (the key's node is not the channel's).
+   */
+  inOrderWith?(store: Store): boolean
 }
 
 /** The channel tiered caches use unless told otherwise. */
@@ -22,6 +29,7 @@ export const DEFAULT_CHANNEL = 'cachekit:invalidate'
 export function redisInvalidationBus(transport: BusTransport, channel = DEFAULT_CHANNEL): InvalidationBus {
   return {
     publish: (invalidation) => transport.publish(channel, JSON.stringify(invalidation)),
+    ...(transport.inOrderWith ? { inOrderWith: transport.inOrderWith } : {}),
     subscribe: (listener) =>
       transport.subscribe(
         channel,

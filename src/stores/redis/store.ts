@@ -304,6 +304,7 @@ export class RedisStore implements StoreCore, StoreExtras {
             RETHROW,
           ),
         subscribe: (name, listener, status) => this.#subscribe(name, listener, status, sharded),
+        inOrderWith: (store) => store === this && this.#guard.driver?.topology === 'standalone',
       },
       channel,
     )

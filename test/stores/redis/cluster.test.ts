@@ -23,6 +23,14 @@ describe.skipIf(!redisAvailable())('redis store on Cluster (3 masters, 3 replica
     1000,
   )
 
+  it('its invalidation bus does not vouch for the order of writes: the key and the channel live on different nodes', async () => {
+    const store = redisStore({ url: setup.url, timeout: 1000 })
+    await store.ready()
+    // A tiered cache on it publishes each invalidation only once the write is answered.
+    expect(store.invalidationBus().inOrderWith?.(store)).toBe(false)
+    await store.close()
+  })
+
   it('spreads keys over masters and still finds, counts and deletes them all', async () => {
     const store = redisStore({ url: setup.url, timeout: 1000 })
     const cache = createCache({ store, prefix: 'spread' })

@@ -27,6 +27,14 @@ describe.skipIf(!redisAvailable())('redis store on Sentinel', () => {
     500,
   )
 
+  it('its invalidation bus does not vouch for the order of writes: a client may pool its master connections', async () => {
+    const store = redisStore({ url: setup.url, timeout: 1000 })
+    await store.ready()
+    // A tiered cache on it publishes each invalidation only once the write is answered.
+    expect(store.invalidationBus().inOrderWith?.(store)).toBe(false)
+    await store.close()
+  })
+
   // Last: it kills the master.
   it('survives a failover: ignore callers see no errors, throw callers see typed errors then recovery', async () => {
     const ignoring = createCache({

@@ -44,6 +44,34 @@ describe.skipIf(!redisAvailable())('tiers over Redis with the pub/sub bus', () =
     await waitFor(async () => (await b.get('k')) === undefined && (await a.get('k')) === undefined, 5000)
   })
 
+  it('a write and its invalidation share one round trip, and whoever hears it reads the new value', async () => {
+    const store = keep(redisStore({ url: server.url, timeout: 500 }))
+    const other = keep(redisStore({ url: server.url, timeout: 500 }))
+    const writer = keep(createCache({ tiers: [memoryStore(), store], prefix: 'order' }))
+    await Promise.all([store.ready(), other.ready()])
+    // One connection to one server: a PUBLISH sent after a SET runs after it.
+    expect(store.invalidationBus().inOrderWith?.(store)).toBe(true)
+    expect(store.invalidationBus().inOrderWith?.(other)).toBe(false)
+    // Another instance reads L2 the moment it hears each invalidation: it must never get the value
+    // being replaced. Large values make the server take longest over each SET.
+    const reader = keep(createCache({ store: other, prefix: 'order' }))
+    const key = writer.makeKey('k')
+    const big = 'x'.repeat(256 * 1024)
+    let heard = 0
+    const reads: Promise<number>[] = []
+    const listener = keep(redisStore({ url: server.url, timeout: 500 }))
+    await listener.channel('cachekit:invalidate').subscribe((message) => {
+      if (!(JSON.parse(message) as { keys?: string[] }).keys?.includes(key)) return
+      const expected = ++heard
+      reads.push(reader.get<{ rev: number }>('k').then((value) => (value?.rev ?? 0) - expected))
+    })
+    await waitFor(() => listener.stats().subscriptions.live === 1, 3000)
+    for (let rev = 1; rev <= 30; rev++) await writer.set('k', { rev, big })
+    await waitFor(() => heard === 30, 3000)
+    // The value written, or a later one when the writer has moved on meanwhile: never an older one.
+    expect((await Promise.all(reads)).filter((ahead) => ahead < 0)).toEqual([])
+  })
+
   describe('across processes', () => {
     const workers: ChildProcess[] = []
     let next = 0
