@@ -174,8 +174,16 @@ export class Waiters {
     }
     if (!grant.waiter.startsWith(this.#instance)) return
     const waiter = this.#byId.get(grant.waiter)
-    if (waiter !== undefined && waiter.key === key && waiter.granted === undefined) {
+    if (waiter !== undefined && waiter.key === key) {
+      // Two grants before the wait took the first: the first one's claim ran out (this process
+      // stalled), so the later one is the live one.
+      const older = waiter.granted
+      if (older !== undefined && older > grant.token) {
+        this.#backend.release(key, grant.token).catch(() => {})
+        return
+      }
       waiter.grant(grant.token, performance.now())
+      if (older !== undefined) this.#backend.release(key, older).catch(() => {})
     } else if (this.#starting.has(grant.waiter) && this.#starting.get(grant.waiter) === undefined) {
       this.#starting.set(grant.waiter, grant)
     } else {
