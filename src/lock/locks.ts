@@ -213,20 +213,20 @@ export class Locks {
     const seen = this.#waiters.messages
     // A call that may wait is queued by its first attempt already, so the release it waits for can
     // grant it the lock directly (see #wait).
-    const id = probe || wait === 0 ? undefined : this.#waiters.start()
+    const n = probe || wait === 0 ? 0 : this.#waiters.start()
     const sentAt = performance.now()
     let attempt: Attempt
     let early: Grant | undefined
     try {
-      attempt = await this.#backend.tryAcquire(key, ttl, id)
+      attempt = await this.#backend.tryAcquire(key, ttl, n === 0 ? undefined : this.#waiters.idOf(n))
     } finally {
       // A grant that arrived meanwhile is taken by the wait below; it is stale if the attempt won
       // (a lock has one holder; the grant's claim ran out before this attempt).
-      if (id !== undefined) early = this.#waiters.started(id)
+      if (n !== 0) early = this.#waiters.started(n)
     }
     if ('token' in attempt) return this.#granted(name, key, attempt.token, ttl, sentAt, signal, watchdog)
     if (probe) return undefined
-    return this.#wait(name, key, ttl, wait, signal, watchdog, sentAt, attempt.heldFor, seen, id, early)
+    return this.#wait(name, key, ttl, wait, signal, watchdog, sentAt, attempt.heldFor, seen, n, early)
   }
 
   /** The lock was granted: a handle, or (the caller gave up meanwhile) handed straight back. */
@@ -277,11 +277,13 @@ export class Locks {
     started: number,
     heldFor: number,
     seen: number,
-    id: string | undefined,
+    n: number,
     early: Grant | undefined,
   ): Promise<Lease> {
-    if (id === undefined) throw this.#timedOut(name, started)
-    const waiter = this.#waiters.add(key, signal, seen, id, early)
+    // `n` 0: a call that does not wait.
+    if (n === 0) throw this.#timedOut(name, started)
+    const waiter = this.#waiters.add(key, signal, seen, n, early)
+    const id = this.#waiters.idOf(n)
     try {
       for (;;) {
         // A release granted the lock to this wait: it runs now, with no further round trip.
@@ -295,7 +297,7 @@ export class Locks {
         if (waiter.granted !== undefined) continue
         if (signal?.aborted) throw aborted(name, signal)
         const sentAt = performance.now()
-        const attempt = await this.#backend.tryAcquire(key, ttl, id)
+        const attempt = await this.#backend.tryAcquire(key, ttl, id, true)
         if ('token' in attempt)
           return await this.#granted(name, key, attempt.token, ttl, sentAt, signal, watchdog)
         heldFor = attempt.heldFor

@@ -61,7 +61,8 @@ redis.call('SET', KEYS[1], text, 'PX', ${ttl})
 /**
  * KEYS[1] lock, KEYS[2] its fence (last token), KEYS[3] its "someone waits" mark, KEYS[4] its
  * queue of waiters (a sorted set: member `ttl:id`, score the ms its mark lapses; one hash slot);
- * ARGV[1] ttl ms, ARGV[2] the waiter's member or ''. Takes the lock with the next token (see TAKE)
+ * ARGV[1] ttl ms, ARGV[2] the waiter's member or '', ARGV[3] '1' when it may be queued already (a
+ * retry: it leaves the queue on success). Takes the lock with the next token (see TAKE)
  * and answers it (a positive integer), or marks that a waiter is there (for WAITING_MARK_MS), queues
  * ARGV[2] (for QUEUE_MARK_MS), and answers `-2 - left`, left being the holder's remaining ms (-1: no
  * expiry), so one integer reply says both.
@@ -77,7 +78,7 @@ if left ~= -2 then
   end
   return -2 - left
 end
-${TAKE('ARGV[1]')}if ARGV[2] ~= '' then redis.call('ZREM', KEYS[4], ARGV[2]) end
+${TAKE('ARGV[1]')}if ARGV[3] == '1' then redis.call('ZREM', KEYS[4], ARGV[2]) end
 return token`,
 )
 
@@ -137,9 +138,9 @@ export function redisLockBackend(store: SharedLockStore): LockBackend {
   const channel = store.channel(LOCK_CHANNEL, { sharded: false })
   return {
     shared: true,
-    async tryAcquire(key, ttl, waiter = '') {
+    async tryAcquire(key, ttl, waiter = '', retry = false) {
       const member = waiter === '' ? '' : `${ttl}:${waiter}`
-      const reply = Number(await runner.run(ACQUIRE, keysOf(key), [ttl, member]))
+      const reply = Number(await runner.run(ACQUIRE, keysOf(key), retry ? [ttl, member, '1'] : [ttl, member]))
       if (reply < 0) return { heldFor: -2 - reply } satisfies Attempt
       if (!Number.isSafeInteger(reply)) {
         throw new InvalidOptionError(

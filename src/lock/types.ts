@@ -74,9 +74,10 @@ export interface LockBackend {
   readonly shared: boolean
   /**
    * One attempt. With `waiter` (an id unique to this wait, without colons) a failed attempt also
-   * queues the waiter, and a release may then grant it the lock directly (see {@link subscribe}).
+   * queues the waiter, and a release may then grant it the lock directly (see {@link subscribe});
+   * `retry`: an earlier attempt may have queued it, so a successful one takes it out.
    */
-  tryAcquire(key: string, ttl: number, waiter?: string): Promise<Attempt>
+  tryAcquire(key: string, ttl: number, waiter?: string, retry?: boolean): Promise<Attempt>
   /**
    * Ends the lock if `token` holds it, and either grants it to a queued waiter or announces the
    * release to every process.

@@ -21,7 +21,6 @@ export class Waiter {
 
   constructor(
     readonly key: string,
-    readonly id: string,
     signal: AbortSignal | undefined,
     readonly remove: () => void,
     readonly closed: () => Error | undefined,
@@ -86,10 +85,10 @@ export class Waiter {
  */
 export class Waiters {
   readonly #byKey = new Map<string, Set<Waiter>>()
-  /** Waits by id, for grants. */
-  readonly #byId = new Map<string, Waiter>()
-  /** Ids whose first attempt is in flight, with a grant that arrived before its reply. */
-  readonly #starting = new Map<string, Grant | undefined>()
+  /** Waits by number (their id without the instance's prefix), for grants. */
+  readonly #byId = new Map<number, Waiter>()
+  /** Numbers of calls whose first attempt is in flight, with a grant that arrived before its reply. */
+  readonly #starting = new Map<number, Grant | undefined>()
   /** Prefix of this instance's waiter ids: unique among processes, no colon (see LockBackend). */
   readonly #instance = `${randomBytes(9).toString('base64url')}.`
   #sequence = 0
@@ -114,20 +113,25 @@ export class Waiters {
   }
 
   /**
-   * An id for a call that may wait, before its first attempt (which queues it): a grant that arrives
-   * before that attempt's reply is kept for {@link add}. Each {@link start} is followed by one
-   * {@link started}.
+   * A number for a call that may wait, before its first attempt (which queues it as {@link idOf}):
+   * a grant that arrives before that attempt's reply is kept for {@link add}. Each {@link start} is
+   * followed by one {@link started}. Numbers, not strings, key the maps: this is on every lock().
    */
-  start(): string {
-    const id = this.#instance + (++this.#sequence).toString(36)
-    this.#starting.set(id, undefined)
-    return id
+  start(): number {
+    const n = ++this.#sequence
+    this.#starting.set(n, undefined)
+    return n
   }
 
-  /** The first attempt of `id` replied: the grant that arrived meanwhile, if any. */
-  started(id: string): Grant | undefined {
-    const early = this.#starting.get(id)
-    this.#starting.delete(id)
+  /** The waiter id of number `n`, as the backend queues it. */
+  idOf(n: number): string {
+    return this.#instance + n.toString(36)
+  }
+
+  /** The first attempt of `n` replied: the grant that arrived meanwhile, if any. */
+  started(n: number): Grant | undefined {
+    const early = this.#starting.get(n)
+    this.#starting.delete(n)
     return early
   }
 
@@ -137,18 +141,17 @@ export class Waiters {
    * attempt was in flight), the first {@link Waiter.next} tries again at once; so does a grant that
    * arrived meanwhile (`early`).
    */
-  add(key: string, signal: AbortSignal | undefined, seen: number, id: string, early?: Grant): Waiter {
+  add(key: string, signal: AbortSignal | undefined, seen: number, n: number, early?: Grant): Waiter {
     let set = this.#byKey.get(key)
     if (!set) this.#byKey.set(key, (set = new Set()))
     const entries = set
     this.#size++
     const waiter: Waiter = new Waiter(
       key,
-      id,
       signal,
       () => {
         if (!entries.delete(waiter)) return
-        this.#byId.delete(id)
+        this.#byId.delete(n)
         this.#size--
         waiter.detach()
         if (entries.size === 0 && this.#byKey.get(key) === entries) this.#byKey.delete(key)
@@ -156,7 +159,7 @@ export class Waiters {
       () => this.#closed,
     )
     entries.add(waiter)
-    this.#byId.set(id, waiter)
+    this.#byId.set(n, waiter)
     if (this.#messages !== seen) waiter.woken = true
     if (early) waiter.grant(early.token, performance.now())
     return waiter
@@ -173,7 +176,8 @@ export class Waiters {
       return
     }
     if (!grant.waiter.startsWith(this.#instance)) return
-    const waiter = this.#byId.get(grant.waiter)
+    const n = Number.parseInt(grant.waiter.slice(this.#instance.length), 36)
+    const waiter = this.#byId.get(n)
     if (waiter !== undefined && waiter.key === key) {
       // Two grants before the wait took the first: the first one's claim ran out (this process
       // stalled), so the later one is the live one.
@@ -184,8 +188,8 @@ export class Waiters {
       }
       waiter.grant(grant.token, performance.now())
       if (older !== undefined) this.#backend.release(key, older).catch(() => {})
-    } else if (this.#starting.has(grant.waiter) && this.#starting.get(grant.waiter) === undefined) {
-      this.#starting.set(grant.waiter, grant)
+    } else if (this.#starting.has(n) && this.#starting.get(n) === undefined) {
+      this.#starting.set(n, grant)
     } else {
       this.#backend.release(key, grant.token).catch(() => {})
     }
