@@ -75,9 +75,21 @@ export class Lease implements LockHandle {
   async extend(ttl?: Duration): Promise<void> {
     const ms = ttl === undefined ? this.#ttl : requireTimeout(ttl, 'ttl')
     if (ms <= 0) throw new InvalidOptionError(`extend() on lock "${this.name}" needs a TTL greater than 0`)
+    return this.#extend(ms, undefined)
+  }
+
+  /**
+   * Takes up a lock a release granted to the wait `waiter`: extends it from its short claim to the
+   * TTL, and takes the waiter out of the lock's queue (a retry that crossed the grant re-queued it).
+   */
+  claim(waiter: string): Promise<void> {
+    return this.#extend(this.#ttl, waiter)
+  }
+
+  async #extend(ms: number, waiter: string | undefined): Promise<void> {
     if (this.#done) throw this.#notHeld()
     const sent = performance.now()
-    const ok = await this.#owner.backend.extend(this.key, this.token, ms)
+    const ok = await this.#owner.backend.extend(this.key, this.token, ms, waiter)
     if (this.#done) throw this.#notHeld()
     if (!ok) {
       const error = new LockLostError(

@@ -238,12 +238,12 @@ export class Locks {
     sentAt: number,
     signal: AbortSignal | undefined,
     watchdog: boolean,
-    claimed = false,
+    claim?: string,
   ): Lease | Promise<never> {
     // A lock granted by a release is held for at most CLAIM_MS until extended, counted here from
     // the grant's arrival, which is later than the release that made it: half of that is kept as
     // the margin until the extension below (sent at once) answers.
-    const held = claimed ? Math.min(ttl, CLAIM_MS) / 2 : ttl
+    const held = claim === undefined ? ttl : Math.min(ttl, CLAIM_MS) / 2
     const lease = new Lease(this.#owner, name, key, token, ttl, sentAt, held)
     this.#held.add(lease)
     this.#counts.acquired++
@@ -257,8 +257,8 @@ export class Locks {
         () => Promise.reject(error),
       )
     }
-    if (claimed) {
-      lease.extend().catch((error: unknown) => {
+    if (claim !== undefined) {
+      lease.claim(claim).catch((error: unknown) => {
         if (lease.holding) this.#absorbed(error, 'extend')
       })
     }
@@ -289,7 +289,7 @@ export class Locks {
         // A release granted the lock to this wait: it runs now, with no further round trip.
         const granted = waiter.granted
         if (granted !== undefined) {
-          return await this.#granted(name, key, granted, ttl, waiter.grantedAt, signal, watchdog, true)
+          return await this.#granted(name, key, granted, ttl, waiter.grantedAt, signal, watchdog, id)
         }
         const left = wait - (performance.now() - started)
         if (left <= 0) throw this.#timedOut(name, started)

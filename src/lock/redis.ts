@@ -110,11 +110,15 @@ redis.call('PUBLISH', ARGV[2], KEYS[1])
 return 1`,
 )
 
-/** KEYS[1] lock; ARGV[1] token; ARGV[2] ttl ms. Extends the lock for its holder only. */
+/**
+ * KEYS[1] lock, KEYS[2] its queue; ARGV[1] token; ARGV[2] ttl ms; ARGV[3] (optional) a queue
+ * member to remove (a grantee taking up its grant). Extends the lock for its holder only.
+ */
 const EXTEND = script(
   'lock-extend',
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`,
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] then redis.call('ZREM', KEYS[2], ARGV[3]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])`,
 )
 
 /**
@@ -152,8 +156,9 @@ export function redisLockBackend(store: SharedLockStore): LockBackend {
     async release(key, token) {
       return Number(await runner.run(RELEASE, keysOf(key), [token, LOCK_CHANNEL])) === 1
     },
-    async extend(key, token, ttl) {
-      return Number(await runner.run(EXTEND, [key], [token, ttl])) === 1
+    async extend(key, token, ttl, waiter) {
+      const args = waiter === undefined ? [token, ttl] : [token, ttl, `${ttl}:${waiter}`]
+      return Number(await runner.run(EXTEND, [key, `${key}:queue`], args)) === 1
     },
     subscribe: (listener) => channel.subscribe((message) => parseMessage(message, listener)),
   }

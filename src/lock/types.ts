@@ -83,7 +83,8 @@ export interface LockBackend {
    * release to every process.
    */
   release(key: string, token: number): Promise<boolean>
-  extend(key: string, token: number, ttl: number): Promise<boolean>
+  /** Extends the lock if `token` holds it; with `waiter`, also takes that waiter out of the queue. */
+  extend(key: string, token: number, ttl: number, waiter?: string): Promise<boolean>
   /**
    * Calls `listener` with the key of every released lock that someone waits for, or with the key and
    * a {@link Grant} when the release handed it to a queued waiter (held for its TTL, at most
