@@ -15,7 +15,9 @@ export interface HandleOwner {
 
 /**
  * A held lock. It keeps its own conservative view of the expiry: the TTL counted from the moment
- * the acquiring (or extending) call was sent, which is never later than the store's. When that
+ * the acquiring (or extending) call was sent, which is never later than the store's (for a lock a
+ * release granted, half its claim time counted from the grant's arrival, until the extension sent
+ * on arrival answers: later than the store's only if the grant took that long to arrive). When that
  * moment passes without a successful extension (a stalled process, an unreachable store), the
  * signal aborts even before anyone else takes the lock.
  */
@@ -35,13 +37,25 @@ export class Lease implements LockHandle {
   #released = false
   #lastError: unknown
 
-  constructor(owner: HandleOwner, name: string, key: string, token: number, ttl: number, sentAt: number) {
+  /**
+   * `sentAt`: when the acquiring call was sent; the lock is held for `ttl` from then, or for `held`
+   * when it was granted by a release for less (see {@link Locks}).
+   */
+  constructor(
+    owner: HandleOwner,
+    name: string,
+    key: string,
+    token: number,
+    ttl: number,
+    sentAt: number,
+    held = ttl,
+  ) {
     this.#owner = owner
     this.name = name
     this.key = key
     this.token = token
     this.#ttl = ttl
-    this.#expiresAt = sentAt + ttl
+    this.#expiresAt = sentAt + held
     this.#arm()
   }
 
@@ -61,9 +75,21 @@ export class Lease implements LockHandle {
   async extend(ttl?: Duration): Promise<void> {
     const ms = ttl === undefined ? this.#ttl : requireTimeout(ttl, 'ttl')
     if (ms <= 0) throw new InvalidOptionError(`extend() on lock "${this.name}" needs a TTL greater than 0`)
+    return this.#extend(ms, undefined)
+  }
+
+  /**
+   * Takes up a lock a release granted to the wait `waiter`: extends it from its short claim to the
+   * TTL, and takes the waiter out of the lock's queue (a retry that crossed the grant re-queued it).
+   */
+  claim(waiter: string): Promise<void> {
+    return this.#extend(this.#ttl, waiter)
+  }
+
+  async #extend(ms: number, waiter: string | undefined): Promise<void> {
     if (this.#done) throw this.#notHeld()
     const sent = performance.now()
-    const ok = await this.#owner.backend.extend(this.key, this.token, ms)
+    const ok = await this.#owner.backend.extend(this.key, this.token, ms, waiter)
     if (this.#done) throw this.#notHeld()
     if (!ok) {
       const error = new LockLostError(

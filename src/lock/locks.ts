@@ -5,8 +5,8 @@ import { backingOf } from '../stores/index.js'
 import { LockAbortedError, LockTimeoutError } from './errors.js'
 import { type HandleOwner, Lease } from './handle.js'
 import { memoryLockBackend } from './memory.js'
-import { lockKey, redisLockBackend, type SharedLockStore } from './redis.js'
-import type { LockBackend, LockHandle, LockOptions, LockStats } from './types.js'
+import { CLAIM_MS, lockKey, redisLockBackend, type SharedLockStore } from './redis.js'
+import type { Attempt, Grant, LockBackend, LockHandle, LockOptions, LockStats } from './types.js'
 import { Waiters } from './waiters.js'
 
 /** The longest lock name; the key adds a short prefix. */
@@ -92,8 +92,9 @@ export class Locks {
             reason: reason instanceof Error ? reason.message : undefined,
           })
         } else this.#counts.released++
-        // A local release needs no round trip through Redis to wake this process's next waiter.
-        if (!lost) this.#waiters.wake(handle.key)
+        // A local release needs no round trip through the store to wake this process's next waiter.
+        // A shared store's release grants the lock to a queued waiter (or wakes them) by itself.
+        if (!lost && !this.#backend.shared) this.#waiters.wake(handle.key)
       },
       absorbed: (error, operation) => this.#absorbed(error, operation),
     }
@@ -105,9 +106,10 @@ export class Locks {
   }
 
   /**
-   * Acquires the lock `name`, waiting up to `wait` for its holder to release it (woken by the
-   * release message, re-checking after a short back-off in case a message was lost, and when the
-   * holder's TTL runs out). Rejects with `LockTimeoutError` when the wait ends, `LockAbortedError`
+   * Acquires the lock `name`, waiting up to `wait` for its holder to release it (on a Redis store
+   * the release grants the lock to a waiter directly, with a new token, in the same script; the
+   * waiter also re-checks after a short back-off in case a message was lost, and when the holder's
+   * TTL runs out). Rejects with `LockTimeoutError` when the wait ends, `LockAbortedError`
    * when `signal` aborts, `StoreUnavailableError` when the store cannot be reached (never a lock
    * that was not granted), `CacheClosedError` once closed.
    *
@@ -209,11 +211,22 @@ export class Locks {
     // in flight is then not lost for the wait below (see Waiters.add).
     this.#waiters.subscribe()
     const seen = this.#waiters.messages
+    // A call that may wait is queued by its first attempt already, so the release it waits for can
+    // grant it the lock directly (see #wait).
+    const n = probe || wait === 0 ? 0 : this.#waiters.start()
     const sentAt = performance.now()
-    const attempt = await this.#backend.tryAcquire(key, ttl)
+    let attempt: Attempt
+    let early: Grant | undefined
+    try {
+      attempt = await this.#backend.tryAcquire(key, ttl, n === 0 ? undefined : this.#waiters.idOf(n))
+    } finally {
+      // A grant that arrived meanwhile is taken by the wait below; it is stale if the attempt won
+      // (a lock has one holder; the grant's claim ran out before this attempt).
+      if (n !== 0) early = this.#waiters.started(n)
+    }
     if ('token' in attempt) return this.#granted(name, key, attempt.token, ttl, sentAt, signal, watchdog)
     if (probe) return undefined
-    return this.#wait(name, key, ttl, wait, signal, watchdog, sentAt, attempt.heldFor, seen)
+    return this.#wait(name, key, ttl, wait, signal, watchdog, sentAt, attempt.heldFor, seen, n, early)
   }
 
   /** The lock was granted: a handle, or (the caller gave up meanwhile) handed straight back. */
@@ -225,8 +238,13 @@ export class Locks {
     sentAt: number,
     signal: AbortSignal | undefined,
     watchdog: boolean,
+    claim?: string,
   ): Lease | Promise<never> {
-    const lease = new Lease(this.#owner, name, key, token, ttl, sentAt)
+    // A lock granted by a release is held for at most CLAIM_MS until extended, counted here from
+    // the grant's arrival, which is later than the release that made it: half of that is kept as
+    // the margin until the extension below (sent at once) answers.
+    const held = claim === undefined ? ttl : Math.min(ttl, CLAIM_MS) / 2
+    const lease = new Lease(this.#owner, name, key, token, ttl, sentAt, held)
     this.#held.add(lease)
     this.#counts.acquired++
     if (signal?.aborted || this.#closing) {
@@ -238,6 +256,11 @@ export class Locks {
         () => Promise.reject(error),
         () => Promise.reject(error),
       )
+    }
+    if (claim !== undefined) {
+      lease.claim(claim).catch((error: unknown) => {
+        if (lease.holding) this.#absorbed(error, 'extend')
+      })
     }
     if (watchdog) lease.startWatchdog()
     return lease
@@ -254,23 +277,27 @@ export class Locks {
     started: number,
     heldFor: number,
     seen: number,
+    n: number,
+    early: Grant | undefined,
   ): Promise<Lease> {
-    const waiter = this.#waiters.add(key, signal, seen)
+    // `n` 0: a call that does not wait.
+    if (n === 0) throw this.#timedOut(name, started)
+    const waiter = this.#waiters.add(key, signal, seen, n, early)
+    const id = this.#waiters.idOf(n)
     try {
       for (;;) {
-        const left = wait - (performance.now() - started)
-        if (left <= 0) {
-          this.#counts.timeouts++
-          const waited = Math.round(performance.now() - started)
-          throw new LockTimeoutError(
-            `Lock "${name}" is still held after waiting ${waited} ms; raise "wait" or try again later`,
-            { lockName: name, waitedMs: waited },
-          )
+        // A release granted the lock to this wait: it runs now, with no further round trip.
+        const granted = waiter.granted
+        if (granted !== undefined) {
+          return await this.#granted(name, key, granted, ttl, waiter.grantedAt, signal, watchdog, id)
         }
+        const left = wait - (performance.now() - started)
+        if (left <= 0) throw this.#timedOut(name, started)
         await waiter.next(left, heldFor)
+        if (waiter.granted !== undefined) continue
         if (signal?.aborted) throw aborted(name, signal)
         const sentAt = performance.now()
-        const attempt = await this.#backend.tryAcquire(key, ttl)
+        const attempt = await this.#backend.tryAcquire(key, ttl, id, true)
         if ('token' in attempt)
           return await this.#granted(name, key, attempt.token, ttl, sentAt, signal, watchdog)
         heldFor = attempt.heldFor
@@ -278,6 +305,15 @@ export class Locks {
     } finally {
       waiter.remove()
     }
+  }
+
+  #timedOut(name: string, started: number): LockTimeoutError {
+    this.#counts.timeouts++
+    const waited = Math.round(performance.now() - started)
+    return new LockTimeoutError(
+      `Lock "${name}" is still held after waiting ${waited} ms; raise "wait" or try again later`,
+      { lockName: name, waitedMs: waited },
+    )
   }
 }
 

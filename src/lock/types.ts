@@ -63,13 +63,32 @@ export interface LockStats {
 /** The outcome of one attempt: the token, or how long the holder still has (ms; -1 unknown). */
 export type Attempt = { readonly token: number } | { readonly heldFor: number }
 
+/** A lock handed by a release straight to a queued waiter (`waiter`: its id), with its token. */
+export interface Grant {
+  readonly token: number
+  readonly waiter: string
+}
+
 /** One store's lock primitives. Every call is one round trip (one script) on a shared store. */
 export interface LockBackend {
   readonly shared: boolean
-  tryAcquire(key: string, ttl: number): Promise<Attempt>
-  /** Ends the lock if `token` holds it and announces the release to every process. */
+  /**
+   * One attempt. With `waiter` (an id unique to this wait, without colons) a failed attempt also
+   * queues the waiter, and a release may then grant it the lock directly (see {@link subscribe});
+   * `retry`: an earlier attempt may have queued it, so a successful one takes it out.
+   */
+  tryAcquire(key: string, ttl: number, waiter?: string, retry?: boolean): Promise<Attempt>
+  /**
+   * Ends the lock if `token` holds it, and either grants it to a queued waiter or announces the
+   * release to every process.
+   */
   release(key: string, token: number): Promise<boolean>
-  extend(key: string, token: number, ttl: number): Promise<boolean>
-  /** Calls `listener` with the key of every released lock; resolves to an unsubscribe function. */
-  subscribe(listener: (key: string) => void): Promise<() => Promise<void>>
+  /** Extends the lock if `token` holds it; with `waiter`, also takes that waiter out of the queue. */
+  extend(key: string, token: number, ttl: number, waiter?: string): Promise<boolean>
+  /**
+   * Calls `listener` with the key of every released lock that someone waits for, or with the key and
+   * a {@link Grant} when the release handed it to a queued waiter (held for its TTL, at most
+   * `CLAIM_MS`: the grantee extends it); resolves to an unsubscribe function.
+   */
+  subscribe(listener: (key: string, grant?: Grant) => void): Promise<() => Promise<void>>
 }
