@@ -75,11 +75,16 @@ export class CacheContext {
 
   /** The store key for a caller's key; throws for a bad key or a closed cache. */
   full(key: string): string {
+    this.check(key)
+    return this.base + key
+  }
+
+  /** Throws for a bad key or a closed cache, as {@link full} does, without building the store key. */
+  check(key: string): void {
     if (this.isClosed()) throw new CacheClosedError('This cache was closed; create a new one')
     if (typeof key !== 'string' || key.length === 0 || key.length > this.shared.maxKeyLength) {
       assertKey(key, this.shared.maxKeyLength)
     }
-    return this.base + key
   }
 
   pattern(pattern: string): string {
@@ -116,10 +121,13 @@ export class CacheContext {
 
   /** Reads without counting; synchronous when the store answers synchronously. */
   read(key: string): Read | Promise<Read> {
-    const full = this.full(key)
+    const scoped = this.scoped
+    // With scoped access (a memory store whose home is this base), the lookup is on the caller's
+    // own key string, whose hash V8 keeps, instead of a new `base + key` to flatten and hash.
+    this.check(key)
     let raw: unknown
     try {
-      raw = this.shared.store.get(full)
+      raw = scoped === undefined ? this.shared.store.get(this.base + key) : scoped.get(key)
     } catch (error) {
       return this.readFailed(key, error)
     }

@@ -131,7 +131,7 @@ export function getOrSetNow<T>(
   let pending: Read | Promise<Read>
   let timedAt: number
   try {
-    cache.full(key)
+    cache.check(key)
     if (typeof factory !== 'function') {
       throw new InvalidOptionError('getOrSet needs a factory function that produces the value', { key })
     }
