@@ -88,7 +88,8 @@ return token`,
  * waiter whose mark is oldest but live (next token, held for its TTL but at most CLAIM_MS) and
  * publishes `token:member:key`, so it runs without another round trip (and drops the waiting mark
  * if that waiter was the last one queued: its release then sends nothing); with no live waiter
- * queued (one whose mark lapsed, an older cachekit), publishes the key to wake the waiters. An
+ * queued (one whose mark lapsed, an older cachekit), publishes the key to wake the waiters. A
+ * queue member this code did not write (no positive `ttl:` in front) is dropped, not granted. An
  * uncontended release sends nothing to the processes subscribed.
  */
 const RELEASE = script(
@@ -97,11 +98,17 @@ const RELEASE = script(
 redis.call('DEL', KEYS[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then return 1 end
 ${CLOCK}redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ms)
-local member = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+local member, ttl
+repeat
+  member = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+  if member then
+    redis.call('ZREM', KEYS[4], member)
+    ttl = tonumber(string.match(member, '^(%d+):') or '')
+  end
+until member == nil or (ttl ~= nil and ttl > 0)
 if member then
-  redis.call('ZREM', KEYS[4], member)
   if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('DEL', KEYS[3]) end
-  local ttl = math.min(tonumber(string.match(member, '^(%d+):')), ${CLAIM_MS})
+  ttl = math.min(ttl, ${CLAIM_MS})
 ${TAKE('ttl')}  redis.call('PUBLISH', ARGV[2], text .. ':' .. member .. ':' .. KEYS[1])
   return 1
 end

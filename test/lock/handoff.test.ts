@@ -124,6 +124,25 @@ describe('lock handoff: a release grants the lock to a queued waiter (Redis)', (
     await locks.close()
   })
 
+  it('queue members cachekit did not write are dropped, and the release still succeeds', async () => {
+    const locks = createLocks({ store: store(), prefix: 'planted:' })
+    const held = await locks.lock('job', { ttl: 10_000 })
+    const time = server.cli('TIME').split('\n').map(Number)
+    const live = String(Math.floor((time[0] as number) * 1000 + (time[1] as number) / 1000) + 1000)
+    server.cli('SET', '__cachekit:lock:{planted:job}:waiting', '1', 'PX', '2000')
+    for (const member of ['garbage', '0:zero-ttl', ':no-ttl', 'x1:y']) {
+      server.cli('ZADD', '__cachekit:lock:{planted:job}:queue', live, member)
+    }
+    expect(await held.release()).toBe(true)
+    // Nobody real was queued: the lock is free, not granted to a planted member.
+    expect(server.cli('EXISTS', '__cachekit:lock:{planted:job}')).toBe('0')
+    expect(server.cli('EXISTS', '__cachekit:lock:{planted:job}:queue')).toBe('0')
+    const next = await locks.lock('job', { wait: 0 })
+    expect(next.token).toBeGreaterThan(held.token)
+    await next.release()
+    await locks.close()
+  })
+
   it('many waiters in several processes: every one gets the lock once, tokens strictly increase', async () => {
     const stores = [store(), ...[1, 2].map(() => redisStore({ url: server.url, timeout: 1000 }))]
     const all = stores.map((s) => createLocks({ store: s, prefix: 'many:' }))
