@@ -153,6 +153,8 @@ export function redisBackend(runner: ScriptRunner): SessionBackend {
 
 function text(value: unknown): string {
   if (typeof value === 'string') return value
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8')
+  // A view over the reply's bytes, not a copy of them.
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')
   return String(value)
 }

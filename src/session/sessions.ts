@@ -1,9 +1,10 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import type { Cache } from '../cache/index.js'
 import { InvalidOptionError } from '../errors.js'
 import { type Ttl, ttlToMs } from '../internal/index.js'
 import { backendFor, type SessionBackend, type SessionWrite, type WriteOutcome } from './backend.js'
 import { SessionSecretError } from './errors.js'
+import { digest, serialize } from './fields.js'
 
 /** A session's data: top-level fields with JSON values. */
 export type SessionData = { [field: string]: unknown }
@@ -13,7 +14,7 @@ export type SessionData = { [field: string]: unknown }
  * this request changed (see {@link Sessions.save}). Plain JSON, so a framework door can carry it.
  */
 export interface SessionSnapshot {
-  /** Field → digest of the JSON it had when read. */
+  /** Field → the JSON it had when read, short JSON as is and longer JSON as a digest. */
   readonly fields: { readonly [field: string]: string }
   /** When the record was last written or touched (epoch ms). */
   readonly touchedAt: number
@@ -73,6 +74,12 @@ export type SaveOutcome = 'written' | 'touched' | 'skipped' | 'destroyed'
 const MIN_SECRET = 32
 
 /**
+ * How many recent session ids (and user ids) keep their keyed hash in memory, so the load and the
+ * save of one request, and a browser's next requests, compute it once. First in, first out.
+ */
+const HASHES_KEPT = 1024
+
+/**
  * The session core every framework door uses. A save is a field-level merge against what the
  * request read: it sets the fields whose value changed and removes the fields it deleted, and
  * leaves every other field as the store has it now. So concurrent requests that change different
@@ -91,6 +98,10 @@ export class Sessions {
   /** Idle lifetime in ms. */
   readonly ttl: number
   readonly #touchAfterMs: number
+  /** Session id → its handle, for the last {@link HASHES_KEPT} ids hashed. */
+  readonly #handles = new Map<string, string>()
+  /** User id → its keyed hash, likewise. */
+  readonly #users = new Map<string, string>()
 
   constructor(options: SessionsOptions) {
     if (typeof options.secret !== 'string' || options.secret.length < MIN_SECRET) {
@@ -129,7 +140,7 @@ export class Sessions {
 
   /** The keyed hash that stands for a session id in the store and in {@link UserSession.handle}. */
   handleOf(id: string): string {
-    return this.#hash('session', id)
+    return this.#hashKept(this.#handles, 'session', id)
   }
 
   /** The session, or `undefined` when it does not exist, expired or was destroyed. */
@@ -155,7 +166,7 @@ export class Sessions {
     const set = new Map<string, string>()
     for (const [field, json] of fields) if (snapshot.fields[field] !== digest(json)) set.set(field, json)
     const remove = Object.keys(snapshot.fields).filter((field) => !fields.has(field))
-    if (remove.length === 0 && [...set.keys()].every((field) => this.#volatile.has(field))) {
+    if (remove.length === 0 && this.#onlyVolatile(set)) {
       return this.#touch(handle, set, snapshot, now)
     }
     // The user is written only when this request changed it (login, logout): a request that read
@@ -192,7 +203,7 @@ export class Sessions {
 
   /** Every live session of a user, on every instance sharing the store. */
   async sessionsOf(userId: string | number): Promise<UserSession[]> {
-    const user = this.#hash('user', String(userId))
+    const user = this.#hashKept(this.#users, 'user', String(userId))
     const index = this.#indexKey(user)
     const members = await this.#backend.indexList(index, Date.now(), this.#indexTtl)
     const out: UserSession[] = []
@@ -256,12 +267,16 @@ export class Sessions {
     now: number,
     indexUser: string | undefined,
   ): Promise<WriteOutcome> {
+    const write = this.#backend.write(key, mode, w, now, this.ttl)
+    if (indexUser === undefined) return write
     // The index entry goes out in the same tick, so it rides the same round trip.
-    const [outcome] = await Promise.all([
-      this.#backend.write(key, mode, w, now, this.ttl),
-      indexUser === undefined ? undefined : this.#index(indexUser, handle, now),
-    ])
+    const [outcome] = await Promise.all([write, this.#index(indexUser, handle, now)])
     return outcome
+  }
+
+  #onlyVolatile(set: ReadonlyMap<string, string>): boolean {
+    for (const field of set.keys()) if (!this.#volatile.has(field)) return false
+    return true
   }
 
   async #touch(
@@ -327,7 +342,7 @@ export class Sessions {
         `a session's user id must be a string or a number, got ${typeof id}: check the userId option`,
       )
     }
-    return this.#hash('user', String(id))
+    return this.#hashKept(this.#users, 'user', String(id))
   }
 
   #key(handle: string): string {
@@ -336,6 +351,16 @@ export class Sessions {
 
   #indexKey(user: string): string {
     return this.#cache.makeKey(`${this.#prefix}-user:${user}`)
+  }
+
+  #hashKept(kept: Map<string, string>, kind: string, value: string): string {
+    let hash = kept.get(value)
+    if (hash === undefined) {
+      hash = this.#hash(kind, value)
+      if (kept.size >= HASHES_KEPT) kept.delete(kept.keys().next().value as string)
+      kept.set(value, hash)
+    }
+    return hash
   }
 
   #hash(kind: string, value: string): string {
@@ -354,20 +379,6 @@ function saved(outcome: WriteOutcome): SaveOutcome {
 
 function touchOutcome(outcome: WriteOutcome): SaveOutcome {
   return outcome === 'written' ? 'touched' : outcome === 'destroyed' ? 'destroyed' : 'skipped'
-}
-
-/** Field → JSON; fields whose value JSON cannot hold (`undefined`, functions) are absent, as in JSON. */
-function serialize(data: SessionData): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const field of Object.keys(data)) {
-    const json = JSON.stringify(data[field])
-    if (json !== undefined) out.set(field, json)
-  }
-  return out
-}
-
-function digest(json: string): string {
-  return createHash('sha256').update(json).digest('base64url').slice(0, 22)
 }
 
 function checkId(id: string): string {

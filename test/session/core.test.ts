@@ -130,6 +130,24 @@ for (const backing of backings()) {
       expect(await sessions.sessionsOf('jo')).toHaveLength(0)
     })
 
+    it('merges long values (kept as digests) and short ones (kept as they are) alike', async () => {
+      const sessions = sessionsOn(backing.cache())
+      const id = sessions.generateId()
+      const long = (c: string) => c.repeat(200)
+      await sessions.save(id, { text: long('a'), n: 1, grows: 'x' })
+      const first = await sessions.load(id)
+      const second = await sessions.load(id)
+      // Same length, one character apart: a digest still tells them apart.
+      await sessions.save(id, { text: `${long('a').slice(1)}b`, n: 1, grows: long('x') }, first?.snapshot)
+      // A request that read before that changes another field: it writes only that one.
+      await sessions.save(id, { text: long('a'), n: 2, grows: 'x' }, second?.snapshot)
+      expect((await sessions.load(id))?.data).toEqual({
+        text: `${long('a').slice(1)}b`,
+        n: 2,
+        grows: long('x'),
+      })
+    })
+
     it('all() and count() list sessions by handle; clear() removes them', async () => {
       const cache = backing.cache().namespace(`all-${Date.now()}`)
       const sessions = sessionsOn(cache)
