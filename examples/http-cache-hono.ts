@@ -1,14 +1,16 @@
 /**
  * Page caching in a Hono app on @hono/node-server (Hono's own `cache` middleware needs the Web
  * Cache API, which Node lacks), plus a cached HTML fragment (Django's `{% cache %}` tag), and the
- * events the cache publishes on node:diagnostics_channel. Runs on the memory store; with REDIS_URL
+ * events the cache publishes on node:diagnostics_channel. The blog is cached by a middleware
+ * (`app.use`), the about page by wrapping its handler (`cachePage`, like Django's `cache_page` on
+ * one view): the same rules, and a fresh hit in memory is answered without a promise. Runs on the memory store; with REDIS_URL
  * the pages live in memory over Redis.
  */
 import diagnostics from 'node:diagnostics_channel'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createCache, memoryStore } from 'cachekit'
-import { cacheResponses } from 'cachekit/hono'
+import { cachePage, cacheResponses } from 'cachekit/hono'
 import { fragment, HTTP_CACHE_CHANNEL, type HttpCacheEvent, responseCache } from 'cachekit/http'
 import { redisStore } from 'cachekit/redis'
 import { Hono } from 'hono'
@@ -36,6 +38,12 @@ app.get('/blog/:slug', async (c) => {
   return c.html(`<article>${c.req.param('slug')}</article>${sidebar}`)
 })
 
+// One route cached where it is declared: cachePage wraps its handler.
+app.get(
+  '/about',
+  cachePage(pages, (c) => c.html('<p>about us</p>')),
+)
+
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
 await new Promise((resolve) => server.once('listening', resolve))
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -49,6 +57,8 @@ const first = await show('/blog/hello') // MISS
 await show('/blog/hello') // HIT, with Age
 await show('/blog/hello', { 'if-none-match': first.headers.get('etag') ?? '' }) // 304
 await show('/blog/hello', { authorization: 'Bearer t' }) // bypass: detail=authorization
+await show('/about') // MISS
+await show('/about') // HIT, answered by cachePage without a promise
 console.log('events:', counts)
 
 server.close()

@@ -1,7 +1,8 @@
 /**
  * One HTTP server for bench/http-cache.ts, in its own process: `<framework> <mode>`, mode being
  * `const` (the handler returns a constant page: the limit), `cached` (the same page behind
- * cachekit's response cache, served from L1) or `apicache` (Express only). Routes /page, and for
+ * cachekit's response cache, served from L1), `page` (Hono only: the same, with the route's handler
+ * wrapped in `cachePage` instead of an `app.use` middleware) or `apicache` (Express only). Routes /page, and for
  * the safety checks /cookie, /me, /lang, /slow; /_cpu (uncached) reports the CPU time used so far.
  * Prints `{"port": n}` on stdout.
  */
@@ -12,7 +13,7 @@ import { serve } from '@hono/node-server'
 import apicache from 'apicache'
 import express from 'express'
 import Fastify from 'fastify'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { MODULE_ENV } from './build.js'
 
 type Http = typeof import('../../src/http/cache/index.js')
@@ -81,7 +82,8 @@ if (framework === 'express') {
   const door = await load<HonoDoor>('http/hono/index.js', '../../src/http/hono/index.js')
   const app = new Hono()
   if (mode === 'cached') app.use('/page', door.cacheResponses(pages))
-  app.get('/page', (c) => c.html(BODY))
+  const page = (c: Context) => c.html(BODY)
+  app.get('/page', mode === 'page' ? door.cachePage(pages, page) : page)
   app.get('/_cpu', (c) => c.json(cpu()))
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))

@@ -1,6 +1,7 @@
 /**
  * The same small site on Express, Fastify and Hono (@hono/node-server), each behind the
- * framework's response-cache door, for the HTTP bars. Every app listens on a free loopback port.
+ * framework's response-cache door (on Hono, both forms: middleware and per-route `cachePage`),
+ * for the HTTP bars. Every app listens on a free loopback port.
  */
 
 import { createServer, type Server, type ServerResponse } from 'node:http'
@@ -8,15 +9,16 @@ import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
 import express from 'express'
 import Fastify from 'fastify'
-import { Hono } from 'hono'
+import { type Handler, Hono } from 'hono'
 import type { ResponseCache } from '../../src/http/cache/index.js'
 import { cacheResponses as expressCache } from '../../src/http/express/index.js'
 import { cacheResponses as fastifyCache } from '../../src/http/fastify/index.js'
-import { cacheResponses as honoCache } from '../../src/http/hono/index.js'
+import { cacheResponses as honoCache, cachePage as honoPage } from '../../src/http/hono/index.js'
 import { type Listening, listen } from './listen.js'
 
-export type Framework = 'express' | 'fastify' | 'hono'
-export const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
+/** `hono` mounts the cache as `app.use` middleware, `hono-route` wraps each route's handler in `cachePage`. */
+export type Framework = 'express' | 'fastify' | 'hono' | 'hono-route'
+export const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono', 'hono-route']
 
 export interface Caches {
   /** Shared pages: /page, /cookie, /late-cookie, /lang, /cold, /tagged, /big. */
@@ -51,7 +53,7 @@ function greet(lang: string | undefined): string {
 export async function startApp(framework: Framework, caches: Caches, site: Site): Promise<Running> {
   if (framework === 'express') return startExpress(caches, site)
   if (framework === 'fastify') return startFastify(caches, site)
-  return startHono(caches, site)
+  return startHono(caches, site, framework === 'hono' ? 'middleware' : 'route')
 }
 
 /** Express middleware that sets `cookie` when the response head is written, not before. */
@@ -172,52 +174,74 @@ async function startFastify(c: Caches, site: Site): Promise<Running> {
   return { url: `http://127.0.0.1:${port}`, port, close: () => app.close() }
 }
 
-async function startHono(c: Caches, site: Site): Promise<Running> {
+async function startHono(c: Caches, site: Site, form: 'middleware' | 'route'): Promise<Running> {
   const app = new Hono()
-  for (const path of ['/page', '/cookie', '/late-cookie', '/lang', '/cold', '/tagged', '/big']) {
-    app.use(path, honoCache(c.pages))
+  const handlers: Record<string, [ResponseCache, Handler]> = {
+    '/page': [
+      c.pages,
+      (ctx) => {
+        const n = site.count('page')
+        ctx.header('X-Custom-Header', 'One')
+        ctx.header('X-Multi', 'a')
+        ctx.header('X-Multi', 'b', { append: true })
+        ctx.header('Content-Language', 'en')
+        return ctx.html(PAGE(n, site.version))
+      },
+    ],
+    '/cookie': [
+      c.pages,
+      (ctx) => {
+        const n = site.count('cookie')
+        ctx.header('Set-Cookie', `sid=user-${n}; Path=/`)
+        return ctx.text(`cookie ${n}`)
+      },
+    ],
+    '/late-cookie': [c.pages, (ctx) => ctx.text(`late ${site.count('late-cookie')}`)],
+    '/lang': [
+      c.pages,
+      (ctx) => {
+        site.count('lang')
+        ctx.header('Vary', 'Accept-Language')
+        return ctx.text(greet(ctx.req.header('accept-language')))
+      },
+    ],
+    '/me': [
+      c.perUser,
+      (ctx) => {
+        site.count('me')
+        return ctx.text(`profile of ${ctx.req.header('x-user')}`)
+      },
+    ],
+    '/graced': [
+      c.graced,
+      async (ctx) => {
+        const n = site.count('graced')
+        await site.gate
+        return ctx.text(`graced ${n}`)
+      },
+    ],
+    '/cold': [
+      c.pages,
+      async (ctx) => {
+        const n = site.count('cold')
+        await site.gate
+        return ctx.text(`cold ${n}`)
+      },
+    ],
+    '/tagged': [c.pages, (ctx) => ctx.text(`tagged ${site.count('tagged')} v${site.version}`)],
+    '/big': [c.pages, (ctx) => ctx.text('x'.repeat(4096))],
   }
-  app.use('/me', honoCache(c.perUser))
-  app.use('/graced', honoCache(c.graced))
-  // Registered after the cache: adds its cookie once the handler has answered.
+  if (form === 'middleware') {
+    for (const [path, [rc]] of Object.entries(handlers)) app.use(path, honoCache(rc))
+  }
+  // With the middleware, registered after the cache (inside it): adds its cookie once the handler
+  // has answered, and the cache sees it. With cachePage, it is outside the cache.
   app.use('/late-cookie', async (ctx, next) => {
     await next()
     ctx.header('Set-Cookie', 'late=1; Path=/')
   })
-  app.get('/page', (ctx) => {
-    const n = site.count('page')
-    ctx.header('X-Custom-Header', 'One')
-    ctx.header('X-Multi', 'a')
-    ctx.header('X-Multi', 'b', { append: true })
-    ctx.header('Content-Language', 'en')
-    return ctx.html(PAGE(n, site.version))
-  })
-  app.get('/cookie', (ctx) => {
-    const n = site.count('cookie')
-    ctx.header('Set-Cookie', `sid=user-${n}; Path=/`)
-    return ctx.text(`cookie ${n}`)
-  })
-  app.get('/late-cookie', (ctx) => ctx.text(`late ${site.count('late-cookie')}`))
-  app.get('/lang', (ctx) => {
-    site.count('lang')
-    ctx.header('Vary', 'Accept-Language')
-    return ctx.text(greet(ctx.req.header('accept-language')))
-  })
-  app.get('/me', (ctx) => {
-    site.count('me')
-    return ctx.text(`profile of ${ctx.req.header('x-user')}`)
-  })
-  app.get('/graced', async (ctx) => {
-    const n = site.count('graced')
-    await site.gate
-    return ctx.text(`graced ${n}`)
-  })
-  app.get('/cold', async (ctx) => {
-    const n = site.count('cold')
-    await site.gate
-    return ctx.text(`cold ${n}`)
-  })
-  app.get('/tagged', (ctx) => ctx.text(`tagged ${site.count('tagged')} v${site.version}`))
-  app.get('/big', (ctx) => ctx.text('x'.repeat(4096)))
+  for (const [path, [rc, handler]] of Object.entries(handlers)) {
+    app.get(path, form === 'middleware' ? handler : honoPage(rc, handler))
+  }
   return listen(createAdaptorServer({ fetch: app.fetch }) as Server)
 }
