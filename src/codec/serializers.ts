@@ -14,6 +14,16 @@ export interface Serializer {
   deserialize(bytes: Uint8Array): unknown
 }
 
+/** How the msgpack serializer's msgpackr writes; msgpack-writer.ts writes the same bytes for plain data. */
+export const PACKR_OPTIONS = Object.freeze({
+  // No structured clone: its reference extensions are exactly what a planted entry abuses.
+  structuredClone: false,
+  useRecords: true,
+  mapsAsObjects: false,
+  useBigIntExtension: true,
+  moreTypes: true,
+})
+
 /**
  * MessagePack: written by msgpackr, objects as self-describing records (compact for repeated
  * shapes, readable by any process without shared state), `Map` as MessagePack maps, msgpackr's
@@ -22,14 +32,7 @@ export interface Serializer {
  * strict reader, which builds only cache values within `limits` and refuses every other extension.
  */
 export function msgpackSerializer(limits: DecodeLimits = DEFAULT_LIMITS): Serializer {
-  const packr = new Packr({
-    // No structured clone: its reference extensions are exactly what a planted entry abuses.
-    structuredClone: false,
-    useRecords: true,
-    mapsAsObjects: false,
-    useBigIntExtension: true,
-    moreTypes: true,
-  })
+  const packr = new Packr({ ...PACKR_OPTIONS })
   const serializer: Serializer = {
     id: 1,
     name: 'msgpack',

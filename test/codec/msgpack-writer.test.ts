@@ -3,19 +3,14 @@ import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
 import { packPlain } from '../../src/codec/msgpack-writer.js'
+import { PACKR_OPTIONS } from '../../src/codec/serializers.js'
 import { createCodec } from '../../src/index.js'
 
 /**
  * The plain-data writer (src/codec/msgpack-writer.ts) must write exactly what msgpackr writes with
  * the msgpack serializer's options: msgpackr is the model, compared byte for byte.
  */
-const packr = new Packr({
-  structuredClone: false,
-  useRecords: true,
-  mapsAsObjects: false,
-  useBigIntExtension: true,
-  moreTypes: true,
-})
+const packr = new Packr({ ...PACKR_OPTIONS })
 
 function same(value: unknown): void {
   const mine = packPlain(value, 0)
