@@ -262,7 +262,7 @@ export default defineScenario({
         const serialRedlock = pairedRatio(get(`${CK} serial`), get(`${RL} serial`))
         const parallelRedlock = pairedRatio(get(`${CK} ${CALLERS} callers`), get(`${RL} ${CALLERS} callers`))
         const latency = [
-          [`${CK} (pub/sub wake-up)`, ckHandoff],
+          [`${CK} (release grants it to the queued waiter)`, ckHandoff],
           [`${RS} (polls every 10 ms, its default)`, rsHandoff],
           [
             `${RL}, its defaults (retryDelay 200 ms + jitter up to 100 ms; ${rlDefaultCount} handoffs)`,
@@ -317,7 +317,7 @@ export default defineScenario({
             ]),
           ),
           '',
-          'Every waiter waits up to 5 s and holds a 10 s TTL. cachekit wakes the waiter with the release message (pub/sub) and it re-acquires at once; redis-semaphore re-tries every 10 ms (its default `retryInterval`); redlock re-tries every `retryDelay` plus a random `retryJitter` (its defaults 200 ms + up to 100 ms, the settings of an application that does not tune them, measured on fewer handoffs since each takes a poll; and tuned to 10 ms, no jitter, as redis-semaphore polls).',
+          'Every waiter waits up to 5 s and holds a 10 s TTL. the release script of cachekit grants the lock to the queued waiter (a new fencing token) and publishes the grant (pub/sub), and the waiter runs with no further round trip (it extends the short claim to its own TTL in the background); redis-semaphore re-tries every 10 ms (its default `retryInterval`); redlock re-tries every `retryDelay` plus a random `retryJitter` (its defaults 200 ms + up to 100 ms, the settings of an application that does not tune them, measured on fewer handoffs since each takes a poll; and tuned to 10 ms, no jitter, as redis-semaphore polls).',
           '',
           'The two floor rows run two trivial scripts per operation with no lock logic: the distance from cachekit to its store floor is what the lock layer adds; the distance between the floors is the Redis client path (the store: node-redis behind a deadline and a circuit breaker; redis-semaphore: bare ioredis).',
           '',
